@@ -1,0 +1,378 @@
+// Package ipvs programs the Linux IP Virtual Server (IPVS, LVS) through the
+// kernel's generic-netlink family "IPVS".
+//
+// A Client holds one netlink socket with the family resolved once. It is
+// safe for concurrent use: requests are serialised on the socket, every
+// reply is checked against its request, and a socket that timed out or saw a
+// stray reply is closed and dialled again on the next call. Every call takes
+// a context whose deadline and cancellation interrupt a blocked socket.
+//
+// Services and destinations are plain values with comparable keys
+// (ServiceKey, DestinationKey) and net/netip addresses. Errors unwrap both
+// to a sentinel (ErrServiceNotFound, ErrServiceExists, ...) and to the
+// kernel's errno.
+//
+// Every IPVS operation, reads included, needs CAP_NET_ADMIN. The package
+// never loads kernel modules by itself (the family lookup auto-loads ip_vs
+// on most kernels); LoadModule does it explicitly, as ipvsadm does.
+//
+// Package ipvstest provides an in-memory kernel that speaks the same
+// protocol, for tests without root.
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Config selects where and how a Client connects. The zero Config (or a nil
+// *Config) talks to the IPVS of the caller's network namespace.
+type Config struct {
+	// NetNS is an open file descriptor of a network namespace (as from
+	// /run/netns/NAME). The caller keeps ownership of it.
+	NetNS int
+	// NetNSPath names a network namespace file, e.g. /run/netns/blue or
+	// /proc/1234/ns/net. It is opened at each dial.
+	NetNSPath string
+
+	// Dial, when set, replaces the kernel socket: tests pass
+	// ipvstest.Kernel.Dial to talk to an in-memory IPVS.
+	Dial func() (*netlink.Conn, error)
+
+	// ReceiveBufferSize is the socket receive buffer (SO_RCVBUF) in bytes;
+	// zero means 4 MiB, enough for large batches of acknowledgements.
+	ReceiveBufferSize int
+}
+
+// dumpBufferSize is the user-space buffer for each recvmsg. The kernel
+// sizes dump batches from the largest buffer a socket has read with (up to
+// 32 KiB), and every batch of a service dump walks the table again from
+// the start, so a page-sized read would make big dumps quadratic.
+const dumpBufferSize = 64 << 10
+
+// Client talks to the kernel's IPVS.
+type Client struct {
+	cfg Config
+
+	mu     sync.Mutex // serialises use of conn
+	conn   *netlink.Conn
+	family uint16
+	closed bool
+}
+
+// New opens a Client. It resolves the IPVS family and asks the kernel for
+// its IPVS information, so it fails at once, with ErrUnavailable or
+// ErrPermission, where IPVS cannot be used.
+func New(cfg *Config) (*Client, error) {
+	c := &Client{}
+	if cfg != nil {
+		c.cfg = *cfg
+	}
+	c.mu.Lock()
+	err := c.dialLocked()
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Info(context.Background()); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes the socket. Calls after Close fail.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return c.dropLocked()
+}
+
+func (c *Client) dropLocked() error {
+	if c.conn == nil {
+		return nil
+	}
+	err := c.conn.Close()
+	c.conn = nil
+	return err
+}
+
+// dialLocked opens the socket and resolves the family.
+func (c *Client) dialLocked() error {
+	var (
+		conn *netlink.Conn
+		err  error
+	)
+	switch {
+	case c.cfg.Dial != nil:
+		conn, err = c.cfg.Dial()
+	default:
+		nc := &netlink.Config{NetNS: c.cfg.NetNS, MessageBufferSize: dumpBufferSize}
+		if c.cfg.NetNSPath != "" {
+			f, oerr := os.Open(c.cfg.NetNSPath)
+			if oerr != nil {
+				return &OpError{Op: "open", Err: oerr}
+			}
+			defer f.Close()
+			nc.NetNS = int(f.Fd())
+		}
+		conn, err = netlink.Dial(unix.NETLINK_GENERIC, nc)
+		if err == nil {
+			size := c.cfg.ReceiveBufferSize
+			if size == 0 {
+				size = 4 << 20
+			}
+			setReceiveBuffer(conn, size)
+		}
+	}
+	if err != nil {
+		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
+	}
+	fam, err := genetlink.NewConn(conn).GetFamily(uapi.FamilyName)
+	if err != nil {
+		conn.Close()
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, os.ErrNotExist) {
+			return &OpError{Op: "open", Err: err, kind: ErrUnavailable}
+		}
+		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
+	}
+	c.conn, c.family = conn, fam.ID
+	return nil
+}
+
+// setReceiveBuffer raises SO_RCVBUF, forcing past rmem_max where the
+// caller is privileged (it is: IPVS needs CAP_NET_ADMIN anyway). Failures
+// only make large batches use smaller windows, so they are not errors.
+func setReceiveBuffer(conn *netlink.Conn, size int) {
+	if rc, err := conn.SyscallConn(); err == nil {
+		var serr error
+		rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size)
+		})
+		if serr == nil {
+			return
+		}
+	}
+	conn.SetReadBuffer(size)
+}
+
+// request is one IPVS command ready to send.
+type request struct {
+	cmd   uint8
+	flags netlink.HeaderFlags
+	attrs []byte
+}
+
+func (r request) message(family uint16) netlink.Message {
+	data := make([]byte, 4+len(r.attrs))
+	data[0], data[1] = r.cmd, uapi.FamilyVersion
+	copy(data[4:], r.attrs)
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(family), Flags: r.flags},
+		Data:   data,
+	}
+}
+
+// errDesync marks a reply that does not belong to the request in flight.
+var errDesync = errors.New("reply does not match request")
+
+// session runs fn with a usable connection, applying ctx's deadline and
+// cancellation to the socket. When fn fails in a way that may leave replies
+// in flight (timeout, cancellation, stray reply, transport error), the
+// connection is dropped and the next call dials anew.
+func (c *Client) session(ctx context.Context, fn func(conn *netlink.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("ipvs: client is closed")
+	}
+	if c.conn == nil {
+		if err := c.dialLocked(); err != nil {
+			return err
+		}
+	}
+	conn := c.conn
+
+	deadline, _ := ctx.Deadline()
+	if err := conn.SetDeadline(deadline); err != nil && !errors.Is(err, errNoDeadlines) && !isNotSupported(err) {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	err := fn(conn)
+	stopped := stop()
+	if !stopped || ctx.Err() != nil {
+		// The deadline was forced into the past; the socket may also hold
+		// replies we no longer read.
+		c.dropLocked()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if err != nil && !isKernelError(err) {
+		c.dropLocked()
+		if !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+			return context.DeadlineExceeded
+		}
+	}
+	return err
+}
+
+var errNoDeadlines = errors.New("deadlines not supported")
+
+func isNotSupported(err error) bool {
+	return err != nil && (errors.Is(err, errors.ErrUnsupported) || errors.Is(err, unix.ENOTSUP) ||
+		err.Error() == "netlink: deadlines not supported" || err.Error() == "not supported")
+}
+
+// isKernelError reports whether err is an errno the kernel answered with,
+// after which the socket is still in step.
+func isKernelError(err error) bool {
+	var oe *netlink.OpError
+	if errors.As(err, &oe) && oe.Sequence != 0 {
+		return true
+	}
+	var ie *invalidError
+	return errors.As(err, &ie)
+}
+
+// do sends one request and waits for its answer: the reply messages for a
+// do-command with a reply (GET_INFO, GET_CONFIG, GET_SERVICE), nothing for a
+// command acknowledged with an ACK.
+func (c *Client) do(ctx context.Context, r request) ([]netlink.Message, error) {
+	var out []netlink.Message
+	err := c.session(ctx, func(conn *netlink.Conn) error {
+		req, err := conn.Send(r.message(c.family))
+		if err != nil {
+			return err
+		}
+		for {
+			msgs, err := receiveFor(conn, req)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if m.Header.Type == netlink.Error {
+					return nil // the ACK: done
+				}
+				out = append(out, m)
+			}
+			if r.flags&netlink.Acknowledge == 0 && len(out) > 0 {
+				return nil
+			}
+		}
+	})
+	return out, err
+}
+
+// dump sends a dump request and calls each for every message of the reply.
+func (c *Client) dump(ctx context.Context, r request, each func(m netlink.Message) error) error {
+	r.flags = netlink.Request | netlink.Dump
+	return c.session(ctx, func(conn *netlink.Conn) error {
+		req, err := conn.Send(r.message(c.family))
+		if err != nil {
+			return err
+		}
+		var ferr error
+		for m, err := range conn.ReceiveIter() {
+			if err != nil {
+				return checkSeq(err, req)
+			}
+			if m.Header.Sequence != req.Header.Sequence || (m.Header.PID != 0 && m.Header.PID != req.Header.PID) {
+				return errDesync
+			}
+			if ferr == nil {
+				// Keep reading after a decode failure: the dump must be
+				// drained for the socket to stay in step.
+				ferr = each(m)
+			}
+		}
+		return ferr
+	})
+}
+
+// receiveFor reads one datagram and checks that it answers req.
+func receiveFor(conn *netlink.Conn, req netlink.Message) ([]netlink.Message, error) {
+	msgs, err := conn.Receive()
+	if err != nil {
+		return nil, checkSeq(err, req)
+	}
+	for _, m := range msgs {
+		if m.Header.Sequence != req.Header.Sequence || (m.Header.PID != 0 && m.Header.PID != req.Header.PID) {
+			return nil, errDesync
+		}
+	}
+	return msgs, nil
+}
+
+// checkSeq lets kernel errors for req through and turns an error for
+// another sequence number into errDesync.
+func checkSeq(err error, req netlink.Message) error {
+	var oe *netlink.OpError
+	if errors.As(err, &oe) && oe.Sequence != 0 && oe.Sequence != req.Header.Sequence {
+		return errDesync
+	}
+	return err
+}
+
+// genlAttrs returns the attributes of a generic netlink message.
+func genlAttrs(m netlink.Message) ([]byte, error) {
+	if len(m.Data) < 4 {
+		return nil, fmt.Errorf("short generic netlink message (%d bytes)", len(m.Data))
+	}
+	return m.Data[4:], nil
+}
+
+// classify maps an errno to the sentinel that applies to every operation.
+// op-specific errnos are handled by the operations.
+func classify(err error, specific map[unix.Errno]error) error {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return nil
+	}
+	if s, ok := specific[errno]; ok {
+		return s
+	}
+	switch errno {
+	case unix.EPERM, unix.EACCES:
+		return ErrPermission
+	}
+	return nil
+}
+
+// opError wraps err from op on object, adding the sentinel its errno means
+// for that operation.
+func opError(op, object string, err error, specific map[unix.Errno]error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &OpError{Op: op, Object: object, Err: err}
+	}
+	var oe *OpError
+	if errors.As(err, &oe) && oe.Op == "open" {
+		return err
+	}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		// Unwrap netlink's OpError so Err is the plain errno.
+		var ie *invalidError
+		if !errors.As(err, &ie) {
+			err = errno
+		}
+	}
+	return &OpError{Op: op, Object: object, Err: err, kind: classify(err, specific)}
+}

@@ -1,0 +1,465 @@
+package ipvs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// This file turns the value types into IPVS attributes and back. Ports are
+// big-endian on the wire, every other integer is in host order; addresses
+// are always 16 bytes with IPv4 in the first four.
+
+func putAddr(ae *netlink.AttributeEncoder, typ uint16, a netip.Addr) {
+	var b [uapi.AddrLen]byte
+	if a.Is4() {
+		v4 := a.As4()
+		copy(b[:], v4[:])
+	} else if a.Is6() {
+		b = a.As16()
+	}
+	ae.Bytes(typ, b[:])
+}
+
+func getAddr(b []byte, f Family) (netip.Addr, error) {
+	switch f {
+	case IPv4:
+		if len(b) < 4 {
+			return netip.Addr{}, fmt.Errorf("address attribute of %d bytes", len(b))
+		}
+		return netip.AddrFrom4([4]byte(b[:4])), nil
+	case IPv6:
+		if len(b) < 16 {
+			return netip.Addr{}, fmt.Errorf("IPv6 address attribute of %d bytes", len(b))
+		}
+		return netip.AddrFrom16([16]byte(b[:16])), nil
+	}
+	return netip.Addr{}, fmt.Errorf("address of unknown family %d", uint16(f))
+}
+
+func putPort(ae *netlink.AttributeEncoder, typ uint16, p uint16) {
+	ae.Bytes(typ, binary.BigEndian.AppendUint16(nil, p))
+}
+
+func getPort(b []byte) (uint16, error) {
+	if len(b) != 2 {
+		return 0, fmt.Errorf("port attribute of %d bytes", len(b))
+	}
+	return binary.BigEndian.Uint16(b), nil
+}
+
+// encodeServiceKey writes the attributes that identify a service.
+func encodeServiceKey(ae *netlink.AttributeEncoder, k ServiceKey) {
+	ae.Uint16(uapi.SvcAttrAF, uint16(k.Family))
+	if k.FWMark != 0 {
+		ae.Uint32(uapi.SvcAttrFwmark, k.FWMark)
+		return
+	}
+	ae.Uint16(uapi.SvcAttrProtocol, uint16(k.Protocol))
+	putAddr(ae, uapi.SvcAttrAddr, k.Addr)
+	putPort(ae, uapi.SvcAttrPort, k.Port)
+}
+
+// encodeService writes a full service, as NEW_SERVICE and SET_SERVICE need
+// it: the kernel refuses those without scheduler, flags, timeout and
+// netmask, so defaults are always sent.
+func encodeService(ae *netlink.AttributeEncoder, s Service) {
+	k := s.Key()
+	encodeServiceKey(ae, k)
+	sched := s.Scheduler
+	if sched == "" {
+		sched = "wlc"
+	}
+	ae.String(uapi.SvcAttrSchedName, sched)
+	if s.PEName != "" {
+		ae.String(uapi.SvcAttrPEName, s.PEName)
+	}
+	flags := make([]byte, 8)
+	binary.NativeEndian.PutUint32(flags[0:], uint32(s.Flags&^flagHashed))
+	binary.NativeEndian.PutUint32(flags[4:], ^uint32(0))
+	ae.Bytes(uapi.SvcAttrFlags, flags)
+	ae.Uint32(uapi.SvcAttrTimeout, s.Timeout)
+	if k.Family == IPv6 {
+		ae.Uint32(uapi.SvcAttrNetmask, s.Netmask.Value(IPv6))
+	} else {
+		ae.Bytes(uapi.SvcAttrNetmask, binary.BigEndian.AppendUint32(nil, s.Netmask.Value(IPv4)))
+	}
+}
+
+// decodeService reads the SERVICE nest of a reply.
+func decodeService(b []byte) (Service, error) {
+	var (
+		s                      Service
+		addr                   []byte
+		haveAF, haveID, haveNM bool
+		netmask                []byte
+		stats, stats64         []byte
+	)
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return s, err
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case uapi.SvcAttrAF:
+			s.Family, haveAF = Family(ad.Uint16()), true
+		case uapi.SvcAttrProtocol:
+			s.Protocol = Protocol(ad.Uint16())
+		case uapi.SvcAttrAddr:
+			addr = ad.Bytes()
+		case uapi.SvcAttrPort:
+			var perr error
+			if s.Port, perr = getPort(ad.Bytes()); perr != nil {
+				return s, perr
+			}
+			haveID = true
+		case uapi.SvcAttrFwmark:
+			s.FWMark, haveID = ad.Uint32(), true
+		case uapi.SvcAttrSchedName:
+			s.Scheduler = ad.String()
+		case uapi.SvcAttrFlags:
+			fb := ad.Bytes()
+			if len(fb) < 4 {
+				return s, fmt.Errorf("service flags attribute of %d bytes", len(fb))
+			}
+			s.Flags = ServiceFlags(binary.NativeEndian.Uint32(fb)) &^ flagHashed
+		case uapi.SvcAttrTimeout:
+			s.Timeout = ad.Uint32()
+		case uapi.SvcAttrNetmask:
+			netmask, haveNM = ad.Bytes(), true
+		case uapi.SvcAttrPEName:
+			s.PEName = ad.String()
+		case uapi.SvcAttrStats:
+			stats = ad.Bytes()
+		case uapi.SvcAttrStats64:
+			stats64 = ad.Bytes()
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return s, err
+	}
+	if !haveAF || !haveID {
+		return s, errors.New("service without family or identity")
+	}
+	if s.FWMark != 0 {
+		// The kernel keeps TCP as the protocol of fwmark services; it is
+		// not part of their identity.
+		s.Protocol, s.Port = 0, 0
+	} else {
+		if s.Addr, err = getAddr(addr, s.Family); err != nil {
+			return s, err
+		}
+	}
+	if haveNM {
+		if len(netmask) != 4 {
+			return s, fmt.Errorf("netmask attribute of %d bytes", len(netmask))
+		}
+		if s.Family == IPv6 {
+			s.Netmask = netmaskFromKernel(IPv6, binary.NativeEndian.Uint32(netmask))
+		} else {
+			s.Netmask = netmaskFromKernel(IPv4, binary.BigEndian.Uint32(netmask))
+		}
+	}
+	if s.Stats, err = decodeStatsPair(stats, stats64); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// encodeDestination writes a destination. full adds everything NEW_DEST and
+// SET_DEST need; without it only the identity is sent (DEL_DEST). The
+// address family is always sent: without it the kernel takes the service's
+// and mangles a destination of the other family.
+func encodeDestination(ae *netlink.AttributeEncoder, d Destination, full bool) {
+	ae.Uint16(uapi.DestAttrAddrFamily, uint16(d.Family()))
+	putAddr(ae, uapi.DestAttrAddr, d.Addr)
+	putPort(ae, uapi.DestAttrPort, d.Port)
+	if !full {
+		return
+	}
+	ae.Uint8(uapi.DestAttrTunType, uint8(d.TunnelType))
+	putPort(ae, uapi.DestAttrTunPort, d.TunnelPort)
+	ae.Uint16(uapi.DestAttrTunFlags, uint16(d.TunnelFlags))
+	ae.Uint32(uapi.DestAttrFwdMethod, uint32(d.ForwardMethod))
+	ae.Uint32(uapi.DestAttrWeight, d.Weight)
+	ae.Uint32(uapi.DestAttrUThresh, d.UpperThreshold)
+	ae.Uint32(uapi.DestAttrLThresh, d.LowerThreshold)
+}
+
+// decodeDestination reads a DEST nest. svcFamily stands in for the address
+// family on kernels before 3.18, which do not send it.
+func decodeDestination(b []byte, svcFamily Family) (Destination, error) {
+	var (
+		d              Destination
+		fam            = svcFamily
+		addr           []byte
+		haveAddr       bool
+		stats, stats64 []byte
+	)
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return d, err
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case uapi.DestAttrAddrFamily:
+			fam = Family(ad.Uint16())
+		case uapi.DestAttrAddr:
+			addr, haveAddr = ad.Bytes(), true
+		case uapi.DestAttrPort:
+			var perr error
+			if d.Port, perr = getPort(ad.Bytes()); perr != nil {
+				return d, perr
+			}
+		case uapi.DestAttrFwdMethod:
+			d.ForwardMethod = ForwardMethod(ad.Uint32() & uapi.FwdMask)
+		case uapi.DestAttrWeight:
+			d.Weight = ad.Uint32()
+		case uapi.DestAttrUThresh:
+			d.UpperThreshold = ad.Uint32()
+		case uapi.DestAttrLThresh:
+			d.LowerThreshold = ad.Uint32()
+		case uapi.DestAttrActiveConns:
+			d.ActiveConns = ad.Uint32()
+		case uapi.DestAttrInactConns:
+			d.InactiveConns = ad.Uint32()
+		case uapi.DestAttrPersistConns:
+			d.PersistentConns = ad.Uint32()
+		case uapi.DestAttrTunType:
+			d.TunnelType = TunnelType(ad.Uint8())
+		case uapi.DestAttrTunPort:
+			var perr error
+			if d.TunnelPort, perr = getPort(ad.Bytes()); perr != nil {
+				return d, perr
+			}
+		case uapi.DestAttrTunFlags:
+			d.TunnelFlags = TunnelFlags(ad.Uint16())
+		case uapi.DestAttrStats:
+			stats = ad.Bytes()
+		case uapi.DestAttrStats64:
+			stats64 = ad.Bytes()
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return d, err
+	}
+	if !haveAddr {
+		return d, errors.New("destination without address")
+	}
+	if d.Addr, err = getAddr(addr, fam); err != nil {
+		return d, err
+	}
+	if d.Stats, err = decodeStatsPair(stats, stats64); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// decodeStatsPair prefers the 64-bit nest (Linux 4.1+) and falls back to
+// the 32-bit one.
+func decodeStatsPair(stats, stats64 []byte) (Stats, error) {
+	if stats64 != nil {
+		return decodeStats(stats64, true)
+	}
+	if stats != nil {
+		return decodeStats(stats, false)
+	}
+	return Stats{}, nil
+}
+
+// decodeStats reads a STATS or STATS64 nest. In the 32-bit nest the byte
+// counters are still 64 bits wide; PAD attributes are skipped.
+func decodeStats(b []byte, wide bool) (Stats, error) {
+	var s Stats
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return s, err
+	}
+	for ad.Next() {
+		t := ad.Type()
+		if t == uapi.StatsPad || t < uapi.StatsConns || t > uapi.StatsOutBPS {
+			continue
+		}
+		var v uint64
+		if wide || t == uapi.StatsInBytes || t == uapi.StatsOutBytes {
+			v = ad.Uint64()
+		} else {
+			v = uint64(ad.Uint32())
+		}
+		switch t {
+		case uapi.StatsConns:
+			s.Conns = v
+		case uapi.StatsInPkts:
+			s.InPkts = v
+		case uapi.StatsOutPkts:
+			s.OutPkts = v
+		case uapi.StatsInBytes:
+			s.InBytes = v
+		case uapi.StatsOutBytes:
+			s.OutBytes = v
+		case uapi.StatsCPS:
+			s.CPS = v
+		case uapi.StatsInPPS:
+			s.InPPS = v
+		case uapi.StatsOutPPS:
+			s.OutPPS = v
+		case uapi.StatsInBPS:
+			s.InBPS = v
+		case uapi.StatsOutBPS:
+			s.OutBPS = v
+		}
+	}
+	return s, ad.Err()
+}
+
+func encodeDaemon(ae *netlink.AttributeEncoder, d Daemon) {
+	ae.Uint32(uapi.DaemonAttrState, uint32(d.State))
+	ae.String(uapi.DaemonAttrMcastIfn, d.Interface)
+	ae.Uint32(uapi.DaemonAttrSyncID, d.SyncID)
+	if d.MaxLen != 0 {
+		ae.Uint16(uapi.DaemonAttrSyncMaxLen, d.MaxLen)
+	}
+	if d.Port != 0 {
+		ae.Uint16(uapi.DaemonAttrMcastPort, d.Port) // host order, unlike every other port
+	}
+	if d.TTL != 0 {
+		ae.Uint8(uapi.DaemonAttrMcastTTL, d.TTL)
+	}
+	switch {
+	case d.Group.Is4():
+		g := d.Group.As4()
+		ae.Bytes(uapi.DaemonAttrMcastGroup, g[:])
+	case d.Group.Is6():
+		g := d.Group.As16()
+		ae.Bytes(uapi.DaemonAttrMcastGroup6, g[:])
+	}
+}
+
+func decodeDaemon(b []byte) (Daemon, error) {
+	var d Daemon
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return d, err
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case uapi.DaemonAttrState:
+			d.State = DaemonState(ad.Uint32())
+		case uapi.DaemonAttrMcastIfn:
+			d.Interface = ad.String()
+		case uapi.DaemonAttrSyncID:
+			d.SyncID = ad.Uint32()
+		case uapi.DaemonAttrSyncMaxLen:
+			d.MaxLen = ad.Uint16()
+		case uapi.DaemonAttrMcastPort:
+			d.Port = ad.Uint16()
+		case uapi.DaemonAttrMcastTTL:
+			d.TTL = ad.Uint8()
+		case uapi.DaemonAttrMcastGroup:
+			g := ad.Bytes()
+			if len(g) != 4 {
+				return d, fmt.Errorf("IPv4 group attribute of %d bytes", len(g))
+			}
+			d.Group = netip.AddrFrom4([4]byte(g))
+		case uapi.DaemonAttrMcastGroup6:
+			g := ad.Bytes()
+			if len(g) != 16 {
+				return d, fmt.Errorf("IPv6 group attribute of %d bytes", len(g))
+			}
+			d.Group = netip.AddrFrom16([16]byte(g))
+		}
+	}
+	return d, ad.Err()
+}
+
+// nested returns the payload of the first top-level attribute typ of a
+// reply, or nil.
+func nested(m netlink.Message, typ uint16) ([]byte, error) {
+	attrs, err := genlAttrs(m)
+	if err != nil {
+		return nil, err
+	}
+	ad, err := netlink.NewAttributeDecoder(attrs)
+	if err != nil {
+		return nil, err
+	}
+	for ad.Next() {
+		if ad.Type() == typ {
+			return ad.Bytes(), nil
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("reply without attribute %d", typ)
+}
+
+// validateService checks locally what the kernel would refuse with a bare
+// errno, so the caller learns why.
+func validateService(s Service, full bool) error {
+	k := s.Key()
+	if k.Family != IPv4 && k.Family != IPv6 {
+		return invalidf(unix.EAFNOSUPPORT, "address family %v is neither IPv4 nor IPv6", k.Family)
+	}
+	if k.FWMark == 0 {
+		if !s.Addr.IsValid() {
+			return invalidf(unix.EINVAL, "service has neither an address nor a firewall mark")
+		}
+		if familyOf(s.Addr) != k.Family {
+			return invalidf(unix.EINVAL, "service address %v is not %v", s.Addr, k.Family)
+		}
+		switch k.Protocol {
+		case TCP, UDP, SCTP:
+		default:
+			return invalidf(unix.EINVAL, "protocol %d is not TCP, UDP or SCTP", uint16(k.Protocol))
+		}
+	}
+	if !full {
+		return nil
+	}
+	if k.FWMark == 0 && k.Port == 0 && s.Flags&FlagPersistent == 0 {
+		return invalidf(unix.EINVAL, "port 0 (all ports) needs a persistent service")
+	}
+	if k.Family == IPv6 && !s.Netmask.IsDefault() {
+		if n := s.Netmask.Value(IPv6); n < 1 || n > 128 {
+			return invalidf(unix.EINVAL, "IPv6 persistence prefix /%d is outside 1..128", n)
+		}
+	}
+	if len(s.Scheduler) >= uapi.SchedNameMaxLen {
+		return invalidf(unix.EINVAL, "scheduler name %q is longer than %d bytes", s.Scheduler, uapi.SchedNameMaxLen-1)
+	}
+	if len(s.PEName) >= uapi.PENameMaxLen {
+		return invalidf(unix.EINVAL, "persistence engine name %q is longer than %d bytes", s.PEName, uapi.PENameMaxLen-1)
+	}
+	return nil
+}
+
+func validateDestination(k ServiceKey, d Destination, full bool) error {
+	if !d.Addr.IsValid() {
+		return invalidf(unix.EINVAL, "destination has no address")
+	}
+	if !full {
+		return nil
+	}
+	if d.Family() != k.Family && d.ForwardMethod != Tunnel {
+		return invalidf(unix.EINVAL, "destination %v is not %v: only tunnel destinations may differ in family from their service", d.Addr, k.Family)
+	}
+	if d.ForwardMethod > DirectRoute {
+		return invalidf(unix.EINVAL, "unknown forwarding method %d", uint32(d.ForwardMethod))
+	}
+	if d.Weight > 1<<31-1 {
+		return invalidf(unix.ERANGE, "weight %d is above 2147483647", d.Weight)
+	}
+	if d.LowerThreshold > d.UpperThreshold {
+		return invalidf(unix.ERANGE, "lower threshold %d is above upper threshold %d", d.LowerThreshold, d.UpperThreshold)
+	}
+	if d.ForwardMethod == Tunnel && d.TunnelType == GUE && d.TunnelPort == 0 {
+		return invalidf(unix.EINVAL, "a GUE tunnel needs a port")
+	}
+	return nil
+}

@@ -1,0 +1,379 @@
+package ipvs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// The kernel's errnos mean different things per operation (ESRCH is "no
+// such service" for every operation that names one; ENOENT is a missing
+// destination, or a missing scheduler when a service is written).
+var (
+	serviceWriteErrors = map[unix.Errno]error{
+		unix.EEXIST: ErrServiceExists,
+		unix.ESRCH:  ErrServiceNotFound,
+		unix.ENOENT: ErrSchedulerNotFound,
+	}
+	serviceErrors = map[unix.Errno]error{
+		unix.ESRCH: ErrServiceNotFound,
+	}
+	destErrors = map[unix.Errno]error{
+		unix.ESRCH:  ErrServiceNotFound,
+		unix.EEXIST: ErrDestinationExists,
+		unix.ENOENT: ErrDestinationNotFound,
+	}
+	daemonErrors = map[unix.Errno]error{
+		unix.EEXIST: ErrDaemonRunning,
+		unix.ESRCH:  ErrDaemonNotRunning,
+	}
+)
+
+func attrs(fn func(ae *netlink.AttributeEncoder)) []byte {
+	ae := netlink.NewAttributeEncoder()
+	fn(ae)
+	b, err := ae.Encode()
+	if err != nil {
+		// Only nested-callback errors can fail Encode, and ours return none.
+		panic(fmt.Sprintf("ipvs: encoding attributes: %v", err))
+	}
+	return b
+}
+
+func serviceAttr(ae *netlink.AttributeEncoder, fn func(ae *netlink.AttributeEncoder)) {
+	ae.Nested(uapi.CmdAttrService, func(nae *netlink.AttributeEncoder) error {
+		fn(nae)
+		return nil
+	})
+}
+
+func ack(cmd uint8, a []byte) request {
+	return request{cmd: cmd, flags: netlink.Request | netlink.Acknowledge, attrs: a}
+}
+
+// Info returns the kernel's IPVS version and connection table size.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	msgs, err := c.do(ctx, request{cmd: uapi.CmdGetInfo, flags: netlink.Request})
+	if err != nil {
+		return Info{}, opError("get info", "", err, nil)
+	}
+	var info Info
+	attrs, err := genlAttrs(msgs[0])
+	if err != nil {
+		return info, opError("get info", "", err, nil)
+	}
+	ad, err := netlink.NewAttributeDecoder(attrs)
+	if err != nil {
+		return info, opError("get info", "", err, nil)
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case uapi.InfoAttrVersion:
+			v := ad.Uint32()
+			info.Version = Version{Major: uint8(v >> 16), Minor: uint8(v >> 8), Patch: uint8(v)}
+		case uapi.InfoAttrConnTabSize:
+			info.ConnTableSize = ad.Uint32()
+		}
+	}
+	return info, opError("get info", "", ad.Err(), nil)
+}
+
+// Services lists every virtual service, in the kernel's order. An empty
+// table is an empty slice.
+func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	svcs := []Service{}
+	err := c.dump(ctx, request{cmd: uapi.CmdGetService}, func(m netlink.Message) error {
+		b, err := nested(m, uapi.CmdAttrService)
+		if err != nil {
+			return err
+		}
+		s, err := decodeService(b)
+		if err != nil {
+			return err
+		}
+		svcs = append(svcs, s)
+		return nil
+	})
+	if err != nil {
+		return nil, opError("list services", "", err, nil)
+	}
+	return svcs, nil
+}
+
+// Service returns one service.
+func (c *Client) Service(ctx context.Context, k ServiceKey) (Service, error) {
+	k = canonicalKey(k)
+	if err := validateService(serviceOf(k), false); err != nil {
+		return Service{}, opError("get service", k.String(), err, nil)
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+	})
+	msgs, err := c.do(ctx, request{cmd: uapi.CmdGetService, flags: netlink.Request, attrs: a})
+	if err != nil {
+		return Service{}, opError("get service", k.String(), err, serviceErrors)
+	}
+	b, err := nested(msgs[0], uapi.CmdAttrService)
+	if err != nil {
+		return Service{}, opError("get service", k.String(), err, nil)
+	}
+	s, err := decodeService(b)
+	return s, opError("get service", k.String(), err, nil)
+}
+
+// CreateService adds a service. Unset fields take ipvsadm's defaults:
+// scheduler wlc, netmask of one address.
+func (c *Client) CreateService(ctx context.Context, s Service) error {
+	return c.writeService(ctx, uapi.CmdNewService, "create service", s)
+}
+
+// UpdateService replaces the configuration of an existing service with s
+// (every field: unset ones take their defaults, as ipvsadm -E does).
+func (c *Client) UpdateService(ctx context.Context, s Service) error {
+	return c.writeService(ctx, uapi.CmdSetService, "update service", s)
+}
+
+func (c *Client) writeService(ctx context.Context, cmd uint8, op string, s Service) error {
+	k := s.Key()
+	if err := validateService(s, true); err != nil {
+		return opError(op, k.String(), err, nil)
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeService(nae, s) })
+	})
+	_, err := c.do(ctx, ack(cmd, a))
+	return opError(op, k.String(), err, serviceWriteErrors)
+}
+
+// DeleteService removes a service and its destinations.
+func (c *Client) DeleteService(ctx context.Context, k ServiceKey) error {
+	k = canonicalKey(k)
+	if err := validateService(serviceOf(k), false); err != nil {
+		return opError("delete service", k.String(), err, nil)
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+	})
+	_, err := c.do(ctx, ack(uapi.CmdDelService, a))
+	return opError("delete service", k.String(), err, serviceErrors)
+}
+
+// Destinations lists a service's destinations, newest first (the kernel's
+// order). A service without destinations, and one that does not exist,
+// give an empty slice: the kernel does not tell them apart here.
+func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination, error) {
+	k = canonicalKey(k)
+	if err := validateService(serviceOf(k), false); err != nil {
+		return nil, opError("list destinations", k.String(), err, nil)
+	}
+	dests := []Destination{}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+	})
+	err := c.dump(ctx, request{cmd: uapi.CmdGetDest, attrs: a}, func(m netlink.Message) error {
+		b, err := nested(m, uapi.CmdAttrDest)
+		if err != nil {
+			return err
+		}
+		d, err := decodeDestination(b, k.Family)
+		if err != nil {
+			return err
+		}
+		dests = append(dests, d)
+		return nil
+	})
+	if err != nil {
+		return nil, opError("list destinations", k.String(), err, serviceErrors)
+	}
+	return dests, nil
+}
+
+// CreateDestination adds a destination to a service.
+func (c *Client) CreateDestination(ctx context.Context, k ServiceKey, d Destination) error {
+	return c.writeDestination(ctx, uapi.CmdNewDest, "create destination", k, d, true)
+}
+
+// UpdateDestination replaces the configuration of a destination (every
+// field, as ipvsadm -e does).
+func (c *Client) UpdateDestination(ctx context.Context, k ServiceKey, d Destination) error {
+	return c.writeDestination(ctx, uapi.CmdSetDest, "update destination", k, d, true)
+}
+
+// DeleteDestination removes a destination from a service.
+func (c *Client) DeleteDestination(ctx context.Context, k ServiceKey, dk DestinationKey) error {
+	return c.writeDestination(ctx, uapi.CmdDelDest, "delete destination", k, Destination{Addr: dk.Addr, Port: dk.Port}, false)
+}
+
+func (c *Client) writeDestination(ctx context.Context, cmd uint8, op string, k ServiceKey, d Destination, full bool) error {
+	k = canonicalKey(k)
+	object := k.String() + " -> " + d.Key().String()
+	if err := validateService(serviceOf(k), false); err != nil {
+		return opError(op, object, err, nil)
+	}
+	if err := validateDestination(k, d, full); err != nil {
+		return opError(op, object, err, nil)
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+		ae.Nested(uapi.CmdAttrDest, func(nae *netlink.AttributeEncoder) error {
+			encodeDestination(nae, d, full)
+			return nil
+		})
+	})
+	_, err := c.do(ctx, ack(cmd, a))
+	return opError(op, object, err, destErrors)
+}
+
+// Flush removes every service.
+func (c *Client) Flush(ctx context.Context) error {
+	_, err := c.do(ctx, ack(uapi.CmdFlush, nil))
+	return opError("flush", "", err, nil)
+}
+
+// ZeroAll zeroes the counters of every service and destination.
+func (c *Client) ZeroAll(ctx context.Context) error {
+	_, err := c.do(ctx, ack(uapi.CmdZero, nil))
+	return opError("zero", "", err, nil)
+}
+
+// Zero zeroes the counters of one service and its destinations.
+func (c *Client) Zero(ctx context.Context, k ServiceKey) error {
+	k = canonicalKey(k)
+	if err := validateService(serviceOf(k), false); err != nil {
+		return opError("zero", k.String(), err, nil)
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+	})
+	_, err := c.do(ctx, ack(uapi.CmdZero, a))
+	return opError("zero", k.String(), err, serviceErrors)
+}
+
+// Timeouts returns the TCP, TCP-FIN and UDP connection timeouts.
+func (c *Client) Timeouts(ctx context.Context) (Timeouts, error) {
+	msgs, err := c.do(ctx, request{cmd: uapi.CmdGetConfig, flags: netlink.Request})
+	if err != nil {
+		return Timeouts{}, opError("get timeouts", "", err, nil)
+	}
+	var t Timeouts
+	b, err := genlAttrs(msgs[0])
+	if err != nil {
+		return t, opError("get timeouts", "", err, nil)
+	}
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return t, opError("get timeouts", "", err, nil)
+	}
+	for ad.Next() {
+		d := time.Duration(ad.Uint32()) * time.Second
+		switch ad.Type() {
+		case uapi.CmdAttrTimeoutTCP:
+			t.TCP = d
+		case uapi.CmdAttrTimeoutTCPFin:
+			t.TCPFin = d
+		case uapi.CmdAttrTimeoutUDP:
+			t.UDP = d
+		}
+	}
+	return t, opError("get timeouts", "", ad.Err(), nil)
+}
+
+// SetTimeouts sets the connection timeouts; a zero field keeps the current
+// value. The kernel keeps whole seconds: fractions are dropped.
+func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
+	secs := func(d time.Duration) (uint32, error) {
+		if d < 0 || d/time.Second > 1<<31-1 {
+			return 0, invalidf(unix.EINVAL, "timeout %v is out of range", d)
+		}
+		return uint32(d / time.Second), nil
+	}
+	var v [3]uint32
+	for i, d := range []time.Duration{t.TCP, t.TCPFin, t.UDP} {
+		s, err := secs(d)
+		if err != nil {
+			return opError("set timeouts", "", err, nil)
+		}
+		v[i] = s
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(uapi.CmdAttrTimeoutTCP, v[0])
+		ae.Uint32(uapi.CmdAttrTimeoutTCPFin, v[1])
+		ae.Uint32(uapi.CmdAttrTimeoutUDP, v[2])
+	})
+	_, err := c.do(ctx, ack(uapi.CmdSetConfig, a))
+	return opError("set timeouts", "", err, nil)
+}
+
+// Daemons lists the running sync daemons, master first.
+func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
+	ds := []Daemon{}
+	err := c.dump(ctx, request{cmd: uapi.CmdGetDaemon}, func(m netlink.Message) error {
+		b, err := nested(m, uapi.CmdAttrDaemon)
+		if err != nil {
+			return err
+		}
+		d, err := decodeDaemon(b)
+		if err != nil {
+			return err
+		}
+		ds = append(ds, d)
+		return nil
+	})
+	if err != nil {
+		return nil, opError("list daemons", "", err, nil)
+	}
+	return ds, nil
+}
+
+// StartDaemon starts a sync daemon. Interface and State are required; zero
+// MaxLen, Group, Port and TTL take the kernel's defaults.
+func (c *Client) StartDaemon(ctx context.Context, d Daemon) error {
+	object := d.State.String() + " sync daemon"
+	if d.Interface == "" || len(d.Interface) >= uapi.IfNameMaxLen {
+		return opError("start", object, invalidf(unix.EINVAL, "interface name %q is empty or longer than %d bytes", d.Interface, uapi.IfNameMaxLen-1), nil)
+	}
+	if d.SyncID > 255 {
+		return opError("start", object, invalidf(unix.EINVAL, "sync ID %d is above 255", d.SyncID), nil)
+	}
+	if d.Group.IsValid() && !d.Group.IsMulticast() {
+		return opError("start", object, invalidf(unix.EINVAL, "group %v is not a multicast address", d.Group), nil)
+	}
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		ae.Nested(uapi.CmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
+			encodeDaemon(nae, d)
+			return nil
+		})
+	})
+	_, err := c.do(ctx, ack(uapi.CmdNewDaemon, a))
+	return opError("start", object, err, daemonErrors)
+}
+
+// StopDaemon stops the sync daemon of d.State (the other fields are sent as
+// given; the kernel looks only at the state).
+func (c *Client) StopDaemon(ctx context.Context, d Daemon) error {
+	a := attrs(func(ae *netlink.AttributeEncoder) {
+		ae.Nested(uapi.CmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
+			nae.Uint32(uapi.DaemonAttrState, uint32(d.State))
+			nae.String(uapi.DaemonAttrMcastIfn, d.Interface)
+			nae.Uint32(uapi.DaemonAttrSyncID, d.SyncID)
+			return nil
+		})
+	})
+	_, err := c.do(ctx, ack(uapi.CmdDelDaemon, a))
+	return opError("stop", d.State.String()+" sync daemon", err, daemonErrors)
+}
+
+// canonicalKey fills in the family and clears what a fwmark key does not
+// use, so user-made keys behave like keys read from the kernel.
+func canonicalKey(k ServiceKey) ServiceKey {
+	return serviceOf(k).Key()
+}
+
+func serviceOf(k ServiceKey) Service {
+	return Service{Family: k.Family, Protocol: k.Protocol, Addr: k.Addr, Port: k.Port, FWMark: k.FWMark}
+}
+
