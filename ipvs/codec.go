@@ -403,13 +403,13 @@ func nested(m netlink.Message, typ uint16) ([]byte, error) {
 // errno, so the caller learns why.
 func validateService(s Service, full bool) error {
 	k := s.Key()
+	if k.FWMark == 0 && !s.Addr.IsValid() {
+		return invalidf(unix.EINVAL, "service has neither an address nor a firewall mark")
+	}
 	if k.Family != IPv4 && k.Family != IPv6 {
 		return invalidf(unix.EAFNOSUPPORT, "address family %v is neither IPv4 nor IPv6", k.Family)
 	}
 	if k.FWMark == 0 {
-		if !s.Addr.IsValid() {
-			return invalidf(unix.EINVAL, "service has neither an address nor a firewall mark")
-		}
 		if familyOf(s.Addr) != k.Family {
 			return invalidf(unix.EINVAL, "service address %v is not %v", s.Addr, k.Family)
 		}

@@ -30,6 +30,9 @@ func (k ServiceKey) String() string {
 		}
 		return fmt.Sprintf("FWM %d", k.FWMark)
 	}
+	if !k.Addr.IsValid() {
+		return fmt.Sprintf("%v <no address>:%d", k.Protocol, k.Port)
+	}
 	return k.Protocol.String() + " " + netip.AddrPortFrom(k.Addr, k.Port).String()
 }
 
