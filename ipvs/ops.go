@@ -376,4 +376,3 @@ func canonicalKey(k ServiceKey) ServiceKey {
 func serviceOf(k ServiceKey) Service {
 	return Service{Family: k.Family, Protocol: k.Protocol, Addr: k.Addr, Port: k.Port, FWMark: k.FWMark}
 }
-
