@@ -455,11 +455,19 @@ func validateDestination(k ServiceKey, d Destination, full bool) error {
 	if d.Weight > 1<<31-1 {
 		return invalidf(unix.ERANGE, "weight %d is above 2147483647", d.Weight)
 	}
-	if d.LowerThreshold > d.UpperThreshold {
-		return invalidf(unix.ERANGE, "lower threshold %d is above upper threshold %d", d.LowerThreshold, d.UpperThreshold)
-	}
 	if d.ForwardMethod == Tunnel && d.TunnelType == GUE && d.TunnelPort == 0 {
 		return invalidf(unix.EINVAL, "a GUE tunnel needs a port")
 	}
 	return nil
+}
+
+// explainDestinationError gives the reason for an ERANGE the kernel
+// returned for a destination write. The thresholds are not checked before
+// sending because the kernel reports a missing service first, and callers
+// that mirror ipvsadm's messages depend on that order.
+func explainDestinationError(d Destination, err error) error {
+	if errors.Is(err, unix.ERANGE) && d.LowerThreshold > d.UpperThreshold {
+		return invalidf(unix.ERANGE, "lower threshold %d is above upper threshold %d", d.LowerThreshold, d.UpperThreshold)
+	}
+	return err
 }

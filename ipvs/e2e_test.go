@@ -159,7 +159,8 @@ func TestKernelErrors(t *testing.T) {
 		{"edit missing dest", c.UpdateDestination(ctx, key, ipvs.Destination{Addr: addr("10.0.0.3"), Port: 80, Weight: 1}), ipvs.ErrDestinationNotFound},
 		{"delete missing dest", c.DeleteDestination(ctx, key, ipvs.DestinationKey{Addr: addr("10.0.0.3"), Port: 80}), ipvs.ErrDestinationNotFound},
 		{"stop missing daemon", c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Backup}), ipvs.ErrDaemonNotRunning},
-		{"thresholds", c.UpdateDestination(ctx, key, ipvs.Destination{Addr: addr("10.0.0.2"), Port: 80, LowerThreshold: 5}), ipvs.ErrInvalid},
+		{"thresholds", c.UpdateDestination(ctx, key, ipvs.Destination{Addr: addr("10.0.0.2"), Port: 80, LowerThreshold: 5}), unix.ERANGE},
+		{"thresholds on a missing service", c.CreateDestination(ctx, missing, ipvs.Destination{Addr: addr("10.0.0.2"), Port: 80, LowerThreshold: 5}), ipvs.ErrServiceNotFound},
 	}
 	for _, ch := range checks {
 		if !errors.Is(ch.err, ch.want) {

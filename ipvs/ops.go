@@ -225,6 +225,9 @@ func (c *Client) writeDestination(ctx context.Context, cmd uint8, op string, k S
 		})
 	})
 	_, err := c.do(ctx, ack(cmd, a))
+	if err != nil && full {
+		err = explainDestinationError(d, err)
+	}
 	return opError(op, object, err, destErrors)
 }
 

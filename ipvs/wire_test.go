@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
@@ -447,9 +448,6 @@ func TestValidationSendsNothing(t *testing.T) {
 		{"weight above int32", func() error {
 			return c.CreateDestination(ctx, key, Destination{Addr: v4, Port: 80, Weight: 1 << 31})
 		}, unix.ERANGE},
-		{"lower above upper", func() error {
-			return c.UpdateDestination(ctx, key, Destination{Addr: v4, Port: 80, LowerThreshold: 5})
-		}, unix.ERANGE},
 		{"gue without port", func() error {
 			return c.CreateDestination(ctx, key, Destination{Addr: v4, ForwardMethod: Tunnel, TunnelType: GUE})
 		}, unix.EINVAL},
@@ -536,5 +534,23 @@ func TestNetmaskZeroValueRoundTrip(t *testing.T) {
 	m, _ := IPv4Netmask(netip.MustParseAddr("255.255.255.255"))
 	if !m.IsDefault() {
 		t.Error("255.255.255.255 must be the default netmask")
+	}
+}
+
+func TestThresholdErrorExplained(t *testing.T) {
+	// The kernel checks the service before the thresholds, so the client
+	// sends and explains the kernel's ERANGE afterwards.
+	sent := 0
+	c, _ := newWireClient(t, func(req netlink.Message, cmd uint8, a []byte) ([]netlink.Message, error) {
+		sent++
+		return nltest.Error(int(unix.ERANGE), []netlink.Message{req})
+	})
+	key := ServiceKey{Protocol: TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	err := c.UpdateDestination(context.Background(), key, Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80, LowerThreshold: 5})
+	if sent != 1 || !errors.Is(err, ErrInvalid) || !errors.Is(err, unix.ERANGE) {
+		t.Errorf("sent %d, err %v; want the request sent and an explained ERANGE", sent, err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "lower threshold 5") {
+		t.Errorf("error %q does not say why", err)
 	}
 }
