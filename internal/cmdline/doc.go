@@ -1,0 +1,38 @@
+// Package cmdline interprets an ipvsadm command line exactly as ipvsadm 1.31
+// does: the same options, the same value syntax, the same error messages in
+// the same order, and the same exit codes.
+//
+// # Why pflag and a front end of our own
+//
+// The options are defined once, in a pflag.FlagSet (see Flags): long name,
+// shorthand, whether a value is taken, and the help text. That set is the
+// single registry of option names; shell completion and documentation can be
+// generated from it.
+//
+// pflag's own parser cannot be used to read the command line, because
+// ipvsadm 1.31 parses with popt, and popt differs from pflag (and from
+// getopt) in ways that change what users see:
+//
+//   - the option argument of -p is optional and is taken from the next word
+//     only if that word does not start with '-';
+//   - a required argument takes the next word even if it starts with '-'
+//     ("-w -1" is a weight of -1, not an unknown option);
+//   - "-t=VIP" and "-p=50" are a short option followed by its argument, and
+//     "-n=5" is "option does not take an argument";
+//   - words that are not options may appear anywhere and are collected in
+//     order ("foo -L" is the list command with a stray argument);
+//   - the error messages name argv tokens in a particular way
+//     (poptBadOption: the last word consumed, e.g. "-LA" or "master").
+//
+// So a small popt-compatible front end (popt.go) walks argv in order and asks
+// the FlagSet which option a name or shorthand stands for and whether it takes
+// a value. It then hands each option, one at a time and in argv order, to the
+// same checks ipvsadm's parse_options and process_options make.
+//
+// # Name lookups
+//
+// Host names and service (port) names are resolved through a Resolver, so
+// tests can supply fixed tables. SystemResolver reads /etc/hosts and
+// /etc/services as glibc's "files" NSS module does, and falls back to DNS
+// for host names.
+package cmdline
