@@ -76,7 +76,7 @@ type Writer struct {
 	format Format
 	names  *names.Resolver
 	line   []byte // the line being built; reused
-	name   []byte // scratch for address texts
+	sort   sorter
 }
 
 // NewWriter returns a Writer printing to w. r resolves names unless
@@ -88,7 +88,6 @@ func NewWriter(w io.Writer, opts Options, r *names.Resolver) *Writer {
 		format: opts.Format(),
 		names:  r,
 		line:   make([]byte, 0, 256),
-		name:   make([]byte, 0, 80),
 	}
 }
 
@@ -360,7 +359,7 @@ func AppendTunnelInfo(b []byte, d *ipvs.Destination) []byte {
 // (in place) first unless NoSort is set.
 func (w *Writer) Entry(e *ipvs.ServiceEntry) {
 	if !w.opts.NoSort {
-		SortDestinations(e.Destinations)
+		w.sort.destinations(e.Destinations)
 	}
 	w.Service(&e.Service)
 	for i := range e.Destinations {
@@ -374,7 +373,7 @@ func (w *Writer) Entry(e *ipvs.ServiceEntry) {
 func (w *Writer) Table(info ipvs.Info, entries []ipvs.ServiceEntry) {
 	w.Header(info)
 	if !w.opts.NoSort {
-		sortEntryServices(entries)
+		w.sort.entryServices(entries)
 	}
 	w.Title()
 	for i := range entries {

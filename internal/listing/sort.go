@@ -13,52 +13,69 @@ import (
 // 2.36's top-down merge sort. Both are reproduced here: Go's sort package
 // would give other orders for such tables.
 
-// CompareServices is libipvs' ipvs_cmp_services: firewall mark, family,
+// sortKey is what the comparators look at, extracted once per element.
+type sortKey struct {
+	fwmark uint32
+	family uint16
+	proto  uint16
+	port   uint16
+	v6     bool // compare all four address words, not only the first
+	words  [4]uint32
+}
+
+func serviceSortKey(s *ipvs.Service) sortKey {
+	k := s.Key()
+	return sortKey{fwmark: k.FWMark, family: uint16(k.Family), proto: uint16(k.Protocol), port: k.Port,
+		v6: k.Family == ipvs.IPv6, words: addrWords(k.Addr)}
+}
+
+func destinationSortKey(d *ipvs.Destination) sortKey {
+	return sortKey{port: d.Port, v6: d.Addr.Is6(), words: addrWords(d.Addr)}
+}
+
+// compareKeys is libipvs' ipvs_cmp_services: firewall mark, family,
 // protocol, address, port, each compared as a truncated C difference.
-func CompareServices(a, b *ipvs.Service) int {
-	ka, kb := a.Key(), b.Key()
-	if r := int32(ka.FWMark - kb.FWMark); r != 0 {
+// For destinations the first three are zero, which makes it
+// ipvs_cmp_dests. The first element's family decides whether all four
+// address words or only the first are compared (for services both have
+// the same family by then; destinations may differ).
+func compareKeys(a, b *sortKey) int {
+	if r := int32(a.fwmark - b.fwmark); r != 0 {
 		return int(r)
 	}
-	if r := int(ka.Family) - int(kb.Family); r != 0 {
+	if r := int(a.family) - int(b.family); r != 0 {
 		return r
 	}
-	if r := int(ka.Protocol) - int(kb.Protocol); r != 0 {
+	if r := int(a.proto) - int(b.proto); r != 0 {
 		return r
 	}
-	if r := compareAddrs(ka.Family == ipvs.IPv6, ka.Addr, kb.Addr); r != 0 {
-		return r
-	}
-	return int(ka.Port) - int(kb.Port)
-}
-
-// CompareDestinations is libipvs' ipvs_cmp_dests: address, then port. The
-// first destination's family decides whether all four address words or
-// only the first are compared.
-func CompareDestinations(a, b *ipvs.Destination) int {
-	if r := compareAddrs(a.Addr.Is6(), a.Addr, b.Addr); r != 0 {
-		return r
-	}
-	return int(a.Port) - int(b.Port)
-}
-
-// compareAddrs compares addresses as the kernel's 16-byte address union
-// holds them (an IPv4 address in the first word, zeros after it), word by
-// word in host order, each difference truncated to a C int.
-func compareAddrs(v6 bool, a, b netip.Addr) int {
-	wa, wb := addrWords(a), addrWords(b)
 	n := 1
-	if v6 {
+	if a.v6 {
 		n = 4
 	}
 	for i := range n {
-		if r := int32(wa[i] - wb[i]); r != 0 {
+		if r := int32(a.words[i] - b.words[i]); r != 0 {
 			return int(r)
 		}
 	}
-	return 0
+	return int(a.port) - int(b.port)
 }
 
+// CompareServices compares two services as ipvsadm's sort does.
+func CompareServices(a, b *ipvs.Service) int {
+	ka, kb := serviceSortKey(a), serviceSortKey(b)
+	return compareKeys(&ka, &kb)
+}
+
+// CompareDestinations compares two destinations as ipvsadm's sort does.
+func CompareDestinations(a, b *ipvs.Destination) int {
+	ka, kb := destinationSortKey(a), destinationSortKey(b)
+	return compareKeys(&ka, &kb)
+}
+
+// addrWords returns an address as the kernel's 16-byte address union
+// holds it (an IPv4 address in the first word, zeros after it), as four
+// words in host order.
 func addrWords(a netip.Addr) [4]uint32 {
 	var w [4]uint32
 	switch {
@@ -102,13 +119,27 @@ func mergeSort(idx, tmp []int32, cmp func(a, b int32) int) {
 	copy(idx, out)
 }
 
-// sortOrder returns the order glibc's qsort would put n elements in.
-func sortOrder(n int, cmp func(a, b int32) int) []int32 {
-	idx := make([]int32, n)
+// sorter holds the buffers of a sort, so that a Writer sorting the
+// destinations of 10,000 services does not allocate for each.
+type sorter struct {
+	keys     []sortKey
+	idx, tmp []int32
+}
+
+// order returns the order glibc's qsort would put the elements in, given
+// their keys in s.keys. The result is valid until the next call.
+func (s *sorter) order() []int32 {
+	n := len(s.keys)
+	if cap(s.idx) < n {
+		s.idx = make([]int32, n)
+		s.tmp = make([]int32, n)
+	}
+	idx, tmp := s.idx[:n], s.tmp[:n]
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	mergeSort(idx, make([]int32, n), cmp)
+	keys := s.keys
+	mergeSort(idx, tmp, func(a, b int32) int { return compareKeys(&keys[a], &keys[b]) })
 	return idx
 }
 
@@ -137,31 +168,46 @@ func permute[T any](s []T, order []int32) {
 
 // SortServices sorts services as ipvsadm does (see CompareServices).
 func SortServices(s []ipvs.Service) {
-	order := sortOrder(len(s), func(a, b int32) int { return CompareServices(&s[a], &s[b]) })
-	permute(s, order)
+	var so sorter
+	for i := range s {
+		so.keys = append(so.keys, serviceSortKey(&s[i]))
+	}
+	permute(s, so.order())
 }
 
 // SortDestinations sorts destinations as ipvsadm does (see
 // CompareDestinations).
 func SortDestinations(d []ipvs.Destination) {
+	var so sorter
+	so.destinations(d)
+}
+
+func (so *sorter) destinations(d []ipvs.Destination) {
 	if len(d) <= 1 {
 		return
 	}
-	order := sortOrder(len(d), func(a, b int32) int { return CompareDestinations(&d[a], &d[b]) })
-	permute(d, order)
+	so.keys = so.keys[:0]
+	for i := range d {
+		so.keys = append(so.keys, destinationSortKey(&d[i]))
+	}
+	permute(d, so.order())
 }
 
 // SortEntries sorts the services of a snapshot, and the destinations of
-// each, as ipvsadm does before printing them.
+// each, in place, as ipvsadm does before printing them.
 func SortEntries(e []ipvs.ServiceEntry) {
-	sortEntryServices(e)
+	var so sorter
+	so.entryServices(e)
 	for i := range e {
-		SortDestinations(e[i].Destinations)
+		so.destinations(e[i].Destinations)
 	}
 }
 
-// sortEntryServices sorts entries by their services only.
-func sortEntryServices(e []ipvs.ServiceEntry) {
-	order := sortOrder(len(e), func(a, b int32) int { return CompareServices(&e[a].Service, &e[b].Service) })
-	permute(e, order)
+// entryServices sorts entries by their services only.
+func (so *sorter) entryServices(e []ipvs.ServiceEntry) {
+	so.keys = so.keys[:0]
+	for i := range e {
+		so.keys = append(so.keys, serviceSortKey(&e[i].Service))
+	}
+	permute(e, so.order())
 }

@@ -339,24 +339,38 @@ func (r *Resolver) AppendAddrPort(dst []byte, addr netip.Addr, port uint16, prot
 	if v6 {
 		dst = append(dst, '[')
 	}
-	if numeric || r == nil {
-		dst = AppendNumericHost(dst, addr)
+	if name, ok := r.lookupHostUnlessNumeric(addr, numeric); ok {
+		dst = append(dst, name...)
 	} else {
-		dst = append(dst, r.HostName(addr)...)
+		dst = AppendNumericHost(dst, addr)
 	}
 	if v6 {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, ':')
-	if numeric || r == nil {
-		dst = strconv.AppendUint(dst, uint64(port), 10)
+	if name, ok := r.lookupPortUnlessNumeric(port, proto, numeric); ok {
+		dst = append(dst, name...)
 	} else {
-		dst = append(dst, r.PortName(port, proto)...)
+		dst = strconv.AppendUint(dst, uint64(port), 10)
 	}
 	if len(dst)-start > AddrPortMax {
 		dst = dst[:start+AddrPortMax]
 	}
 	return dst
+}
+
+func (r *Resolver) lookupHostUnlessNumeric(addr netip.Addr, numeric bool) (string, bool) {
+	if numeric || r == nil {
+		return "", false
+	}
+	return r.LookupHost(addr)
+}
+
+func (r *Resolver) lookupPortUnlessNumeric(port uint16, proto string, numeric bool) (string, bool) {
+	if numeric || r == nil || proto == "" {
+		return "", false
+	}
+	return r.LookupPort(port, proto)
 }
 
 // AddrPort is AppendAddrPort returning a string.
