@@ -1,0 +1,356 @@
+// Package e2e boots Debian kernels under QEMU with a small initramfs to run
+// goipvsadm's tests against real IPVS. fetch.sh prepares the kernels and the
+// guest userland in a cache; this package assembles the initramfs, boots the
+// guest and reads its serial console. See README.md.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Console markers printed by guest/init and guest/run-tests.sh.
+const (
+	markerUp      = "E2E-GUEST-UP"
+	markerDone    = "E2E-DONE rc="
+	markerInitErr = "E2E-INIT-FAILED"
+)
+
+//go:embed guest
+var guestFiles embed.FS
+
+// DefaultCache is where fetch.sh keeps its downloads and prepared trees:
+// $E2E_CACHE, else $XDG_CACHE_HOME/goipvsadm-e2e, else ~/.cache/goipvsadm-e2e.
+func DefaultCache() string {
+	if c := os.Getenv("E2E_CACHE"); c != "" {
+		return c
+	}
+	if c := os.Getenv("XDG_CACHE_HOME"); c != "" {
+		return filepath.Join(c, "goipvsadm-e2e")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "/root"
+	}
+	return filepath.Join(home, ".cache", "goipvsadm-e2e")
+}
+
+// A Kernel is a kernel prepared by fetch.sh.
+type Kernel struct {
+	Name    string // short name: "6.1", "6.12"
+	Release string // uname -r
+	Vmlinuz string // host path of the kernel image
+	Modules string // host directory holding lib/modules/<release>
+}
+
+// LoadKernel finds the kernel called name in the cache.
+func LoadKernel(cache, name string) (Kernel, error) {
+	dir := filepath.Join(cache, "kernels", name)
+	release, err := os.ReadFile(filepath.Join(dir, "release"))
+	if err != nil {
+		return Kernel{}, fmt.Errorf("kernel %s is not prepared (run make e2e-fetch): %w", name, err)
+	}
+	k := Kernel{
+		Name:    name,
+		Release: strings.TrimSpace(string(release)),
+		Vmlinuz: filepath.Join(dir, "vmlinuz"),
+		Modules: filepath.Join(dir, "modules"),
+	}
+	if _, err := os.Stat(k.Vmlinuz); err != nil {
+		return Kernel{}, fmt.Errorf("kernel %s is not prepared (run make e2e-fetch): %w", name, err)
+	}
+	return k, nil
+}
+
+// A Guest describes what goes into the initramfs.
+type Guest struct {
+	Kernel Kernel
+	RootFS string // userland from fetch.sh: busybox, ipvsadm, iproute2, libraries
+
+	// Overlays are host directories copied over the root, in order.
+	Overlays []string
+	// Script is the host path of the shell script the guest runs as
+	// /e2e/run.sh once the system is ready.
+	Script string
+	// Env holds variables exported to the script, as KEY=value.
+	Env []string
+}
+
+// WriteInitramfs writes the guest's initramfs to w.
+func (g *Guest) WriteInitramfs(w io.Writer) error {
+	a := NewInitramfs(w)
+	if err := a.Tree("/", g.RootFS); err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	if err := a.Tree("/", g.Kernel.Modules); err != nil {
+		return fmt.Errorf("modules: %w", err)
+	}
+	// The committed guest files: /init, /etc/hosts, ...
+	err := fs.WalkDir(guestFiles, "guest", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := guestFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "guest")
+		perm := fs.FileMode(0o644)
+		if name == "/init" || strings.HasSuffix(name, ".sh") {
+			perm = 0o755
+		}
+		if name == "/run-tests.sh" {
+			name = "/e2e/run-tests.sh"
+		}
+		return a.File(name, perm, data)
+	})
+	if err != nil {
+		return fmt.Errorf("guest files: %w", err)
+	}
+	for _, dir := range []string{"/proc", "/sys", "/dev", "/tmp", "/run", "/root", "/var/run"} {
+		if err := a.Dir(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, dir := range g.Overlays {
+		if err := a.Tree("/", dir); err != nil {
+			return fmt.Errorf("overlay %s: %w", dir, err)
+		}
+	}
+	if g.Script != "" {
+		if err := a.HostFile("/e2e/run.sh", g.Script); err != nil {
+			return fmt.Errorf("script: %w", err)
+		}
+	}
+	var env strings.Builder
+	for _, kv := range g.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !validEnvName.MatchString(k) {
+			return fmt.Errorf("bad environment entry %q", kv)
+		}
+		fmt.Fprintf(&env, "export %s=%s\n", k, shellQuote(v))
+	}
+	if err := a.File("/e2e/env", 0o644, []byte(env.String())); err != nil {
+		return err
+	}
+	return a.Close()
+}
+
+var validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// RunOptions control a boot.
+type RunOptions struct {
+	// Timeout bounds the whole boot; IdleTimeout bounds the time without
+	// any console output, to detect a hung guest early.
+	Timeout, IdleTimeout time.Duration
+	// Console, if set, receives each console line as it arrives.
+	Console func(line string)
+	// QEMU is the emulator binary; default qemu-system-x86_64.
+	QEMU string
+}
+
+// A Result describes a finished boot.
+type Result struct {
+	ExitCode int           // the payload's exit status from the E2E-DONE marker, or -1
+	Done     bool          // the guest printed E2E-DONE
+	Panic    bool          // the kernel panicked
+	BootTime time.Duration // from starting QEMU to the guest's init running
+	Elapsed  time.Duration
+	Console  []string // every console line
+}
+
+// Err reports why a boot failed, or nil if the payload ran and exited 0.
+func (r *Result) Err() error {
+	switch {
+	case r.Panic:
+		return errors.New("guest kernel panicked")
+	case !r.Done:
+		return errors.New("guest stopped without reporting a result")
+	case r.ExitCode != 0:
+		return fmt.Errorf("guest payload exited with status %d", r.ExitCode)
+	}
+	return nil
+}
+
+// QEMUArgs returns the emulator arguments booting kernel with initrd.
+// TCG only: KVM is not usable where the tests run (nested virtualisation),
+// and -nic none means the guest cannot send traffic anywhere.
+func QEMUArgs(vmlinuz, initrd string) []string {
+	return []string{
+		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
+		"-nic", "none", "-nographic", "-no-reboot",
+		"-kernel", vmlinuz, "-initrd", initrd,
+		"-append", "console=ttyS0 panic=-1 quiet",
+	}
+}
+
+// Run boots the guest once and waits for it to power off. Its error is about
+// running QEMU (including timeouts); what happened inside is in the Result.
+func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Minute
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = 3 * time.Minute
+	}
+	qemu := opts.QEMU
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+
+	tmp, err := os.MkdirTemp("", "goipvsadm-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	initrd := filepath.Join(tmp, "initrd.cpio")
+	f, err := os.Create(initrd)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.WriteInitramfs(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qemu, QEMUArgs(g.Kernel.Vmlinuz, initrd)...)
+	cmd.Stdin = nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+
+	res := &Result{ExitCode: -1}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", qemu, err)
+	}
+
+	// The console reader resets the idle timer on every line; the timer
+	// kills a guest that went silent.
+	var (
+		mu       sync.Mutex
+		idleHit  bool
+		doneSeen = make(chan struct{})
+	)
+	idle := time.AfterFunc(opts.IdleTimeout, func() {
+		mu.Lock()
+		idleHit = true
+		mu.Unlock()
+		cancel()
+	})
+	defer idle.Stop()
+
+	scan := bufio.NewScanner(out)
+	scan.Buffer(make([]byte, 64*1024), 1024*1024)
+	for scan.Scan() {
+		idle.Reset(opts.IdleTimeout)
+		line := cleanConsoleLine(scan.Text())
+		res.Console = append(res.Console, line)
+		if opts.Console != nil {
+			opts.Console(line)
+		}
+		switch _, done, isDone := strings.Cut(line, markerDone); {
+		case strings.Contains(line, markerUp) && res.BootTime == 0:
+			res.BootTime = time.Since(start)
+		case strings.Contains(line, "Kernel panic"):
+			res.Panic = true
+		case isDone && !res.Done:
+			if n, err := strconv.Atoi(strings.TrimSpace(done)); err == nil {
+				res.ExitCode = n
+			}
+			res.Done = true
+			// The guest powers off next; if QEMU lingers, stop it.
+			close(doneSeen)
+			time.AfterFunc(30*time.Second, cancel)
+		}
+	}
+	waitErr := cmd.Wait()
+	res.Elapsed = time.Since(start)
+	select {
+	case <-doneSeen:
+		// Finished: however QEMU ended, the payload's result stands.
+		return res, nil
+	default:
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case idleHit:
+		return res, fmt.Errorf("guest printed nothing for %v, killed it", opts.IdleTimeout)
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("guest did not finish within %v", opts.Timeout)
+	case waitErr != nil:
+		return res, fmt.Errorf("%s: %w: %s", qemu, waitErr, strings.TrimSpace(stderr.String()))
+	}
+	return res, nil
+}
+
+// terminalControl matches the escape sequences the firmware prints to reset
+// the terminal; they would garble the test log.
+var terminalControl = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])`)
+
+func cleanConsoleLine(s string) string {
+	return terminalControl.ReplaceAllString(strings.TrimRight(s, "\r"), "")
+}
+
+// A PackageResult is the outcome of one Go test binary in the guest.
+type PackageResult struct {
+	Package  string
+	Finished bool     // its result marker was seen
+	Passed   bool     // it exited 0
+	Output   []string // console lines between its start and result markers
+}
+
+// PackageResults extracts the per-package results that guest/run-tests.sh
+// reports on the console, in order.
+func PackageResults(console []string) []PackageResult {
+	var results []PackageResult
+	running := false // between a start marker and its result
+	for _, line := range console {
+		switch {
+		case strings.HasPrefix(line, "E2E-PKG-START "):
+			pkg := strings.TrimSpace(strings.TrimPrefix(line, "E2E-PKG-START "))
+			results = append(results, PackageResult{Package: pkg})
+			running = true
+		case strings.HasPrefix(line, "E2E-PKG-RESULT "):
+			f := strings.Fields(line)
+			if running && len(f) >= 3 && f[1] == results[len(results)-1].Package {
+				last := &results[len(results)-1]
+				last.Finished = true
+				last.Passed = f[2] == "PASS"
+			}
+			running = false
+		case running:
+			last := &results[len(results)-1]
+			last.Output = append(last.Output, line)
+		}
+	}
+	return results
+}
