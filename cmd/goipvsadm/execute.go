@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+)
+
+// execute runs one parsed command and returns ipvsadm's exit status for it:
+// 0, 255 for a kernel error on a modifying command, 1 for a failed listing.
+func (a *app) execute(ctx context.Context, cmd *cmdline.Command) int {
+	c := a.client
+	key := cmd.Service.Key()
+	modify := func(op operation, err error) int {
+		if err != nil {
+			return a.kernelFailure(op, err, 255)
+		}
+		return 0
+	}
+	switch cmd.Kind {
+	case cmdline.AddService:
+		return modify(opAddService, c.CreateService(ctx, cmd.Service))
+	case cmdline.EditService:
+		return modify(opEditService, c.UpdateService(ctx, cmd.Service))
+	case cmdline.DeleteService:
+		return modify(opDelService, c.DeleteService(ctx, key))
+	case cmdline.Flush:
+		return modify(opGeneric, c.Flush(ctx))
+	case cmdline.AddServer:
+		return modify(opAddDest, c.CreateDestination(ctx, key, cmd.Dest))
+	case cmdline.EditServer:
+		return modify(opEditDest, c.UpdateDestination(ctx, key, cmd.Dest))
+	case cmdline.DeleteServer:
+		return modify(opDelDest, c.DeleteDestination(ctx, key, cmd.Dest.Key()))
+	case cmdline.SetTimeouts:
+		return modify(opGeneric, c.SetTimeouts(ctx, cmd.Timeouts))
+	case cmdline.StartDaemon:
+		return modify(opStartDaemon, c.StartDaemon(ctx, cmd.Daemon))
+	case cmdline.StopDaemon:
+		return modify(opStopDaemon, c.StopDaemon(ctx, cmd.Daemon))
+	case cmdline.Zero:
+		if zeroesAll(cmd) {
+			return modify(opZero, c.ZeroAll(ctx))
+		}
+		return modify(opZero, c.Zero(ctx, key))
+	case cmdline.List:
+		return a.list(ctx, cmd)
+	case cmdline.Save:
+		return a.save(ctx, cmd.Format.Numeric)
+	case cmdline.Restore:
+		return a.restore(ctx)
+	}
+	return 0
+}
+
+// zeroesAll says whether -Z zeroes every service: libipvs leaves the
+// service out of the request when its mark, address and port are all zero,
+// which the kernel takes as "all" (so -Z -t 0.0.0.0:0 zeroes everything).
+func zeroesAll(cmd *cmdline.Command) bool {
+	if !cmd.Options.Has(cmdline.OptService) {
+		return true
+	}
+	s := cmd.Service
+	return s.FWMark == 0 && s.Port == 0 && (!s.Addr.IsValid() || s.Addr.IsUnspecified())
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/internal/listing"
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// list runs -L in its five forms (ipvsadm's precedence: connections, one
+// service, timeouts, daemons, the whole table). Failures exit 1.
+func (a *app) list(ctx context.Context, cmd *cmdline.Command) int {
+	f := cmd.Format
+	opts := listing.Options{
+		Numeric: f.Numeric, Exact: f.Exact, NoSort: f.NoSort,
+		Stats: f.Stats, Rate: f.Rate, Thresholds: f.Thresholds,
+		PersistentConn: f.PersistentConn, TunInfo: f.TunInfo,
+	}
+	w := listing.NewWriter(a.stdout, opts, a.names)
+	defer w.Flush()
+
+	switch cmd.ListMode() {
+	case cmdline.ListConnections:
+		return a.listConnections(w)
+	case cmdline.ListTimeouts:
+		t, err := a.client.Timeouts(ctx)
+		if err != nil {
+			return 1 // ipvsadm says nothing here
+		}
+		w.Timeouts(t)
+		return 0
+	case cmdline.ListDaemons:
+		ds, err := a.client.Daemons(ctx)
+		if err != nil {
+			return 1
+		}
+		w.Daemons(ds)
+		return 0
+	case cmdline.ListService:
+		svc, err := a.client.Service(ctx, cmd.Service.Key())
+		if err != nil {
+			return a.kernelFailure(opGetService, err, 1)
+		}
+		dests, err := a.client.Destinations(ctx, svc.Key())
+		if err != nil {
+			return a.kernelFailure(opGetDests, err, 1)
+		}
+		w.Title()
+		a.printService(w, &svc, dests, f.NoSort)
+		return 0
+	}
+
+	info, err := a.client.Info(ctx)
+	if err != nil {
+		return a.kernelFailure(opGeneric, err, 1)
+	}
+	// The version line goes out before the services are fetched, so it is
+	// printed even when the dump fails, as ipvsadm prints it.
+	w.Header(info)
+	svcs, err := a.client.Services(ctx)
+	if err != nil {
+		w.Flush()
+		return a.kernelFailure(opGeneric, err, 1)
+	}
+	if !f.NoSort {
+		listing.SortServices(svcs)
+	}
+	w.Title()
+	for i := range svcs {
+		dests, err := a.client.Destinations(ctx, svcs[i].Key())
+		if err != nil {
+			w.Flush()
+			return a.kernelFailure(opGetDests, err, 1)
+		}
+		a.printService(w, &svcs[i], dests, f.NoSort)
+	}
+	return 0
+}
+
+func (a *app) printService(w *listing.Writer, svc *ipvs.Service, dests []ipvs.Destination, noSort bool) {
+	if !noSort {
+		listing.SortDestinations(dests)
+	}
+	w.Service(svc)
+	for i := range dests {
+		w.Destination(svc, &dests[i])
+	}
+}
+
+// listConnections prints -L -c from the kernel's connection table file,
+// with ipvsadm's two messages for a missing or unreadable file.
+func (a *app) listConnections(w *listing.Writer) int {
+	conns, err := ipvs.ConnectionsFromProc(a.procRoot)
+	if err != nil {
+		w.Flush()
+		var open *fs.PathError
+		if errors.As(err, &open) && open.Op == "open" {
+			fmt.Fprintln(a.stderr, "cannot open file /proc/net/ip_vs_conn")
+		} else {
+			fmt.Fprintln(a.stderr, "unexpected input from /proc/net/ip_vs_conn")
+		}
+		return 1
+	}
+	w.ConnHeader()
+	for i := range conns {
+		w.Connection(&conns[i])
+	}
+	return 0
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+
+	"github.com/goipvsadm/goipvsadm/internal/listing"
+	"github.com/goipvsadm/goipvsadm/save"
+)
+
+// save runs -S: the rules, sorted as ipvsadm sorts them, names resolved
+// unless -n. Kernel errors exit 1 after what was printed so far.
+func (a *app) save(ctx context.Context, numeric bool) int {
+	w := save.NewWriter(a.stdout, save.Options{Numeric: numeric, Names: a.names})
+	defer w.Flush()
+	svcs, err := a.client.Services(ctx)
+	if err != nil {
+		return a.kernelFailure(opGeneric, err, 1)
+	}
+	listing.SortServices(svcs)
+	for i := range svcs {
+		dests, err := a.client.Destinations(ctx, svcs[i].Key())
+		if err != nil {
+			w.Flush()
+			return a.kernelFailure(opGetDests, err, 1)
+		}
+		listing.SortDestinations(dests)
+		w.Service(&svcs[i])
+		for j := range dests {
+			w.Destination(&svcs[i], &dests[j])
+		}
+	}
+	return 0
+}
