@@ -277,3 +277,7 @@ func tryHelp(argv0 string) *Error {
 func poptFailure(token string, kind poptErrorKind) *Error {
 	return &Error{Kind: PoptError, Msg: token + ": " + kind.String(), Exit: 255}
 }
+
+// TryHelpError returns the "Try `argv0 -h' ..." error ipvsadm reports when
+// the first option is not a command (and, in -R, for a nested -R).
+func TryHelpError(argv0 string) *Error { return tryHelp(argv0) }
