@@ -188,3 +188,17 @@ func TestConnectionCaptures(t *testing.T) {
 	w.Flush()
 	golden(t, "conns-named", buf.String())
 }
+
+// TestMoreCapture checks the -L forms the reference gives for the
+// services of its second -S capture.
+func TestMoreCapture(t *testing.T) {
+	got := table(Options{Numeric: true}, nil, testtable.More())
+	want := "IP Virtual Server version 1.2.1 (size=4096)\n" + titleDefault +
+		"FWM  -1294967296 rr\n" +
+		"TCP  1.2.3.4:90 rr (flag-1,flag-3)\n" +
+		"TCP  1.2.3.4:91 sh (sh-fallback,sh-port)\n" +
+		"TCP  1.2.3.4:97 sh ()\n" +
+		"TCP  1.2.3.4:98 rr\n" +
+		"UDP  1.2.3.4:5060 mh (mh-fallback) persistent 30 pe sip ops\n"
+	compareText(t, "more", want, got)
+}

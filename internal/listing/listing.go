@@ -189,16 +189,17 @@ func AppendServiceName(dst []byte, r *names.Resolver, k ipvs.ServiceKey, numeric
 	dst = append(dst, k.Protocol.String()...)
 	dst = appendPadTo(dst, 4, start)
 	dst = append(dst, ' ')
-	dst = r.AppendAddrPort(dst, serviceAddr(k), k.Port, names.ProtoName(uint16(k.Protocol)), numeric)
+	dst = r.AppendAddrPort(dst, ServiceAddr(k), k.Port, names.ProtoName(uint16(k.Protocol)), numeric)
 	if k.Family != ipvs.IPv6 && len(dst)-start > 33 {
 		dst = dst[:start+33]
 	}
 	return dst
 }
 
-// serviceAddr returns the address of a protocol service in the form that
-// makes AppendAddrPort pick the service's family.
-func serviceAddr(k ipvs.ServiceKey) netip.Addr {
+// ServiceAddr returns the address of a protocol service in the form that
+// makes names.AppendAddrPort print it as the service's family: 16 bytes
+// for IPv6 services, 4 for IPv4 ones.
+func ServiceAddr(k ipvs.ServiceKey) netip.Addr {
 	if k.Family == ipvs.IPv6 {
 		if !k.Addr.IsValid() {
 			return netip.IPv6Unspecified()

@@ -77,3 +77,26 @@ func Capture(full64 bool) []ipvs.ServiceEntry {
 	}
 	return []ipvs.ServiceEntry{fwm43, udp, v6, fwm42, tcp}
 }
+
+// More returns the services behind the reference's second -S capture
+// (scheduler flags, pe and ops quirks), in kernel order: hash order for
+// the protocol services, firewall marks last.
+func More() []ipvs.ServiceEntry {
+	a := netip.MustParseAddr("1.2.3.4")
+	svc := func(p ipvs.Protocol, port uint16, sched string, flags ipvs.ServiceFlags) ipvs.ServiceEntry {
+		return ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: p, Addr: a, Port: port,
+			Scheduler: sched, Flags: flags}}
+	}
+	pe := svc(ipvs.TCP, 98, "rr", 0)
+	pe.Service.PEName = "sip"
+	sip := svc(ipvs.UDP, 5060, "mh", ipvs.FlagPersistent|ipvs.FlagOnePacket|ipvs.FlagSched1)
+	sip.Service.Timeout, sip.Service.PEName = 30, "sip"
+	return []ipvs.ServiceEntry{
+		sip,
+		svc(ipvs.TCP, 97, "sh", ipvs.FlagSched3),
+		pe,
+		svc(ipvs.TCP, 90, "rr", ipvs.FlagSched1|ipvs.FlagSched3),
+		svc(ipvs.TCP, 91, "sh", ipvs.FlagSched1|ipvs.FlagSched2),
+		{Service: ipvs.Service{Family: ipvs.IPv4, FWMark: 3000000000, Scheduler: "rr"}},
+	}
+}

@@ -1,0 +1,177 @@
+// Package save prints an IPVS table as ipvsadm 1.31's -S (--save) does:
+// one ipvsadm command line per service and per destination, which
+// ipvsadm -R reads back.
+//
+// The format, and its known round-trip flaws, are ipvsadm's: names are
+// resolved unless Numeric is set (a resolved IPv6 name in brackets does
+// not parse back), thresholds are not saved, firewall marks of 2^31 and
+// more print negative, and a service whose scheduler flags have no name
+// under its scheduler ends in a dangling "-b ".
+package save
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+
+	"github.com/goipvsadm/goipvsadm/internal/listing"
+	"github.com/goipvsadm/goipvsadm/internal/names"
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// Options change the output.
+type Options struct {
+	// Numeric prints addresses and ports as numbers (ipvsadm -S -n).
+	Numeric bool
+	// Names resolves host and port names unless Numeric is set; nil
+	// means names.New(), the system's tables and DNS.
+	Names *names.Resolver
+}
+
+// Write sorts entries (services and their destinations, in place) as
+// ipvsadm does and prints them.
+func Write(w io.Writer, entries []ipvs.ServiceEntry, opts Options) error {
+	listing.SortEntries(entries)
+	sw := NewWriter(w, opts)
+	for i := range entries {
+		sw.Entry(&entries[i])
+	}
+	return sw.Flush()
+}
+
+// Writer prints saved rules one service at a time, for callers that
+// stream services; the caller sorts (see listing.SortEntries) and must
+// call Flush at the end.
+type Writer struct {
+	out     *bufio.Writer
+	numeric bool
+	names   *names.Resolver
+	spec    []byte // the current service's "-t addr:port" text
+	line    []byte
+}
+
+// NewWriter returns a Writer printing to w.
+func NewWriter(w io.Writer, opts Options) *Writer {
+	r := opts.Names
+	if r == nil && !opts.Numeric {
+		r = names.New()
+	}
+	return &Writer{out: bufio.NewWriterSize(w, 64*1024), numeric: opts.Numeric, names: r}
+}
+
+// Flush writes out buffered output and returns the first write error.
+func (w *Writer) Flush() error { return w.out.Flush() }
+
+// Entry prints a service and its destinations in the order given.
+func (w *Writer) Entry(e *ipvs.ServiceEntry) {
+	w.Service(&e.Service)
+	for i := range e.Destinations {
+		w.Destination(&e.Service, &e.Destinations[i])
+	}
+}
+
+// Service prints the -A line of a service.
+func (w *Writer) Service(svc *ipvs.Service) {
+	k := svc.Key()
+	w.spec = w.appendSpec(w.spec[:0], k)
+	b := append(w.line[:0], "-A "...)
+	b = append(b, w.spec...)
+	b = append(b, " -s "...)
+	b = append(b, svc.Scheduler...)
+	if svc.Flags&ipvs.FlagPersistent != 0 {
+		b = append(b, " -p "...)
+		b = strconv.AppendUint(b, uint64(svc.Timeout), 10)
+		b = listing.AppendMask(b, " -M ", svc.Netmask, k.Family)
+	}
+	// Unlike -L, the persistence engine is saved whether or not the
+	// service is persistent.
+	if svc.PEName != "" {
+		b = append(b, " --pe "...)
+		b = append(b, svc.PEName...)
+	}
+	if svc.Flags&ipvs.FlagOnePacket != 0 {
+		b = append(b, " -o"...)
+	}
+	if svc.Flags&ipvs.FlagSchedMask != 0 {
+		b = append(b, " -b "...)
+		b = listing.AppendSchedFlags(b, svc.Flags, svc.Scheduler)
+	}
+	w.line = append(b, '\n')
+	w.out.Write(w.line) //nolint:errcheck // sticky; Flush reports it
+}
+
+// appendSpec appends the service option: -t/-u/--sctp-service with the
+// address (uncut but for the 59-byte cap), or -f with the signed mark.
+func (w *Writer) appendSpec(b []byte, k ipvs.ServiceKey) []byte {
+	if k.FWMark != 0 {
+		b = append(b, "-f "...)
+		b = strconv.AppendInt(b, int64(int32(k.FWMark)), 10)
+		if k.Family == ipvs.IPv6 {
+			b = append(b, " -6"...)
+		}
+		return b
+	}
+	switch k.Protocol {
+	case ipvs.TCP:
+		b = append(b, "-t "...)
+	case ipvs.UDP:
+		b = append(b, "-u "...)
+	case ipvs.SCTP:
+		b = append(b, "--sctp-service "...)
+	default:
+		b = append(b, "--xxx-service "...)
+	}
+	return w.names.AppendAddrPort(b, listing.ServiceAddr(k), k.Port, names.ProtoName(uint16(k.Protocol)), w.numeric)
+}
+
+// Destination prints the -a line of a destination of svc, which must be
+// the service last given to Service.
+func (w *Writer) Destination(svc *ipvs.Service, d *ipvs.Destination) {
+	k := svc.Key()
+	b := append(w.line[:0], "-a "...)
+	b = append(b, w.spec...)
+	b = append(b, " -r "...)
+	b = w.names.AppendAddrPort(b, d.Addr, d.Port, names.ProtoName(uint16(k.Protocol)), w.numeric)
+	b = append(b, ' ')
+	switch d.ForwardMethod {
+	case ipvs.Masquerade:
+		b = append(b, "-m"...)
+	case ipvs.Tunnel:
+		b = append(b, "-i"...)
+	case ipvs.Local, ipvs.DirectRoute:
+		b = append(b, "-g"...)
+	default:
+		b = append(b, "(null)"...) // glibc's text for ipvsadm's NULL
+	}
+	b = append(b, " -w "...)
+	b = strconv.AppendInt(b, int64(int32(d.Weight)), 10)
+	if d.ForwardMethod == ipvs.Tunnel {
+		switch d.TunnelType {
+		case ipvs.IPIP:
+			b = append(b, " --tun-type ipip"...)
+		case ipvs.GUE:
+			b = append(b, " --tun-type gue --tun-port "...)
+			b = strconv.AppendUint(b, uint64(d.TunnelPort), 10)
+			b = append(b, ' ')
+			b = append(b, csumOption(d.TunnelFlags)...)
+		case ipvs.GRE:
+			b = append(b, " --tun-type gre "...)
+			b = append(b, csumOption(d.TunnelFlags)...)
+		}
+	}
+	w.line = append(b, '\n')
+	w.out.Write(w.line) //nolint:errcheck // sticky; Flush reports it
+}
+
+// csumOption is the option that sets the tunnel flags back.
+func csumOption(f ipvs.TunnelFlags) string {
+	switch f {
+	case 0:
+		return "--tun-nocsum"
+	case ipvs.TunnelCsum:
+		return "--tun-csum"
+	case ipvs.TunnelRemCsum:
+		return "--tun-remcsum"
+	}
+	return "(null)"
+}
