@@ -143,13 +143,13 @@ func readHeader(b []byte) header {
 type attrKind uint8
 
 const (
-	kindUnspec     attrKind = iota // no check beyond policy.len as a minimum
-	kindU8                         // NLA_U8
-	kindU16                        // NLA_U16
-	kindU32                        // NLA_U32
-	kindNested                     // NLA_NESTED
-	kindBinary                     // NLA_BINARY: at most len bytes
-	kindNulString                  // NLA_NUL_STRING: NUL-terminated, at most len characters
+	kindUnspec    attrKind = iota // no check beyond policy.len as a minimum
+	kindU8                        // NLA_U8
+	kindU16                       // NLA_U16
+	kindU32                       // NLA_U32
+	kindNested                    // NLA_NESTED
+	kindBinary                    // NLA_BINARY: at most len bytes
+	kindNulString                 // NLA_NUL_STRING: NUL-terminated, at most len characters
 )
 
 type attrPolicy struct {
