@@ -188,7 +188,8 @@ EOF
 ! -a -t 10.0.0.1:80 -r 192.168.1.3:80 -m
 ! -A -u 10.0.0.2:53 -s rr -p 300
 ! -a -u 10.0.0.2:53 -r 192.168.1.4:53 -i -w 5 --tun-type gue --tun-port 6080 --tun-csum
-! -a -u 10.0.0.2:53 -r 192.168.1.5:53 -i -w 5 --tun-type gre --tun-remcsum
+! -a -u 10.0.0.2:53 -r 192.168.1.5:53 -i -w 5 --tun-type gre --tun-nocsum
+! -a -u 10.0.0.2:53 -r 192.168.1.7:53 -i -w 5 --tun-type gue --tun-port 7001 --tun-remcsum
 ! -a -u 10.0.0.2:53 -r 192.168.1.6:53 -i -w 5 --tun-type gue --tun-port 7000 --tun-nocsum
 ! -A -t [2001:db8::1]:443 -s sh -p 300 -b sh-fallback,sh-port
 ! -a -t [2001:db8::1]:443 -r [2001:db8::10]:443 -m
