@@ -1,0 +1,312 @@
+package ipvs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/sys/unix"
+)
+
+var cmpFake = cmpopts.EquateComparable(netip.Addr{}, ipvs.Netmask{})
+
+func fakeClient(t *testing.T, opts ...ipvstest.Option) (*ipvs.Client, *ipvstest.Kernel) {
+	t.Helper()
+	k := ipvstest.New(opts...)
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, k
+}
+
+func TestFakeRoundTrip(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "rr",
+		Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24), PEName: "sip"}
+	if err := c.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	dest := ipvs.Destination{Addr: netip.MustParseAddr("2001:db8::2"), Port: 8080, ForwardMethod: ipvs.Tunnel,
+		Weight: 70000, TunnelType: ipvs.GRE, TunnelFlags: ipvs.TunnelCsum}
+	if err := c.CreateDestination(ctx, svc.Key(), dest); err != nil {
+		t.Fatal(err)
+	}
+	stats := ipvs.Stats{Conns: 1 << 40, InPkts: 2, OutPkts: 3, InBytes: 4, OutBytes: 5, CPS: 6, InPPS: 7, OutPPS: 8, InBPS: 9, OutBPS: 10}
+	if err := k.SetStats(svc.Key(), stats); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SetDestConns(svc.Key(), dest.Key(), 4294967295, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := c.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Family, svc.Stats = ipvs.IPv4, stats
+	dest.ActiveConns, dest.InactiveConns, dest.PersistentConns = 4294967295, 2, 3
+	want := []ipvs.ServiceEntry{{Service: svc, Destinations: []ipvs.Destination{dest}}}
+	if diff := cmp.Diff(want, snap, cmpFake); diff != "" {
+		t.Errorf("Snapshot (-want +got):\n%s", diff)
+	}
+}
+
+// TestFakeOldKernels reads through every fallback: no STATS64 (pre-4.1,
+// counters widened from 32 bits), no destination family (pre-3.18), no
+// tunnel attributes (pre-5.2).
+func TestFakeOldKernels(t *testing.T) {
+	c, k := fakeClient(t, ipvstest.WithoutStats64(), ipvstest.WithoutDestAddrFamily(), ipvstest.WithoutTunnel())
+	ctx := context.Background()
+	svc := ipvs.Service{Protocol: ipvs.UDP, Addr: netip.MustParseAddr("2001:db8::1"), Port: 53, Scheduler: "rr"}
+	must(t, c.CreateService(ctx, svc))
+	d := ipvs.Destination{Addr: netip.MustParseAddr("2001:db8::2"), Port: 53, ForwardMethod: ipvs.Masquerade, Weight: 1}
+	must(t, c.CreateDestination(ctx, svc.Key(), d))
+	must(t, k.SetStats(svc.Key(), ipvs.Stats{Conns: 5, InBytes: 1 << 40}))
+	got, err := c.Service(ctx, svc.Key())
+	must(t, err)
+	if got.Stats.Conns != 5 || got.Stats.InBytes != 1<<40 {
+		t.Errorf("32-bit stats = %+v", got.Stats)
+	}
+	ds, err := c.Destinations(ctx, svc.Key())
+	must(t, err)
+	if len(ds) != 1 || ds[0].Addr != d.Addr {
+		t.Errorf("destinations without a family attribute = %+v", ds)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeadlineOnStalledKernel: a request the kernel never answers ends at
+// the context's deadline, and the next call works on a fresh socket.
+func TestDeadlineOnStalledKernel(t *testing.T) {
+	c, k := fakeClient(t)
+	var stall atomic.Bool
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if stall.Load() && r.IsIPVS() {
+			return ipvstest.Stall()
+		}
+		return ipvstest.Fault{}
+	})
+	stall.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Services(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Services on a stalled kernel: %v, want DeadlineExceeded", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("deadline honoured only after %v", time.Since(start))
+	}
+	stall.Store(false)
+	if _, err := c.Services(context.Background()); err != nil {
+		t.Fatalf("Services after a timeout: %v", err)
+	}
+}
+
+// TestCancelInterruptsBlockedCall: cancelling the context unblocks a call
+// waiting on the socket.
+func TestCancelInterruptsBlockedCall(t *testing.T) {
+	c, k := fakeClient(t)
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == uapi.CmdFlush {
+			return ipvstest.Stall()
+		}
+		return ipvstest.Fault{}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Flush(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Flush after cancel: %v, want Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not interrupt the blocked call")
+	}
+	if _, err := c.Info(context.Background()); err != nil {
+		t.Errorf("Info after cancel: %v", err)
+	}
+}
+
+// TestLateReplyIsNotReadByNextCall: a reply that arrives after its caller
+// gave up must not be taken for the next request's answer.
+func TestLateReplyIsNotReadByNextCall(t *testing.T) {
+	c, k := fakeClient(t)
+	var n atomic.Int32
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == uapi.CmdGetService && n.Add(1) == 1 {
+			return ipvstest.DelayReply(100 * time.Millisecond)
+		}
+		return ipvstest.Fault{}
+	})
+	must(t, c.CreateService(context.Background(), ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Services(ctx); err == nil {
+		t.Fatal("Services returned before the delayed reply")
+	}
+	time.Sleep(150 * time.Millisecond)
+	info, err := c.Info(context.Background())
+	if err != nil || info.Version.String() != "1.2.1" {
+		t.Errorf("Info after a late reply = %+v, %v", info, err)
+	}
+}
+
+func TestCorruptRepliesAreErrorsNotPanics(t *testing.T) {
+	for _, fault := range []ipvstest.Fault{ipvstest.TruncateReply(), ipvstest.WrongSequence()} {
+		c, k := fakeClient(t)
+		must(t, c.CreateService(context.Background(), ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}))
+		var once atomic.Bool
+		k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+			if r.IsIPVS() && once.CompareAndSwap(false, true) {
+				return fault
+			}
+			return ipvstest.Fault{}
+		})
+		if _, err := c.Services(context.Background()); err == nil {
+			t.Errorf("%+v: a corrupt reply was accepted", fault)
+		}
+		if s, err := c.Services(context.Background()); err != nil || len(s) != 1 {
+			t.Errorf("%+v: next call = %v, %v", fault, s, err)
+		}
+	}
+}
+
+func TestUnavailableAndPermission(t *testing.T) {
+	k := ipvstest.New(ipvstest.Unavailable())
+	if _, err := ipvs.New(&ipvs.Config{Dial: k.Dial}); !errors.Is(err, ipvs.ErrUnavailable) {
+		t.Errorf("no IPVS: %v", err)
+	}
+	k = ipvstest.New(ipvstest.PermissionDenied())
+	if _, err := ipvs.New(&ipvs.Config{Dial: k.Dial}); !errors.Is(err, ipvs.ErrPermission) || !errors.Is(err, unix.EPERM) {
+		t.Errorf("no CAP_NET_ADMIN: %v", err)
+	}
+}
+
+// TestConcurrentWritersAndDumps runs under -race in CI: writers and dumps
+// mixed on one Client must neither race nor take each other's replies.
+func TestConcurrentWritersAndDumps(t *testing.T) {
+	c, k := fakeClient(t, ipvstest.DumpBatchBytes(1024))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := 0; w < 8; w++ {
+		wg.Add(2)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 40; i++ {
+				s := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 1, byte(w), byte(i)}), Port: 80, Scheduler: "rr"}
+				if err := c.CreateService(ctx, s); err != nil {
+					errs <- err
+					return
+				}
+				d := ipvs.Destination{Addr: netip.AddrFrom4([4]byte{10, 2, byte(w), byte(i)}), Port: 80, Weight: 1}
+				if err := c.CreateDestination(ctx, s.Key(), d); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				snap, err := c.Snapshot(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, e := range snap {
+					if len(e.Destinations) > 1 {
+						errs <- fmt.Errorf("service %v has %d destinations", e.Service.Key(), len(e.Destinations))
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(k.Services()); n != 320 {
+		t.Errorf("kernel holds %d services, want 320", n)
+	}
+}
+
+// TestLargeDumpUsesFewBatches: a 2,000-service dump must come in large
+// batches, not one page at a time (each batch re-walks the kernel table).
+func TestLargeDumpUsesFewBatches(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	for i := 0; i < 2000; i++ {
+		must(t, c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), Port: 80}))
+	}
+	before := k.Requests()
+	svcs, err := c.Services(ctx)
+	must(t, err)
+	if len(svcs) != 2000 {
+		t.Fatalf("dumped %d services", len(svcs))
+	}
+	if n := k.Requests() - before; n != 1 {
+		t.Errorf("a dump took %d requests", n)
+	}
+}
+
+func ExampleClient() {
+	// A controller under test talks to the in-memory kernel; in production
+	// ipvs.New(nil) talks to the real one.
+	k := ipvstest.New()
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	vip := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("192.0.2.1"), Port: 80, Scheduler: "rr"}
+	if err := c.CreateService(ctx, vip); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, rs := range []string{"198.51.100.10", "198.51.100.11"} {
+		d := ipvs.Destination{Addr: netip.MustParseAddr(rs), Port: 8080, ForwardMethod: ipvs.Masquerade, Weight: 1}
+		if err := c.CreateDestination(ctx, vip.Key(), d); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	err = c.CreateService(ctx, vip)
+	fmt.Println(errors.Is(err, ipvs.ErrServiceExists), errors.Is(err, unix.EEXIST))
+
+	dests, _ := c.Destinations(ctx, vip.Key())
+	for _, d := range dests {
+		fmt.Println(d.Addr, d.Port, d.ForwardMethod, d.Weight)
+	}
+	// Output:
+	// true true
+	// 198.51.100.11 8080 Masq 1
+	// 198.51.100.10 8080 Masq 1
+}
