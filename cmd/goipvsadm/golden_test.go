@@ -113,3 +113,24 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
+
+// TestConnections lists a captured connection table (IPv4, IPv6, SCTP, a
+// sip persistence engine entry) and the two failures ipvsadm reports.
+func TestConnections(t *testing.T) {
+	f := newFakeRun(t)
+	f.proc = filepath.Join("testdata", "proc")
+	var b strings.Builder
+	for _, args := range [][]string{{"-Lnc"}, {"-L", "-c"}, {"-Lnc", "--persistent-conn"}, {"-Lcn", "--exact"}} {
+		b.WriteString(formatStep(scriptLine{args: args}, f.run(args, "")))
+	}
+	f.proc = t.TempDir()
+	b.WriteString(formatStep(scriptLine{args: []string{"-Lnc"}}, f.run([]string{"-Lnc"}, "")))
+	if err := os.MkdirAll(filepath.Join(f.proc, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.proc, "net", "ip_vs_conn"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString(formatStep(scriptLine{args: []string{"-Lnc"}}, f.run([]string{"-Lnc"}, "")))
+	checkGolden(t, filepath.Join("testdata", "connections.txt"), b.String())
+}

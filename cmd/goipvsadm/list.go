@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/internal/listing"
@@ -91,23 +91,31 @@ func (a *app) printService(w *listing.Writer, svc *ipvs.Service, dests []ipvs.De
 	}
 }
 
-// listConnections prints -L -c from the kernel's connection table file,
-// with ipvsadm's two messages for a missing or unreadable file.
+// listConnections prints -L -c from the kernel's connection table file as
+// ipvsadm does: "cannot open file" when it cannot be opened, "unexpected
+// input" when it lacks its header, otherwise the rows as they are read (a
+// malformed line ends the listing with status 1 and no message).
 func (a *app) listConnections(w *listing.Writer) int {
-	conns, err := ipvs.ConnectionsFromProc(a.procRoot)
+	f, err := os.Open(filepath.Join(a.procRoot, ipvs.ConnProcFile))
 	if err != nil {
 		w.Flush()
-		var open *fs.PathError
-		if errors.As(err, &open) && open.Op == "open" {
-			fmt.Fprintln(a.stderr, "cannot open file /proc/net/ip_vs_conn")
-		} else {
-			fmt.Fprintln(a.stderr, "unexpected input from /proc/net/ip_vs_conn")
-		}
+		fmt.Fprintln(a.stderr, "cannot open file /proc/net/ip_vs_conn")
+		return 1
+	}
+	defer f.Close()
+	s, err := ipvs.NewConnScanner(f)
+	if err != nil {
+		w.Flush()
+		fmt.Fprintln(a.stderr, "unexpected input from /proc/net/ip_vs_conn")
 		return 1
 	}
 	w.ConnHeader()
-	for i := range conns {
-		w.Connection(&conns[i])
+	for s.Scan() {
+		c := s.Connection()
+		w.Connection(&c)
+	}
+	if s.Err() != nil {
+		return 1
 	}
 	return 0
 }
