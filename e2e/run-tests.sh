@@ -2,7 +2,7 @@
 # Runs the Go test binaries listed in /e2e/tests.list, one line per package:
 #   <import path> <directory under /e2e/src> <test binary name>
 # Each runs in its package directory, as "go test" does. The host parses the
-# E2E-PKG-* markers (see ../vm.go) to report each package.
+# E2E-PKG-* markers (see vm.go) to report each package.
 
 list=/e2e/tests.list
 if [ ! -s "$list" ]; then

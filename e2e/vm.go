@@ -29,8 +29,16 @@ const (
 	markerInitErr = "E2E-INIT-FAILED"
 )
 
+// guestFiles are copied to the guest's root: /init, /etc/hosts, ...
+//
 //go:embed guest
 var guestFiles embed.FS
+
+// TestRunner is the guest script that runs the Go test binaries of a payload
+// built by build-payload.sh; set it as a Guest's ScriptData.
+//
+//go:embed run-tests.sh
+var TestRunner []byte
 
 // DefaultCache is where fetch.sh keeps its downloads and prepared trees:
 // $E2E_CACHE, else $XDG_CACHE_HOME/goipvsadm-e2e, else ~/.cache/goipvsadm-e2e.
@@ -83,8 +91,10 @@ type Guest struct {
 	// Overlays are host directories copied over the root, in order.
 	Overlays []string
 	// Script is the host path of the shell script the guest runs as
-	// /e2e/run.sh once the system is ready.
-	Script string
+	// /e2e/run.sh once the system is ready. ScriptData, if not nil, is
+	// that script's text instead.
+	Script     string
+	ScriptData []byte
 	// Env holds variables exported to the script, as KEY=value.
 	Env []string
 }
@@ -112,9 +122,6 @@ func (g *Guest) WriteInitramfs(w io.Writer) error {
 		if name == "/init" || strings.HasSuffix(name, ".sh") {
 			perm = 0o755
 		}
-		if name == "/run-tests.sh" {
-			name = "/e2e/run-tests.sh"
-		}
 		return a.File(name, perm, data)
 	})
 	if err != nil {
@@ -130,7 +137,12 @@ func (g *Guest) WriteInitramfs(w io.Writer) error {
 			return fmt.Errorf("overlay %s: %w", dir, err)
 		}
 	}
-	if g.Script != "" {
+	switch {
+	case g.ScriptData != nil:
+		if err := a.File("/e2e/run.sh", 0o755, g.ScriptData); err != nil {
+			return fmt.Errorf("script: %w", err)
+		}
+	case g.Script != "":
 		if err := a.HostFile("/e2e/run.sh", g.Script); err != nil {
 			return fmt.Errorf("script: %w", err)
 		}
