@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -33,6 +34,10 @@ const (
 //
 //go:embed guest
 var guestFiles embed.FS
+
+// powerOffGrace is how long QEMU may run on after the guest reported its
+// result; a variable for the tests.
+var powerOffGrace = 30 * time.Second
 
 // TestRunner is the guest script that runs the Go test binaries of a payload
 // built by build-payload.sh; set it as a Guest's ScriptData.
@@ -257,6 +262,10 @@ func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = 5 * time.Second
+	// Kill the whole process group, so that nothing QEMU (or a stand-in
+	// script) started keeps the console pipe open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 
 	res := &Result{ExitCode: -1}
 	start := time.Now()
@@ -300,7 +309,7 @@ func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			res.Done = true
 			// The guest powers off next; if QEMU lingers, stop it.
 			close(doneSeen)
-			time.AfterFunc(30*time.Second, cancel)
+			time.AfterFunc(powerOffGrace, cancel)
 		}
 	}
 	waitErr := cmd.Wait()
