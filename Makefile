@@ -10,6 +10,9 @@ E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.
 E2E_RUN ?=
 E2E_TIMEOUT ?= 5m
+# 1: run the guest tests with -update and write their testdata/ back here
+# (needs one kernel: make e2e E2E_KERNELS=6.1 E2E_UPDATE=1).
+E2E_UPDATE ?=
 # Downloads and prepared kernels/userland; outside the repository.
 E2E_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/goipvsadm-e2e
 # Compiled test binaries and goipvsadm for the guest.
@@ -41,7 +44,7 @@ e2e-payload:
 # The host-side test boots one guest per kernel, in parallel.
 e2e: e2e-fetch e2e-payload
 	GOIPVSADM_E2E_HOST=1 E2E_PAYLOAD=$(E2E_PAYLOAD) E2E_KERNELS="$(E2E_KERNELS)" \
-	E2E_RUN='$(E2E_RUN)' E2E_TIMEOUT=$(E2E_TIMEOUT) \
+	E2E_RUN='$(E2E_RUN)' E2E_TIMEOUT=$(E2E_TIMEOUT) E2E_UPDATE=$(E2E_UPDATE) \
 		$(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 20m
 
 # The classic LVS examples, run with goipvsadm in a 6.1 guest.

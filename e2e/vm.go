@@ -5,9 +5,13 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -374,4 +378,101 @@ func PackageResults(console []string) []PackageResult {
 		}
 	}
 	return results
+}
+
+// TestdataArchives extracts the testdata/ archives that guest/run-tests.sh
+// prints with E2E_UPDATE=1: package directory -> gzipped tar.
+func TestdataArchives(console []string) (map[string][]byte, error) {
+	archives := make(map[string][]byte)
+	var (
+		dir string
+		b64 strings.Builder
+		in  bool
+	)
+	for _, line := range console {
+		switch {
+		case strings.HasPrefix(line, "E2E-TESTDATA-BEGIN "):
+			dir, in = strings.TrimSpace(strings.TrimPrefix(line, "E2E-TESTDATA-BEGIN ")), true
+			b64.Reset()
+		case strings.HasPrefix(line, "E2E-TESTDATA-END "):
+			if !in {
+				continue
+			}
+			in = false
+			data, err := base64.StdEncoding.DecodeString(b64.String())
+			if err != nil {
+				return nil, fmt.Errorf("testdata of %s: %w", dir, err)
+			}
+			archives[dir] = data
+		case in && isBase64Line(line):
+			b64.WriteString(line)
+		}
+		// Other lines inside a block are kernel messages that got in
+		// between; base64 never contains their '[' or spaces.
+	}
+	return archives, nil
+}
+
+func isBase64Line(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '+' || r == '/' || r == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteTestdata unpacks a testdata archive from TestdataArchives into
+// root/dir, replacing files of the same name. Only directories and regular
+// files inside testdata/ are accepted. It returns the files written.
+func WriteTestdata(root, dir string, tgz []byte) ([]string, error) {
+	if !filepath.IsLocal(dir) {
+		return nil, fmt.Errorf("package directory %q is not inside the module", dir)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(tgz))
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(zr)
+	var written []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return written, nil
+		}
+		if err != nil {
+			return written, err
+		}
+		name := filepath.FromSlash(strings.TrimPrefix(h.Name, "./"))
+		if !filepath.IsLocal(name) || (name != "testdata" && !strings.HasPrefix(name, "testdata"+string(filepath.Separator))) {
+			return written, fmt.Errorf("%s: archive entry %q is outside testdata/", dir, h.Name)
+		}
+		dst := filepath.Join(root, dir, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return written, err
+			}
+		case tar.TypeReg:
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return written, err
+			}
+			if old, err := os.ReadFile(dst); err == nil && bytes.Equal(old, data) {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return written, err
+			}
+			if err := os.WriteFile(dst, data, 0o644); err != nil {
+				return written, err
+			}
+			written = append(written, filepath.Join(dir, name))
+		default:
+			return written, fmt.Errorf("%s: archive entry %q is neither a file nor a directory", dir, h.Name)
+		}
+	}
 }

@@ -42,8 +42,14 @@ func TestE2E(t *testing.T) {
 	}
 	timeout := envDuration(t, "E2E_VM_TIMEOUT", 8*time.Minute)
 	idle := envDuration(t, "E2E_VM_IDLE", 3*time.Minute)
+	// E2E_UPDATE=1 regenerates golden files in the guest and writes them
+	// into the repository; one kernel must be the reference for them.
+	update := os.Getenv("E2E_UPDATE") == "1"
+	if update && len(kernels) != 1 {
+		t.Fatalf("E2E_UPDATE=1 needs exactly one kernel (E2E_KERNELS=6.1), not %q", kernels)
+	}
 	var env []string
-	for _, name := range []string{"E2E_RUN", "E2E_TIMEOUT"} {
+	for _, name := range []string{"E2E_RUN", "E2E_TIMEOUT", "E2E_UPDATE"} {
 		if v := os.Getenv(name); v != "" {
 			env = append(env, name+"="+v)
 		}
@@ -76,11 +82,37 @@ func TestE2E(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if update {
+				writeTestdata(t, res.Console)
+			}
 			checkPackages(t, wantPkgs, PackageResults(res.Console))
 			if err := res.Err(); err != nil {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// writeTestdata writes the testdata/ directories the guest sent back into
+// the module (the parent of this package's directory).
+func writeTestdata(t *testing.T, console []string) {
+	t.Helper()
+	archives, err := TestdataArchives(console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir, tgz := range archives {
+		written, err := WriteTestdata(root, dir, tgz)
+		for _, f := range written {
+			t.Logf("updated %s", f)
+		}
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
 
