@@ -66,7 +66,7 @@ fetch_debs() {
 	# looks like a cached package.
 	local tmp
 	tmp=$(mktemp -d "$CACHE/debs/.dl.XXXXXX")
-	(cd "$tmp" && apt-get download -q "$@" >&2) || { rm -rf "$tmp"; die "apt-get download failed"; }
+	(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$@" >&2) || { rm -rf "$tmp"; die "apt-get download failed"; }
 	for file in "${missing[@]}"; do
 		mv "$tmp/$file" "$CACHE/debs/$file"
 	done
