@@ -50,5 +50,5 @@ e2e: e2e-fetch e2e-payload
 # The classic LVS examples, run with goipvsadm in a 6.1 guest.
 demo:
 	e2e/fetch.sh 6.1
-	e2e/build-payload.sh $(DEMO_PAYLOAD)
+	e2e/build-payload.sh --goipvsadm-optional $(DEMO_PAYLOAD)
 	$(GO) run ./e2e/cmd/vmrun -kernel 6.1 -script e2e/demo.sh -files $(DEMO_PAYLOAD)
