@@ -4,7 +4,7 @@ GO ?= go
 
 # End-to-end tests boot Debian kernels under QEMU (TCG, no network).
 # Packages whose //go:build e2e tests run inside the guest:
-E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/...
+E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/... ./cmd/goipvsadm/...
 # Kernels to boot: 6.1 and/or 6.12.
 E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.

@@ -177,13 +177,6 @@ func TestKernelErrors(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestKernelDestinations covers forwarding methods, weights above 65535,
 // thresholds, tunnels of every type, mixed families and the kernel's
 // newest-first order.
@@ -364,8 +357,9 @@ func TestKernelZeroAndStats(t *testing.T) {
 		conn.Write([]byte("ping"))
 	}
 	conn.Close()
-	s, err := c.Service(ctx, svc.Key())
-	must(t, err)
+	// The kernel folds its per-CPU counters into the totals every two
+	// seconds (the rate estimator), so wait for them.
+	s := waitStats(t, c, svc.Key(), func(st ipvs.Stats) bool { return st.Conns >= 1 && st.InPkts >= 3 })
 	if s.Stats.Conns == 0 || s.Stats.InPkts < 3 {
 		t.Errorf("stats after traffic = %+v, want a connection and 3 packets", s.Stats)
 	}
@@ -483,7 +477,12 @@ func TestKernelNATConnection(t *testing.T) {
 		found.Protocol != "TCP" || found.State != "ESTABLISHED" {
 		t.Errorf("connection entry = %+v", *found)
 	}
-	ds, _ := c.Destinations(ctx, svc.Key())
+	var ds []ipvs.Destination
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		if ds, _ = c.Destinations(ctx, svc.Key()); len(ds) == 1 && ds[0].ActiveConns == 1 {
+			break
+		}
+	}
 	if len(ds) != 1 || ds[0].ActiveConns != 1 {
 		t.Errorf("destination counters = %+v, want one active connection", ds)
 	}
@@ -563,4 +562,20 @@ func TestKernelContextDeadline(t *testing.T) {
 	if _, err := c.Services(dctx); err != nil {
 		t.Errorf("Services within a deadline: %v", err)
 	}
+}
+
+// waitStats polls a service until ok accepts its stats or 5 s pass.
+func waitStats(t *testing.T, c *ipvs.Client, k ipvs.ServiceKey, ok func(ipvs.Stats) bool) ipvs.Service {
+	t.Helper()
+	var s ipvs.Service
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		var err error
+		if s, err = c.Service(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+		if ok(s.Stats) {
+			break
+		}
+	}
+	return s
 }

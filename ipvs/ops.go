@@ -128,38 +128,18 @@ func (c *Client) Service(ctx context.Context, k ServiceKey) (Service, error) {
 // CreateService adds a service. Unset fields take ipvsadm's defaults:
 // scheduler wlc, netmask of one address.
 func (c *Client) CreateService(ctx context.Context, s Service) error {
-	return c.writeService(ctx, uapi.CmdNewService, "create service", s)
+	return c.apply1(ctx, CreateService(s))
 }
 
 // UpdateService replaces the configuration of an existing service with s
 // (every field: unset ones take their defaults, as ipvsadm -E does).
 func (c *Client) UpdateService(ctx context.Context, s Service) error {
-	return c.writeService(ctx, uapi.CmdSetService, "update service", s)
-}
-
-func (c *Client) writeService(ctx context.Context, cmd uint8, op string, s Service) error {
-	k := s.Key()
-	if err := validateService(s, true); err != nil {
-		return opError(op, k.String(), err, nil)
-	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeService(nae, s) })
-	})
-	_, err := c.do(ctx, ack(cmd, a))
-	return opError(op, k.String(), err, serviceWriteErrors)
+	return c.apply1(ctx, UpdateService(s))
 }
 
 // DeleteService removes a service and its destinations.
 func (c *Client) DeleteService(ctx context.Context, k ServiceKey) error {
-	k = canonicalKey(k)
-	if err := validateService(serviceOf(k), false); err != nil {
-		return opError("delete service", k.String(), err, nil)
-	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
-	})
-	_, err := c.do(ctx, ack(uapi.CmdDelService, a))
-	return opError("delete service", k.String(), err, serviceErrors)
+	return c.apply1(ctx, DeleteService(k))
 }
 
 // Destinations lists a service's destinations, newest first (the kernel's
@@ -194,41 +174,18 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 
 // CreateDestination adds a destination to a service.
 func (c *Client) CreateDestination(ctx context.Context, k ServiceKey, d Destination) error {
-	return c.writeDestination(ctx, uapi.CmdNewDest, "create destination", k, d, true)
+	return c.apply1(ctx, CreateDestination(k, d))
 }
 
 // UpdateDestination replaces the configuration of a destination (every
 // field, as ipvsadm -e does).
 func (c *Client) UpdateDestination(ctx context.Context, k ServiceKey, d Destination) error {
-	return c.writeDestination(ctx, uapi.CmdSetDest, "update destination", k, d, true)
+	return c.apply1(ctx, UpdateDestination(k, d))
 }
 
 // DeleteDestination removes a destination from a service.
 func (c *Client) DeleteDestination(ctx context.Context, k ServiceKey, dk DestinationKey) error {
-	return c.writeDestination(ctx, uapi.CmdDelDest, "delete destination", k, Destination{Addr: dk.Addr, Port: dk.Port}, false)
-}
-
-func (c *Client) writeDestination(ctx context.Context, cmd uint8, op string, k ServiceKey, d Destination, full bool) error {
-	k = canonicalKey(k)
-	object := k.String() + " -> " + d.Key().String()
-	if err := validateService(serviceOf(k), false); err != nil {
-		return opError(op, object, err, nil)
-	}
-	if err := validateDestination(k, d, full); err != nil {
-		return opError(op, object, err, nil)
-	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
-		ae.Nested(uapi.CmdAttrDest, func(nae *netlink.AttributeEncoder) error {
-			encodeDestination(nae, d, full)
-			return nil
-		})
-	})
-	_, err := c.do(ctx, ack(cmd, a))
-	if err != nil && full {
-		err = explainDestinationError(d, err)
-	}
-	return opError(op, object, err, destErrors)
+	return c.apply1(ctx, DeleteDestination(k, dk))
 }
 
 // Flush removes every service.

@@ -35,6 +35,11 @@ type fakeRun struct {
 
 func newFakeRun(t *testing.T, opts ...ipvstest.Option) *fakeRun {
 	t.Helper()
+	if os.Getenv("GOIPVSADM_E2E") == "1" {
+		// The guest has the package's testdata but not the repository's
+		// e2e/guest tables; these tests ran on the host already.
+		t.Skip("in-memory kernel tests run on the host")
+	}
 	return &fakeRun{k: ipvstest.New(opts...), names: testNames(), proc: t.TempDir()}
 }
 

@@ -1,0 +1,314 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// OpKind is the kind of change an Op makes.
+type OpKind uint8
+
+// Kinds of Op.
+const (
+	OpCreateService OpKind = iota + 1
+	OpUpdateService
+	OpDeleteService
+	OpCreateDestination
+	OpUpdateDestination
+	OpDeleteDestination
+)
+
+// An Op is one change to the table, for Apply. Build it with
+// CreateService, UpdateService, DeleteService, CreateDestination,
+// UpdateDestination or DeleteDestination.
+type Op struct {
+	Kind OpKind
+	// Service is the service to create or update, or (only its key
+	// counts) the service to delete or whose destination changes.
+	Service Service
+	// Destination is the destination to create, update or delete (only
+	// its key counts for a delete).
+	Destination Destination
+}
+
+// CreateService is the Op of Client.CreateService.
+func CreateService(s Service) Op { return Op{Kind: OpCreateService, Service: s} }
+
+// UpdateService is the Op of Client.UpdateService.
+func UpdateService(s Service) Op { return Op{Kind: OpUpdateService, Service: s} }
+
+// DeleteService is the Op of Client.DeleteService.
+func DeleteService(k ServiceKey) Op { return Op{Kind: OpDeleteService, Service: serviceOf(k)} }
+
+// CreateDestination is the Op of Client.CreateDestination.
+func CreateDestination(k ServiceKey, d Destination) Op {
+	return Op{Kind: OpCreateDestination, Service: serviceOf(k), Destination: d}
+}
+
+// UpdateDestination is the Op of Client.UpdateDestination.
+func UpdateDestination(k ServiceKey, d Destination) Op {
+	return Op{Kind: OpUpdateDestination, Service: serviceOf(k), Destination: d}
+}
+
+// DeleteDestination is the Op of Client.DeleteDestination.
+func DeleteDestination(k ServiceKey, dk DestinationKey) Op {
+	return Op{Kind: OpDeleteDestination, Service: serviceOf(k), Destination: Destination{Addr: dk.Addr, Port: dk.Port}}
+}
+
+func (k OpKind) String() string {
+	switch k {
+	case OpCreateService:
+		return "create service"
+	case OpUpdateService:
+		return "update service"
+	case OpDeleteService:
+		return "delete service"
+	case OpCreateDestination:
+		return "create destination"
+	case OpUpdateDestination:
+		return "update destination"
+	case OpDeleteDestination:
+		return "delete destination"
+	}
+	return fmt.Sprintf("OpKind(%d)", uint8(k))
+}
+
+// object names what the op changes, for errors.
+func (o Op) object() string {
+	k := o.Service.Key()
+	if o.Kind >= OpCreateDestination {
+		return k.String() + " -> " + o.Destination.Key().String()
+	}
+	return k.String()
+}
+
+// prepare validates the op and encodes its request.
+func (o Op) prepare() (request, error) {
+	var cmd uint8
+	switch o.Kind {
+	case OpCreateService:
+		cmd = uapi.CmdNewService
+	case OpUpdateService:
+		cmd = uapi.CmdSetService
+	case OpDeleteService:
+		cmd = uapi.CmdDelService
+	case OpCreateDestination:
+		cmd = uapi.CmdNewDest
+	case OpUpdateDestination:
+		cmd = uapi.CmdSetDest
+	case OpDeleteDestination:
+		cmd = uapi.CmdDelDest
+	default:
+		return request{}, invalidf(unix.EINVAL, "unknown operation %d", uint8(o.Kind))
+	}
+	fullService := o.Kind == OpCreateService || o.Kind == OpUpdateService
+	fullDest := o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination
+	if err := validateService(o.Service, fullService); err != nil {
+		return request{}, err
+	}
+	k := o.Service.Key()
+	ae := netlink.NewAttributeEncoder()
+	if o.Kind >= OpCreateDestination {
+		if err := validateDestination(k, o.Destination, fullDest); err != nil {
+			return request{}, err
+		}
+	}
+	ae.Nested(uapi.CmdAttrService, func(nae *netlink.AttributeEncoder) error {
+		if fullService {
+			encodeService(nae, o.Service)
+		} else {
+			encodeServiceKey(nae, k)
+		}
+		return nil
+	})
+	if o.Kind >= OpCreateDestination {
+		ae.Nested(uapi.CmdAttrDest, func(nae *netlink.AttributeEncoder) error {
+			encodeDestination(nae, o.Destination, fullDest)
+			return nil
+		})
+	}
+	b, err := ae.Encode()
+	if err != nil {
+		return request{}, err
+	}
+	return ack(cmd, b), nil
+}
+
+// errorFor wraps the kernel's (or the transport's) answer to the op.
+func (o Op) errorFor(err error) error {
+	if err == nil {
+		return nil
+	}
+	specific := serviceErrors
+	switch o.Kind {
+	case OpCreateService, OpUpdateService:
+		specific = serviceWriteErrors
+	case OpCreateDestination, OpUpdateDestination:
+		err = explainDestinationError(o.Destination, err)
+		specific = destErrors
+	case OpDeleteDestination:
+		specific = destErrors
+	}
+	return opError(o.Kind.String(), o.object(), err, specific)
+}
+
+// apply1 carries out one op and waits for its acknowledgement.
+func (c *Client) apply1(ctx context.Context, o Op) error {
+	r, err := o.prepare()
+	if err != nil {
+		return o.errorFor(err)
+	}
+	_, err = c.do(ctx, r)
+	return o.errorFor(err)
+}
+
+// ErrAckLost: the kernel carried out the op (it does every request it
+// receives) but its acknowledgement was lost because the socket's receive
+// buffer overflowed (ENOBUFS), so whether the op succeeded is unknown.
+var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
+
+// Apply carries out ops in order, many per system call, and returns one
+// result per op (nil for success), in the same order. Like the kernel, it
+// goes on after a failed op: each result says what happened to its op,
+// exactly as the single-op methods would have said. The error is not nil
+// when the socket failed or ctx ended; results of ops not carried out
+// then hold that error.
+//
+// The requests are sent in windows sized so that the kernel's
+// acknowledgements fit in the socket's receive buffer.
+func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
+	results := make([]error, len(ops))
+	reqs := make([]request, len(ops))
+	sendable := make([]int, 0, len(ops))
+	for i, o := range ops {
+		r, err := o.prepare()
+		if err != nil {
+			results[i] = o.errorFor(err)
+			continue
+		}
+		reqs[i] = r
+		sendable = append(sendable, i)
+	}
+	if len(sendable) == 0 {
+		return results, nil
+	}
+	done := 0
+	deadline, _ := ctx.Deadline()
+	err := c.session(ctx, func(conn *netlink.Conn) error {
+		window := ackWindow(conn)
+		msgs := make([]netlink.Message, 0, window)
+		seqs := make(map[uint32]int, window)
+		for done < len(sendable) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			end := min(done+window, len(sendable))
+			msgs = msgs[:0]
+			for _, i := range sendable[done:end] {
+				msgs = append(msgs, reqs[i].message(c.family))
+			}
+			sent, err := conn.SendMessages(msgs)
+			if err != nil {
+				return err
+			}
+			clear(seqs)
+			for j, m := range sent {
+				seqs[m.Header.Sequence] = sendable[done+j]
+			}
+			lost, err := c.collectAcks(conn, deadline, seqs, ops, results)
+			if err != nil {
+				return err
+			}
+			done = end
+			if lost {
+				// The buffer is smaller than we thought: go on with
+				// smaller windows.
+				window = max(1, window/4)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Ops not acknowledged carry the error that stopped the batch.
+		for _, i := range sendable[done:] {
+			if results[i] == nil {
+				results[i] = ops[i].errorFor(err)
+			}
+		}
+		return results, opError("apply", fmt.Sprintf("%d operations", len(ops)), err, nil)
+	}
+	return results, nil
+}
+
+// collectAcks reads the answers to the requests in seqs (sequence number ->
+// op index) and records them. It reports whether acknowledgements were
+// lost to ENOBUFS; those ops get ErrAckLost.
+func (c *Client) collectAcks(conn *netlink.Conn, deadline time.Time, seqs map[uint32]int, ops []Op, results []error) (bool, error) {
+	draining := false
+	for len(seqs) > 0 {
+		msgs, err := conn.Receive()
+		if err != nil {
+			var oe *netlink.OpError
+			if errors.As(err, &oe) && oe.Sequence != 0 {
+				i, ok := seqs[oe.Sequence]
+				if !ok {
+					return draining, errDesync
+				}
+				results[i] = ops[i].errorFor(err)
+				delete(seqs, oe.Sequence)
+				continue
+			}
+			if errors.Is(err, unix.ENOBUFS) && !draining {
+				// The kernel handles every request inside sendmsg, so
+				// each acknowledgement is by now either queued or
+				// dropped. Read what is queued; the rest is lost.
+				draining = true
+				conn.SetReadDeadline(time.Now().Add(drainWait))
+				continue
+			}
+			if draining && errors.Is(err, os.ErrDeadlineExceeded) {
+				for seq, i := range seqs {
+					results[i] = ops[i].errorFor(ErrAckLost)
+					delete(seqs, seq)
+				}
+				break
+			}
+			return draining, err
+		}
+		for _, m := range msgs {
+			if _, ok := seqs[m.Header.Sequence]; !ok || m.Header.Type != netlink.Error {
+				return draining, errDesync
+			}
+			delete(seqs, m.Header.Sequence)
+		}
+	}
+	if draining {
+		conn.SetReadDeadline(deadline)
+	}
+	return draining, nil
+}
+
+// drainWait bounds the wait for acknowledgements already queued after an
+// overrun; they are there at once, so this only ends the drain.
+const drainWait = 50 * time.Millisecond
+
+// ackSize is what one queued acknowledgement costs in the receive buffer:
+// the kernel charges an skb's true size, about 1 KiB for a small message,
+// and an error echoes the whole request (up to a few hundred bytes more).
+const ackSize = 2048
+
+// ackWindow is how many requests may be outstanding at once on conn.
+func ackWindow(conn *netlink.Conn) int {
+	rcv, err := conn.ReadBuffer()
+	if err != nil || rcv <= 0 {
+		rcv = 212992 // the kernel's default net.core.rmem_default
+	}
+	return min(max(rcv/ackSize, 8), 1024)
+}

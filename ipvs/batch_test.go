@@ -1,0 +1,138 @@
+package ipvs_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+)
+
+func svcN(i int) ipvs.Service {
+	return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 4, byte(i >> 8), byte(i)}), Port: 80, Scheduler: "rr"}
+}
+
+// TestApplyResultsMatchSingleOps: every result of a batch is what the
+// single-op method returns for the same op on the same state, and the
+// batch goes on after failures.
+func TestApplyResultsMatchSingleOps(t *testing.T) {
+	ops := []ipvs.Op{
+		ipvs.CreateService(svcN(1)),
+		ipvs.CreateService(svcN(1)), // exists
+		ipvs.CreateService(ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.4.9.9"), Port: 1, Scheduler: "nosuch"}),
+		ipvs.CreateDestination(svcN(1).Key(), ipvs.Destination{Addr: netip.MustParseAddr("10.5.0.1"), Port: 80, Weight: 1}),
+		ipvs.CreateDestination(svcN(2).Key(), ipvs.Destination{Addr: netip.MustParseAddr("10.5.0.1"), Port: 80, Weight: 1}), // no service
+		ipvs.UpdateDestination(svcN(1).Key(), ipvs.Destination{Addr: netip.MustParseAddr("10.5.0.1"), Port: 80, LowerThreshold: 3}),
+		ipvs.CreateService(ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.4.9.9")}), // invalid: port 0
+		ipvs.DeleteDestination(svcN(1).Key(), ipvs.DestinationKey{Addr: netip.MustParseAddr("10.5.0.2"), Port: 80}),
+		ipvs.UpdateService(svcN(1)),
+		ipvs.DeleteService(svcN(3).Key()),
+	}
+	batch, k1 := fakeClient(t)
+	got, err := batch.Apply(context.Background(), ops)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	single, k2 := fakeClient(t)
+	single1 := map[ipvs.OpKind]func(o ipvs.Op) error{
+		ipvs.OpCreateService:     func(o ipvs.Op) error { return single.CreateService(context.Background(), o.Service) },
+		ipvs.OpUpdateService:     func(o ipvs.Op) error { return single.UpdateService(context.Background(), o.Service) },
+		ipvs.OpDeleteService:     func(o ipvs.Op) error { return single.DeleteService(context.Background(), o.Service.Key()) },
+		ipvs.OpCreateDestination: func(o ipvs.Op) error { return single.CreateDestination(context.Background(), o.Service.Key(), o.Destination) },
+		ipvs.OpUpdateDestination: func(o ipvs.Op) error { return single.UpdateDestination(context.Background(), o.Service.Key(), o.Destination) },
+		ipvs.OpDeleteDestination: func(o ipvs.Op) error {
+			return single.DeleteDestination(context.Background(), o.Service.Key(), o.Destination.Key())
+		},
+	}
+	for i, o := range ops {
+		want := single1[o.Kind](o)
+		if (want == nil) != (got[i] == nil) || (want != nil && want.Error() != got[i].Error()) {
+			t.Errorf("op %d (%v): batch %v, single %v", i, o.Kind, got[i], want)
+		}
+	}
+	if !errors.Is(got[1], ipvs.ErrServiceExists) || !errors.Is(got[4], ipvs.ErrServiceNotFound) || !errors.Is(got[6], ipvs.ErrInvalid) {
+		t.Errorf("sentinels: %v / %v / %v", got[1], got[4], got[6])
+	}
+	if len(k1.Services()) != len(k2.Services()) {
+		t.Errorf("batch left %d services, single ops %d", len(k1.Services()), len(k2.Services()))
+	}
+}
+
+// TestApplyLarge sends many windows and uses far fewer system calls
+// than requests.
+func TestApplyLarge(t *testing.T) {
+	c, k := fakeClient(t)
+	var ops []ipvs.Op
+	for i := 0; i < 3000; i++ {
+		ops = append(ops, ipvs.CreateService(svcN(i)))
+		ops = append(ops, ipvs.CreateDestination(svcN(i).Key(), ipvs.Destination{Addr: netip.MustParseAddr("10.5.0.1"), Port: 80, Weight: 1, ForwardMethod: ipvs.Masquerade}))
+	}
+	results, err := c.Apply(context.Background(), ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != nil {
+			t.Fatalf("op %d: %v", i, r)
+		}
+	}
+	if n := len(k.Services()); n != 3000 {
+		t.Errorf("%d services", n)
+	}
+}
+
+// TestApplyWindowFitsBuffer: the window follows the socket's receive
+// buffer, so a small buffer costs more system calls, never lost answers.
+func TestApplyWindowFitsBuffer(t *testing.T) {
+	c, _ := fakeClient(t, ipvstest.ReceiveBuffer(16<<10))
+	var ops []ipvs.Op
+	for i := 0; i < 600; i++ {
+		ops = append(ops, ipvs.CreateService(svcN(i)))
+	}
+	results, err := c.Apply(context.Background(), ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != nil {
+			t.Fatalf("op %d: %v", i, r)
+		}
+	}
+}
+
+// TestApplyENOBUFS: with a receive buffer too small for the window, lost
+// acknowledgements are reported as ErrAckLost (the kernel did carry the
+// requests out), the batch goes on with smaller windows, and the client
+// stays usable.
+func TestApplyENOBUFS(t *testing.T) {
+	c, k := fakeClient(t, ipvstest.ReceiveBuffer(2048))
+	var ops []ipvs.Op
+	for i := 0; i < 600; i++ {
+		ops = append(ops, ipvs.CreateService(svcN(i)))
+	}
+	results, err := c.Apply(context.Background(), ops)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	lost := 0
+	for i, r := range results {
+		switch {
+		case r == nil:
+		case errors.Is(r, ipvs.ErrAckLost):
+			lost++
+		default:
+			t.Errorf("op %d: %v", i, r)
+		}
+	}
+	if lost == 0 {
+		t.Error("a 2 KiB buffer lost no acknowledgement: the test does not exercise ENOBUFS")
+	}
+	if n := len(k.Services()); n != 600 {
+		t.Errorf("kernel has %d services; every request should have been carried out", n)
+	}
+	if _, err := c.Info(context.Background()); err != nil {
+		t.Errorf("client unusable after ENOBUFS: %v", err)
+	}
+}
