@@ -16,6 +16,16 @@
 //	k := ipvstest.New()
 //	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
 //
+// The receive side follows the kernel too. Every reply and acknowledgement
+// is charged to the socket's receive buffer at about its sk_buff truesize
+// (a 36-byte acknowledgement costs 768 bytes, a dump batch 4352 or 33024);
+// a reply that finds the buffer over its limit is dropped, the next
+// Receive fails once with ENOBUFS, and every later reply is dropped
+// silently until the reader has emptied the queue, as with the kernel's
+// NETLINK_S_CONGESTED state. A dump produces its next batch only when a
+// read leaves the queue at most half full, and re-walks the table from
+// the start each time, skipping what it already sent.
+//
 // What the fake does not reproduce: traffic (connections, rates; set them
 // with SetStats, SetDestStats and SetDestConns), the destination trash (a
 // deleted destination added back starts from zero), subnet broadcast

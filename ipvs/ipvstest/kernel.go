@@ -120,9 +120,10 @@ func (k *Kernel) Dial() (*netlink.Conn, error) {
 }
 
 // InjectFault installs f, which is consulted for every request the kernel
-// receives, before it is handled, and decides what goes wrong with it. f
-// is called without the kernel's lock held, possibly from several
-// goroutines at once. A nil f removes the hook.
+// receives (family resolution included), before it is handled, and
+// decides what goes wrong with it. f is called without the kernel's lock
+// held, so it may inspect the kernel (Services, Requests, ...); it may be
+// called from several goroutines at once. A nil f removes the hook.
 func (k *Kernel) InjectFault(f func(Request) Fault) {
 	k.faultMu.Lock()
 	k.fault = f
