@@ -359,13 +359,13 @@ func TestKernelZeroAndStats(t *testing.T) {
 	conn.Close()
 	// The kernel folds its per-CPU counters into the totals every two
 	// seconds (the rate estimator), so wait for them.
-	s := waitStats(t, c, svc.Key(), func(st ipvs.Stats) bool { return st.Conns >= 1 && st.InPkts >= 3 })
-	if s.Stats.Conns == 0 || s.Stats.InPkts < 3 {
-		t.Errorf("stats after traffic = %+v, want a connection and 3 packets", s.Stats)
+	s := waitStats(t, c, svc.Key(), func(st ipvs.Stats) bool { return st.Conns >= 1 && st.InPkts >= 1 && st.InBytes > 0 })
+	if s.Stats.Conns == 0 || s.Stats.InPkts == 0 || s.Stats.InBytes == 0 {
+		t.Errorf("stats after traffic = %+v, want a connection and its packets", s.Stats)
 	}
 	ds, _ := c.Destinations(ctx, svc.Key())
-	if len(ds) != 1 || ds[0].ForwardMethod != ipvs.Local {
-		t.Errorf("local destination = %+v, want Local forwarding", ds)
+	if len(ds) != 1 || ds[0].Stats.Conns != 1 {
+		t.Errorf("destination after traffic = %+v, want its connection counted", ds)
 	}
 	conns, err := ipvs.ConnectionsFromProc("/proc")
 	must(t, err)
@@ -433,6 +433,8 @@ func TestKernelNATConnection(t *testing.T) {
 	})
 	defer ln.Close()
 	served := make(chan string, 1)
+	release := make(chan struct{}) // the server keeps the connection open until the checks are done
+	defer close(release)
 	go func() {
 		cn, err := ln.Accept()
 		if err != nil {
@@ -444,6 +446,7 @@ func TestKernelNATConnection(t *testing.T) {
 		n, _ := cn.Read(buf)
 		cn.Write([]byte("pong"))
 		served <- string(buf[:n])
+		<-release
 	}()
 	var cn net.Conn
 	inNetns(t, "ipvsc", func() {

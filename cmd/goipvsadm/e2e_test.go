@@ -150,8 +150,8 @@ func TestDifferentialConnections(t *testing.T) {
 		if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
 			t.Errorf("%q differs (-ipvsadm +goipvsadm):\n%s", args, diff)
 		}
-		if !strings.Contains(want.stdout, "10.0.0.1") {
-			t.Errorf("%q lists no connection:\n%s", args, want.stdout)
+		if strings.Count(want.stdout, "\n") < 4 {
+			t.Errorf("%q lists fewer than two connections:\n%s", args, want.stdout)
 		}
 	}
 }
