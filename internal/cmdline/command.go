@@ -177,6 +177,11 @@ type Format struct {
 	NoSort         bool // --nosort
 	Exact          bool // --exact, -X
 	TunInfo        bool // --tun-info
+
+	// JSON (--json, goipvsadm's own) prints the -L listing as one JSON
+	// document. The listing is always numeric and carries every field,
+	// so the options above other than NoSort do not change it.
+	JSON bool
 }
 
 // Command is a parsed command line. Its fields hold exactly what ipvsadm
@@ -204,6 +209,9 @@ type Command struct {
 	Format Format
 	// Sort is set when the no-op --sort was given.
 	Sort bool
+	// Restore holds goipvsadm's own -R options (--sync, --atomic,
+	// --dry-run); all false for ipvsadm's -R.
+	Restore RestoreOptions
 }
 
 // ListMode is what a List command lists.

@@ -29,6 +29,18 @@
 // a value. It then hands each option, one at a time and in argv order, to the
 // same checks ipvsadm's parse_options and process_options make.
 //
+// # goipvsadm's own options
+//
+// --json (with -L), --sync, --atomic and --dry-run (with -R; --dry-run only
+// with --sync) are not ipvsadm's. They are long options without a value and
+// are checked after every check ipvsadm makes, in the same style ("Illegal
+// 'json' option with the 'add-service' command", "You need to supply the
+// 'sync' option for the 'dry-run' option", exit status 2), so a command line
+// that does not use them is parsed, and refused, exactly as by ipvsadm.
+// They set Format.JSON and Command.Restore. Parser.IpvsadmOnly turns them
+// into unknown options, as they are to ipvsadm; -R input lines are parsed
+// that way, since these options are for the command line of a whole run.
+//
 // # Name lookups
 //
 // Host names and service (port) names are resolved through a Resolver, so

@@ -13,8 +13,13 @@ const annotationExtraShorthand = "goipvsadm_extra_shorthand"
 // first on the command line.
 const annotationCommand = "goipvsadm_command"
 
-// Flags returns ipvsadm's options as a pflag.FlagSet: the one definition of
-// their names, shorthands, values and help. The values in the set are never
+// annotationExtension marks goipvsadm's own options, which ipvsadm 1.31
+// does not have (see Extension).
+const annotationExtension = "goipvsadm_extension"
+
+// Flags returns ipvsadm's options, followed by goipvsadm's own (long form
+// only, annotated with "goipvsadm_extension"), as a pflag.FlagSet: the one
+// definition of their names, shorthands, values and help. The values in the set are never
 // filled in by Parse; use it to list options (help, shell completion).
 //
 // A flag takes a value unless its Value.Type() is "bool". A flag with a
@@ -89,6 +94,11 @@ func Flags() *pflag.FlagSet {
 	fs.Bool("tun-nocsum", false, "tunnel encapsulation without checksum")
 	fs.Bool("tun-csum", false, "tunnel encapsulation with checksum")
 	fs.Bool("tun-remcsum", false, "tunnel encapsulation with remote checksum")
+
+	for _, e := range extensions {
+		fs.Bool(e.name, false, e.usage)
+		must(fs.SetAnnotation(e.name, annotationExtension, []string{"true"}))
+	}
 	return fs
 }
 
@@ -109,9 +119,10 @@ const (
 
 // optionSpec is what the popt front end needs to know about one option.
 type optionSpec struct {
-	name    string // long name, e.g. "tcp-service"
-	arg     argKind
-	command bool // may (and only it may) come first
+	name      string // long name, e.g. "tcp-service"
+	arg       argKind
+	command   bool // may (and only it may) come first
+	extension bool // one of goipvsadm's own options
 }
 
 // optionTable indexes a FlagSet by long name and by shorthand, in the way
@@ -121,10 +132,16 @@ type optionTable struct {
 	short map[byte]*optionSpec
 }
 
-func newOptionTable(fs *pflag.FlagSet) *optionTable {
+// newOptionTable indexes fs; without withExtensions, goipvsadm's own options
+// are left out (they are unknown options, as in ipvsadm).
+func newOptionTable(fs *pflag.FlagSet, withExtensions bool) *optionTable {
 	t := &optionTable{long: map[string]*optionSpec{}, short: map[byte]*optionSpec{}}
 	fs.VisitAll(func(f *pflag.Flag) {
-		spec := &optionSpec{name: f.Name, arg: argRequired}
+		_, ext := f.Annotations[annotationExtension]
+		if ext && !withExtensions {
+			return
+		}
+		spec := &optionSpec{name: f.Name, arg: argRequired, extension: ext}
 		switch {
 		case f.Value.Type() == "bool":
 			spec.arg = argNone
@@ -143,5 +160,9 @@ func newOptionTable(fs *pflag.FlagSet) *optionTable {
 	return t
 }
 
-// options is built once from Flags.
-var options = newOptionTable(Flags())
+// options and ipvsadmOptions are built once from Flags: all options, and
+// ipvsadm's alone.
+var (
+	options        = newOptionTable(Flags(), true)
+	ipvsadmOptions = newOptionTable(Flags(), false)
+)

@@ -198,3 +198,39 @@ func compareGolden(t *testing.T, name, got string) {
 func TestUsageGolden(t *testing.T) {
 	compareGolden(t, "help.golden", UsageWithVersion(CompatVersionLine, "ipvsadm"))
 }
+
+// extensionSummary adds goipvsadm's own options to summarize's line.
+func extensionSummary(cmd *Command, err error) string {
+	s := summarize(cmd, err)
+	if err != nil {
+		return s
+	}
+	for _, o := range []struct {
+		on   bool
+		name string
+	}{{cmd.Format.JSON, "json"}, {cmd.Restore.Sync, "sync"}, {cmd.Restore.Atomic, "atomic"}, {cmd.Restore.DryRun, "dry-run"}} {
+		if o.on {
+			s += " +" + o.name
+		}
+	}
+	return s
+}
+
+// TestExtensionsGolden runs testdata/ext-cases.txt, the command lines with
+// goipvsadm's own options, against testdata/ext.golden.
+func TestExtensionsGolden(t *testing.T) {
+	f, err := os.ReadFile(filepath.Join("testdata", "ext-cases.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testParser()
+	var got strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(string(f), "\n"), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		cmd, err := p.Parse("ipvsadm", splitWords(line))
+		fmt.Fprintf(&got, "$ %s\n%s\n", line, extensionSummary(cmd, err))
+	}
+	compareGolden(t, "ext.golden", got.String())
+}

@@ -31,6 +31,12 @@ type Parser struct {
 	// PosixlyCorrect makes the first non-option word end the options, as
 	// popt does when POSIXLY_CORRECT or POSIX_ME_HARDER is set.
 	PosixlyCorrect bool
+	// IpvsadmOnly recognises ipvsadm 1.31's options alone: goipvsadm's
+	// own (--json, --sync, --atomic, --dry-run) are then unknown options,
+	// as they are to ipvsadm ("--json: unknown option", a PoptError). Set
+	// it for the lines of -R input: those options are for the command
+	// line of the whole run, never for a single rule.
+	IpvsadmOnly bool
 }
 
 // NewParser returns a Parser that uses the system's name databases and the
@@ -83,6 +89,8 @@ type state struct {
 	daemon   ipvs.Daemon
 	format   Format
 	sort     bool
+	ext      ExtensionSet
+	restore  RestoreOptions
 
 	schedFlags string // the -b argument, as kept in ipvsadm's buffer
 }
@@ -112,7 +120,11 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 		netmask: 0xffffffff,
 		dest:    ipvs.Destination{ForwardMethod: ipvs.DirectRoute, Weight: 1},
 	}
-	po := newPopt(options, argv, p.PosixlyCorrect)
+	table := options
+	if p.IpvsadmOnly {
+		table = ipvsadmOptions
+	}
+	po := newPopt(table, argv, p.PosixlyCorrect)
 
 	// The first option must be a command.
 	spec, arg, perr := po.nextOpt()
@@ -199,6 +211,9 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 		return nil, err
 	}
 	if err := s.checkSemantics(); err != nil {
+		return nil, err
+	}
+	if err := checkExtensions(s.kind, s.ext); err != nil {
 		return nil, err
 	}
 	return s.command(), nil
@@ -488,6 +503,8 @@ func (s *state) option(name string, arg *string) *Error {
 			return err
 		}
 		s.dest.TunnelFlags |= ipvs.TunnelRemCsum
+	case "json", "sync", "atomic", "dry-run":
+		return s.setExtension(extensionByName[name])
 	default:
 		// Every flag of Flags is handled above; reaching this is a bug
 		// in this package, reported like ipvsadm's default case.
@@ -695,5 +712,6 @@ func (s *state) command() *Command {
 		Daemon:   s.daemon,
 		Format:   s.format,
 		Sort:     s.sort,
+		Restore:  s.restore,
 	}
 }

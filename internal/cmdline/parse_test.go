@@ -318,9 +318,15 @@ func TestUsage(t *testing.T) {
 	if lines[2] != "  /sbin/goipvsadm -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags]" {
 		t.Errorf("usage line %q", lines[2])
 	}
-	if len(lines) != 83 || lines[82] != "" {
-		t.Errorf("got %d lines, want 82 and a final newline", len(lines)-1)
+	// ipvsadm's 82 lines, then goipvsadm's paragraph (5 lines).
+	if len(lines) != 88 || lines[87] != "" {
+		t.Errorf("got %d lines, want 87 and a final newline", len(lines)-1)
 	}
+	compat := UsageWithVersion(VersionLine(), "/sbin/goipvsadm")
+	if !strings.HasPrefix(u, compat) {
+		t.Errorf("-h does not start with ipvsadm's text")
+	}
+	compareGolden(t, "help-extensions.golden", strings.TrimPrefix(u, compat))
 	for i, l := range lines {
 		if strings.HasSuffix(l, " ") {
 			t.Errorf("line %d has trailing blanks: %q", i+1, l)
@@ -444,4 +450,56 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q: bad command %+v", args, cmd)
 		}
 	})
+}
+
+// TestIpvsadmOnly: with IpvsadmOnly, goipvsadm's options are unknown, as
+// in ipvsadm, and every ipvsadm command line parses as without it.
+func TestIpvsadmOnly(t *testing.T) {
+	p := testParser()
+	p.IpvsadmOnly = true
+	for line, want := range map[string]string{
+		"-L --json":            "--json: unknown option",
+		"-R --sync":            "--sync: unknown option",
+		"-R --atomic":          "--atomic: unknown option",
+		"-R --sync --dry-run":  "--sync: unknown option",
+		"-L -n --json --bogus": "--json: unknown option",
+	} {
+		_, err := p.Parse("ipvsadm", splitWords(line))
+		e := errorOf(t, err)
+		if e.Kind != PoptError || e.Exit != 255 || e.Msg != want {
+			t.Errorf("%s: got %+v, want the popt error %q", line, e, want)
+		}
+	}
+	all := testParser()
+	for _, line := range readCases(t) {
+		c1, e1 := p.Parse("ipvsadm", splitWords(line))
+		c2, e2 := all.Parse("ipvsadm", splitWords(line))
+		if s1, s2 := summarize(c1, e1), summarize(c2, e2); s1 != s2 {
+			t.Errorf("%s: IpvsadmOnly %s, default %s", line, s1, s2)
+		}
+	}
+}
+
+// TestExtensionsAreLongOnly: goipvsadm's options have no shorthand and take
+// no value, and none of them is a command.
+func TestExtensionsAreLongOnly(t *testing.T) {
+	n := 0
+	Flags().VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[annotationExtension]; !ok {
+			return
+		}
+		n++
+		if f.Shorthand != "" || f.Value.Type() != "bool" || f.Annotations[annotationCommand] != nil {
+			t.Errorf("--%s: shorthand %q, type %s, annotations %v", f.Name, f.Shorthand, f.Value.Type(), f.Annotations)
+		}
+		if _, ok := ipvsadmOptions.long[f.Name]; ok {
+			t.Errorf("--%s is in ipvsadm's option table", f.Name)
+		}
+		if spec := options.long[f.Name]; spec == nil || !spec.extension {
+			t.Errorf("--%s is not in the option table as an extension", f.Name)
+		}
+	})
+	if n != int(numExtensions) {
+		t.Errorf("%d extension flags, want %d", n, numExtensions)
+	}
 }

@@ -104,9 +104,22 @@ Daemon Options:
 `
 
 // Usage is goipvsadm's -h text: VersionLine, then ipvsadm 1.31's help with
-// argv0 in the Usage lines. It ends in a newline.
+// argv0 in the Usage lines, then a paragraph on goipvsadm's own options. It
+// ends in a newline.
 func Usage(argv0 string) string {
-	return UsageWithVersion(VersionLine(), argv0)
+	return UsageWithVersion(VersionLine(), argv0) + extensionHelp()
+}
+
+// extensionHelp is the paragraph on goipvsadm's own options that follows
+// ipvsadm's help, laid out as ipvsadm's Options are.
+func extensionHelp() string {
+	var b strings.Builder
+	b.WriteString("goipvsadm Options (not in ipvsadm):\n")
+	for e := Extension(0); e < numExtensions; e++ {
+		opt := "  --" + extensions[e].name
+		b.WriteString(opt + strings.Repeat(" ", 38-len(opt)) + extensions[e].help + "\n")
+	}
+	return b.String()
 }
 
 // UsageWithVersion is the -h text under the given first line;
