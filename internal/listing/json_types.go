@@ -36,9 +36,9 @@ type JSONService struct {
 	Scheduler string `json:"scheduler"`
 	// Flags are the raw IP_VS_SVC_F_* bits; Persistent, OnePacket and
 	// SchedFlags spell them out.
-	Flags     uint32 `json:"flags"`
-	Persistent bool  `json:"persistent"`
-	OnePacket bool   `json:"one_packet"`
+	Flags      uint32 `json:"flags"`
+	Persistent bool   `json:"persistent"`
+	OnePacket  bool   `json:"one_packet"`
 	// SchedFlags names the scheduler flags as ipvsadm -b spells them for
 	// the scheduler (sh-fallback, sh-port, mh-fallback, mh-port, or
 	// flag-1, flag-2, flag-3); never null.
