@@ -23,6 +23,7 @@ const (
 	OpCreateDestination
 	OpUpdateDestination
 	OpDeleteDestination
+	OpSetTimeouts
 )
 
 // An Op is one change to the table, for Apply. Build it with
@@ -36,6 +37,9 @@ type Op struct {
 	// Destination is the destination to create, update or delete (only
 	// its key counts for a delete).
 	Destination Destination
+	// Timeouts are the connection timeouts of OpSetTimeouts (a zero
+	// field keeps the current value).
+	Timeouts Timeouts
 }
 
 // CreateService is the Op of Client.CreateService.
@@ -62,6 +66,9 @@ func DeleteDestination(k ServiceKey, dk DestinationKey) Op {
 	return Op{Kind: OpDeleteDestination, Service: serviceOf(k), Destination: Destination{Addr: dk.Addr, Port: dk.Port}}
 }
 
+// SetTimeouts is the Op of Client.SetTimeouts.
+func SetTimeouts(t Timeouts) Op { return Op{Kind: OpSetTimeouts, Timeouts: t} }
+
 func (k OpKind) String() string {
 	switch k {
 	case OpCreateService:
@@ -76,12 +83,17 @@ func (k OpKind) String() string {
 		return "update destination"
 	case OpDeleteDestination:
 		return "delete destination"
+	case OpSetTimeouts:
+		return "set timeouts"
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
 
 // object names what the op changes, for errors.
 func (o Op) object() string {
+	if o.Kind == OpSetTimeouts {
+		return ""
+	}
 	k := o.Service.Key()
 	if o.Kind >= OpCreateDestination {
 		return k.String() + " -> " + o.Destination.Key().String()
@@ -105,6 +117,12 @@ func (o Op) prepare() (request, error) {
 		cmd = uapi.CmdSetDest
 	case OpDeleteDestination:
 		cmd = uapi.CmdDelDest
+	case OpSetTimeouts:
+		a, err := timeoutAttrs(o.Timeouts)
+		if err != nil {
+			return request{}, err
+		}
+		return ack(uapi.CmdSetConfig, a), nil
 	default:
 		return request{}, invalidf(unix.EINVAL, "unknown operation %d", uint8(o.Kind))
 	}
@@ -155,6 +173,8 @@ func (o Op) errorFor(err error) error {
 		specific = destErrors
 	case OpDeleteDestination:
 		specific = destErrors
+	case OpSetTimeouts:
+		specific = nil
 	}
 	return opError(o.Kind.String(), o.object(), err, specific)
 }

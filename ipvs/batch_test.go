@@ -37,11 +37,15 @@ func TestApplyResultsMatchSingleOps(t *testing.T) {
 	}
 	single, k2 := fakeClient(t)
 	single1 := map[ipvs.OpKind]func(o ipvs.Op) error{
-		ipvs.OpCreateService:     func(o ipvs.Op) error { return single.CreateService(context.Background(), o.Service) },
-		ipvs.OpUpdateService:     func(o ipvs.Op) error { return single.UpdateService(context.Background(), o.Service) },
-		ipvs.OpDeleteService:     func(o ipvs.Op) error { return single.DeleteService(context.Background(), o.Service.Key()) },
-		ipvs.OpCreateDestination: func(o ipvs.Op) error { return single.CreateDestination(context.Background(), o.Service.Key(), o.Destination) },
-		ipvs.OpUpdateDestination: func(o ipvs.Op) error { return single.UpdateDestination(context.Background(), o.Service.Key(), o.Destination) },
+		ipvs.OpCreateService: func(o ipvs.Op) error { return single.CreateService(context.Background(), o.Service) },
+		ipvs.OpUpdateService: func(o ipvs.Op) error { return single.UpdateService(context.Background(), o.Service) },
+		ipvs.OpDeleteService: func(o ipvs.Op) error { return single.DeleteService(context.Background(), o.Service.Key()) },
+		ipvs.OpCreateDestination: func(o ipvs.Op) error {
+			return single.CreateDestination(context.Background(), o.Service.Key(), o.Destination)
+		},
+		ipvs.OpUpdateDestination: func(o ipvs.Op) error {
+			return single.UpdateDestination(context.Background(), o.Service.Key(), o.Destination)
+		},
 		ipvs.OpDeleteDestination: func(o ipvs.Op) error {
 			return single.DeleteDestination(context.Background(), o.Service.Key(), o.Destination.Key())
 		},

@@ -245,27 +245,23 @@ func (c *Client) Timeouts(ctx context.Context) (Timeouts, error) {
 // SetTimeouts sets the connection timeouts; a zero field keeps the current
 // value. The kernel keeps whole seconds: fractions are dropped.
 func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
-	secs := func(d time.Duration) (uint32, error) {
-		if d < 0 || d/time.Second > 1<<31-1 {
-			return 0, invalidf(unix.EINVAL, "timeout %v is out of range", d)
-		}
-		return uint32(d / time.Second), nil
-	}
+	return c.apply1(ctx, SetTimeouts(t))
+}
+
+// timeoutAttrs encodes SET_CONFIG's three values in seconds.
+func timeoutAttrs(t Timeouts) ([]byte, error) {
 	var v [3]uint32
 	for i, d := range []time.Duration{t.TCP, t.TCPFin, t.UDP} {
-		s, err := secs(d)
-		if err != nil {
-			return opError("set timeouts", "", err, nil)
+		if d < 0 || d/time.Second > 1<<31-1 {
+			return nil, invalidf(unix.EINVAL, "timeout %v is out of range", d)
 		}
-		v[i] = s
+		v[i] = uint32(d / time.Second)
 	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
+	return attrs(func(ae *netlink.AttributeEncoder) {
 		ae.Uint32(uapi.CmdAttrTimeoutTCP, v[0])
 		ae.Uint32(uapi.CmdAttrTimeoutTCPFin, v[1])
 		ae.Uint32(uapi.CmdAttrTimeoutUDP, v[2])
-	})
-	_, err := c.do(ctx, ack(uapi.CmdSetConfig, a))
-	return opError("set timeouts", "", err, nil)
+	}), nil
 }
 
 // Daemons lists the running sync daemons, master first.

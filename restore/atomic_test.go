@@ -1,0 +1,342 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+	"github.com/goipvsadm/goipvsadm/restore"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/sys/unix"
+)
+
+// ipvsCmdDelService is IPVS_CMD_DEL_SERVICE.
+const ipvsCmdDelService = 3
+
+var cmpValues = cmpopts.EquateComparable(netip.Addr{}, ipvs.Netmask{})
+
+func parseRules(t *testing.T, text string) []restore.Rule {
+	t.Helper()
+	p := cmdline.NewParser()
+	p.Resolver = cmdline.StaticResolver{}
+	rules, err := restore.ParseAllWith(p, "ipvsadm", strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return rules
+}
+
+// state is what must be unchanged after a failed all-or-nothing run.
+type state struct {
+	Entries  []ipvs.ServiceEntry
+	Timeouts ipvs.Timeouts
+}
+
+func readState(t *testing.T, c *ipvs.Client) state {
+	t.Helper()
+	e, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := c.Timeouts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sort: a destination that is re-created after a rollback comes back
+	// newest; -Sn (sorted) is what must be equal.
+	for i := range e {
+		sortDests(e[i].Destinations)
+	}
+	sortEntries(e)
+	return state{e, to}
+}
+
+func sortDests(d []ipvs.Destination) {
+	for i := 1; i < len(d); i++ {
+		for j := i; j > 0 && d[j].Key().String() < d[j-1].Key().String(); j-- {
+			d[j], d[j-1] = d[j-1], d[j]
+		}
+	}
+}
+
+func sortEntries(e []ipvs.ServiceEntry) {
+	for i := 1; i < len(e); i++ {
+		for j := i; j > 0 && e[j].Service.Key().String() < e[j-1].Service.Key().String(); j-- {
+			e[j], e[j-1] = e[j-1], e[j]
+		}
+	}
+}
+
+func newClient(t *testing.T) (*ipvs.Client, *ipvstest.Kernel) {
+	t.Helper()
+	k := ipvstest.New()
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, k
+}
+
+// initial is a table the restores below change: every kind of change has
+// something to act on.
+const initial = `
+-A -t 10.0.0.1:80 -s rr
+-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 1
+-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 2 -x 100 -y 10
+-A -u 10.0.0.2:53 -s wrr -p 60
+-a -u 10.0.0.2:53 -r 10.0.1.3:53 -i
+-A -f 7 -s sh -b sh-port
+-a -f 7 -r 10.0.1.4 -g
+--set 1000 100 200
+`
+
+// rules200 is a 200-change restore touching every kind of change.
+func rules200() string {
+	var b strings.Builder
+	b.WriteString("-E -t 10.0.0.1:80 -s wlc -p 30\n")
+	b.WriteString("-e -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5\n")
+	b.WriteString("-d -t 10.0.0.1:80 -r 10.0.1.2:80\n")
+	b.WriteString("-D -u 10.0.0.2:53\n")
+	b.WriteString("--set 0 50 0\n")
+	for i := 0; len(strings.Split(b.String(), "\n")) <= 196; i++ {
+		fmt.Fprintf(&b, "-A -t 10.2.%d.%d:80 -s rr\n", i/250, i%250)
+		fmt.Fprintf(&b, "-a -t 10.2.%d.%d:80 -r 10.3.0.%d:80 -m\n", i/250, i%250, i%250+1)
+	}
+	b.WriteString("-C\n")
+	b.WriteString("-A -t 10.0.0.9:443 -s rr\n")
+	return b.String()
+}
+
+func TestAtomicRestoreFaultAtEveryStep(t *testing.T) {
+	probe, _ := newClient(t)
+	applyPlain(t, probe, initial)
+	before := readState(t, probe)
+	// Each line of the -C expands to one deletion per service.
+	n := len(planAgainst(t, probe, rules200()).Steps)
+	if n < 200 {
+		t.Fatalf("only %d steps", n)
+	}
+	for fail := 0; fail < n; fail++ {
+		c, k := newClient(t)
+		applyPlain(t, c, initial)
+		plan := planAgainst(t, c, rules200())
+		var seen atomic.Int32
+		k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+			if r.IsIPVS() && !r.IsRead() {
+				if int(seen.Add(1))-1 == fail {
+					return ipvstest.Fail(unix.EINVAL)
+				}
+			}
+			return ipvstest.Fault{}
+		})
+		err := plan.ApplyAtomic(context.Background(), c)
+		k.InjectFault(nil)
+		var ae *restore.AtomicError
+		if !errors.As(err, &ae) || ae.Rollback != nil || !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("failing step %d: %v", fail, err)
+		}
+		if ae.Step.Op != plan.Steps[fail].Op {
+			t.Errorf("failing step %d: error names step %+v", fail, ae.Step.Op)
+		}
+		if diff := cmp.Diff(before, readState(t, c), cmpValues, ignoreCounters); diff != "" {
+			t.Fatalf("failing step %d: table not restored (-before +after):\n%s", fail, diff)
+		}
+	}
+	// And without a fault the whole restore goes through.
+	c, _ := newClient(t)
+	applyPlain(t, c, initial)
+	if err := planAgainst(t, c, rules200()).ApplyAtomic(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	after := readState(t, c)
+	if len(after.Entries) != 1 || after.Timeouts.TCPFin != 50*time.Second {
+		t.Errorf("after the restore: %+v", after)
+	}
+}
+
+var ignoreCounters = cmp.Options{
+	cmpopts.IgnoreFields(ipvs.Service{}, "Stats"),
+	cmpopts.IgnoreFields(ipvs.Destination{}, "Stats", "ActiveConns", "InactiveConns", "PersistentConns"),
+}
+
+func applyPlain(t *testing.T, c *ipvs.Client, text string) {
+	t.Helper()
+	for _, r := range parseRules(t, text) {
+		var err error
+		switch r.Cmd.Kind {
+		case cmdline.AddService:
+			err = c.CreateService(context.Background(), r.Cmd.Service)
+		case cmdline.AddServer:
+			err = c.CreateDestination(context.Background(), r.Cmd.Service.Key(), r.Cmd.Dest)
+		case cmdline.SetTimeouts:
+			err = c.SetTimeouts(context.Background(), r.Cmd.Timeouts)
+		default:
+			t.Fatalf("applyPlain: %v", r.Cmd.Kind)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", r.Text, err)
+		}
+	}
+}
+
+func currentTable(t *testing.T, c *ipvs.Client) *restore.Table {
+	t.Helper()
+	e, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := restore.NewTable(e)
+	tbl.Timeouts, err = c.Timeouts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+func planAgainst(t *testing.T, c *ipvs.Client, text string) *restore.Plan {
+	t.Helper()
+	plan, err := restore.NewPlan(parseRules(t, text), currentTable(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+func TestPlanRefusesBeforeSending(t *testing.T) {
+	c, k := newClient(t)
+	applyPlain(t, c, initial)
+	t1, t2 := currentTable(t, c), currentTable(t, c)
+	sent := k.Requests()
+	_, err := restore.NewPlan(parseRules(t, "-A -t 10.9.9.9:80\n-A -t 10.0.0.1:80\n"), t1)
+	var pe *restore.PlanError
+	if !errors.As(err, &pe) || pe.Line.Num != 2 || !errors.Is(err, unix.EEXIST) {
+		t.Errorf("Plan of a duplicate service: %v", err)
+	}
+	if _, err := restore.NewPlan(parseRules(t, "-Ln\n"), t2); !errors.Is(err, restore.ErrNotTableChange) {
+		t.Errorf("Plan of a listing: %v", err)
+	}
+	if n := k.Requests() - sent; n != 0 {
+		t.Errorf("planning sent %d requests", n)
+	}
+}
+
+// TestSync: the table becomes the rules' table with changes in place; a
+// second sync plans nothing; untouched services are never re-created.
+func TestSync(t *testing.T) {
+	c, k := newClient(t)
+	applyPlain(t, c, initial)
+	want := `
+-A -t 10.0.0.1:80 -s rr
+-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 3
+-a -t 10.0.0.1:80 -r 10.0.1.9:80 -m -w 1
+-A -f 7 -s sh -b sh-port
+-a -f 7 -r 10.0.1.4 -g
+-A -t 10.0.0.5:22 -s lc
+--set 1000 100 300
+`
+	sync, err := restore.SyncPlan(parseRules(t, want), currentTable(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for _, s := range sync.Steps {
+		plan = append(plan, restore.FormatOp(s.Op))
+	}
+	wantPlan := []string{
+		"-a -t 10.0.0.1:80 -r 10.0.1.9:80 -m -w 1",
+		"-e -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 3",
+		"-d -t 10.0.0.1:80 -r 10.0.1.2:80",
+		"-A -t 10.0.0.5:22 -s lc",
+		"-D -u 10.0.0.2:53",
+		"--set 0 0 300",
+	}
+	if diff := cmp.Diff(wantPlan, plan); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	var deleted []string
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == ipvsCmdDelService {
+			deleted = append(deleted, fmt.Sprint(r.Index))
+		}
+		return ipvstest.Fault{}
+	})
+	if err := sync.ApplyAtomic(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) != 1 {
+		t.Errorf("%d service deletions, want only the one not in the rules", len(deleted))
+	}
+	again, err := restore.SyncPlan(parseRules(t, want), currentTable(t, c))
+	if err != nil || len(again.Steps) != 0 {
+		t.Errorf("second sync plans %v (%v)", again, err)
+	}
+	// Applying the printed plan with a plain restore gives the same table.
+	c2, _ := newClient(t)
+	applyPlain(t, c2, initial)
+	for _, r := range parseRules(t, strings.Join(plan, "\n")+"\n") {
+		op := planOp(r.Cmd)
+		if _, err := c2.Apply(context.Background(), []ipvs.Op{op}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(readState(t, c), readState(t, c2), cmpValues, ignoreCounters); diff != "" {
+		t.Errorf("printed plan restores another table (-sync +plan):\n%s", diff)
+	}
+}
+
+func planOp(cmd *cmdline.Command) ipvs.Op {
+	k := cmd.Service.Key()
+	switch cmd.Kind {
+	case cmdline.AddService:
+		return ipvs.CreateService(cmd.Service)
+	case cmdline.EditService:
+		return ipvs.UpdateService(cmd.Service)
+	case cmdline.DeleteService:
+		return ipvs.DeleteService(k)
+	case cmdline.AddServer:
+		return ipvs.CreateDestination(k, cmd.Dest)
+	case cmdline.EditServer:
+		return ipvs.UpdateDestination(k, cmd.Dest)
+	case cmdline.DeleteServer:
+		return ipvs.DeleteDestination(k, cmd.Dest.Key())
+	case cmdline.SetTimeouts:
+		return ipvs.SetTimeouts(cmd.Timeouts)
+	}
+	panic(cmd.Kind)
+}
+
+// TestSyncNoChangeIsCheap: a sync of 10,000 services that are already in
+// place plans nothing, in well under a second.
+func TestSyncNoChangeIsCheap(t *testing.T) {
+	var entries []ipvs.ServiceEntry
+	var b strings.Builder
+	for i := 0; i < 10000; i++ {
+		a := netip.AddrFrom4([4]byte{10, 7, byte(i >> 8), byte(i)})
+		s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a, Port: 80, Scheduler: "rr"}
+		e := ipvs.ServiceEntry{Service: s}
+		fmt.Fprintf(&b, "-A -t %v:80 -s rr\n", a)
+		for j := 0; j < 10; j++ {
+			d := ipvs.Destination{Addr: netip.AddrFrom4([4]byte{10, 8, byte(j), byte(i)}), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 1}
+			e.Destinations = append([]ipvs.Destination{d}, e.Destinations...)
+			fmt.Fprintf(&b, "-a -t %v:80 -r %v:80 -m -w 1\n", a, d.Addr)
+		}
+		entries = append(entries, e)
+	}
+	rules := parseRules(t, b.String())
+	start := time.Now()
+	plan, err := restore.SyncPlan(rules, restore.NewTable(entries))
+	if err != nil || len(plan.Steps) != 0 {
+		t.Fatalf("%v, %v", plan, err)
+	}
+	t.Logf("sync plan of 10,000 x 10 unchanged: %v", time.Since(start))
+}
