@@ -48,7 +48,7 @@ func (a *app) execute(ctx context.Context, cmd *cmdline.Command) int {
 	case cmdline.Save:
 		return a.save(ctx, cmd.Format.Numeric)
 	case cmdline.Restore:
-		return a.restore(ctx)
+		return a.restore(ctx, cmd.Restore)
 	}
 	return 0
 }

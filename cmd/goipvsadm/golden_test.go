@@ -44,6 +44,11 @@ func newFakeRun(t *testing.T, opts ...ipvstest.Option) *fakeRun {
 }
 
 func (f *fakeRun) run(args []string, stdin string) result {
+	return f.runWith(args, stdin, nil)
+}
+
+// runWith is run with a chance to adjust the app first.
+func (f *fakeRun) runWith(args []string, stdin string, adjust func(*app)) result {
 	var out, errb bytes.Buffer
 	a := &app{
 		argv0:    "ipvsadm",
@@ -53,6 +58,9 @@ func (f *fakeRun) run(args []string, stdin string) result {
 		open:     func() (*ipvs.Client, error) { return ipvs.New(&ipvs.Config{Dial: f.k.Dial}) },
 		procRoot: f.proc,
 		names:    f.names,
+	}
+	if adjust != nil {
+		adjust(a)
 	}
 	code := a.main(args)
 	a.stdout.Flush()
