@@ -4,7 +4,7 @@ GO ?= go
 
 # End-to-end tests boot Debian kernels under QEMU (TCG, no network).
 # Packages whose //go:build e2e tests run inside the guest:
-E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/... ./cmd/goipvsadm/...
+E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/... ./cmd/goipvsadm/... ./e2e/servicetest/...
 # Kernels to boot: 6.1 and/or 6.12.
 E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.
@@ -52,3 +52,74 @@ demo:
 	e2e/fetch.sh 6.1
 	e2e/build-payload.sh --goipvsadm-optional $(DEMO_PAYLOAD)
 	$(GO) run ./e2e/cmd/vmrun -kernel 6.1 -script e2e/demo.sh -files $(DEMO_PAYLOAD)
+
+# ---- Installation (see packaging/ and goipvsadm(8)) ----
+# make install [PREFIX=/usr/local] [DESTDIR=] [IPVSADM_LINKS=1]
+# builds goipvsadm into $(DESTDIR)$(SBINDIR) (or installs GOIPVSADM_BIN, a
+# binary built before, e.g. for "sudo make install" without Go), with the
+# boot helper, the systemd units, the man page, bash completion and an
+# example settings file. IPVSADM_LINKS=1 adds ipvsadm, ipvsadm-save and
+# ipvsadm-restore as links to goipvsadm (never over another file).
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/goipvsadm
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+IPVSADM_LINKS ?=
+GOIPVSADM_BIN ?=
+
+PKG_UNITS = goipvsadm.service goipvsadm-sync.service
+PKG_LINKS = ipvsadm ipvsadm-save ipvsadm-restore
+# The installed paths written into the units and the man page.
+PKG_SUBST = sed -e 's|@sbindir@|$(SBINDIR)|g' -e 's|@libexecdir@|$(LIBEXECDIR)|g' \
+	-e 's|/usr/local/libexec/|$(LIBEXECDIR)/|g' -e 's|/usr/local/share/doc/goipvsadm|$(DOCDIR)|g'
+
+.PHONY: install uninstall check-packaging
+
+install:
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR)/goipvsadm $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	if [ -n "$(GOIPVSADM_BIN)" ]; then \
+		install -m 755 "$(GOIPVSADM_BIN)" $(DESTDIR)$(SBINDIR)/goipvsadm; \
+	else \
+		CGO_ENABLED=0 $(GO) build -trimpath -o $(DESTDIR)$(SBINDIR)/goipvsadm ./cmd/goipvsadm; \
+	fi
+	install -m 755 packaging/goipvsadm-boot $(DESTDIR)$(LIBEXECDIR)/goipvsadm/goipvsadm-boot
+	for u in $(PKG_UNITS); do \
+		$(PKG_SUBST) packaging/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp && \
+		mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	$(PKG_SUBST) packaging/goipvsadm.8 >$(DESTDIR)$(MANDIR)/man8/goipvsadm.8
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/goipvsadm.8
+	install -m 644 packaging/goipvsadm.bash $(DESTDIR)$(BASHCOMPDIR)/goipvsadm
+	install -m 644 packaging/goipvsadm.default $(DESTDIR)$(DOCDIR)/goipvsadm.default
+	if [ "$(IPVSADM_LINKS)" = 1 ]; then \
+		for l in $(PKG_LINKS); do \
+			f=$(DESTDIR)$(SBINDIR)/$$l; \
+			if [ -e "$$f" ] && [ "$$(readlink "$$f")" != goipvsadm ]; then \
+				echo "install: $$f exists and is not a link to goipvsadm; left alone" >&2; exit 1; \
+			fi; \
+			ln -sfn goipvsadm "$$f" || exit 1; \
+		done; \
+		ln -sfn goipvsadm $(DESTDIR)$(BASHCOMPDIR)/ipvsadm; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/goipvsadm $(DESTDIR)$(LIBEXECDIR)/goipvsadm/goipvsadm-boot \
+		$(DESTDIR)$(MANDIR)/man8/goipvsadm.8 $(DESTDIR)$(BASHCOMPDIR)/goipvsadm \
+		$(DESTDIR)$(DOCDIR)/goipvsadm.default
+	for u in $(PKG_UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
+	for f in $(addprefix $(DESTDIR)$(SBINDIR)/,$(PKG_LINKS)) $(DESTDIR)$(BASHCOMPDIR)/ipvsadm; do \
+		if [ -L "$$f" ] && [ "$$(readlink "$$f")" = goipvsadm ]; then rm -f "$$f"; fi; \
+	done
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/goipvsadm $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# Lints and renders packaging/, installs into temporary trees, verifies the
+# units with systemd-analyze and tests the bash completion and the boot
+# helper (needs shellcheck, groff, systemd; see .ci/run).
+check-packaging:
+	GO="$(GO)" MAKE="$(MAKE)" packaging/check.sh
