@@ -21,7 +21,7 @@ DEMO_PAYLOAD ?= $(E2E_CACHE)/demo-payload
 
 export E2E_CACHE
 
-.PHONY: all build test vet e2e e2e-fetch e2e-payload demo
+.PHONY: all build test vet e2e e2e-fetch e2e-payload demo bench bench-go
 
 all: build
 
@@ -123,3 +123,16 @@ uninstall:
 # helper (needs shellcheck, groff, systemd; see .ci/run).
 check-packaging:
 	GO="$(GO)" MAKE="$(MAKE)" packaging/check.sh
+
+# goipvsadm against ipvsadm, and our library against moby/ipvs, in a 6.1
+# guest; see bench/README.md. BENCH_SMALL=1: small tables, no targets.
+BENCH_SMALL ?=
+BENCH_ARGS ?=
+bench:
+	BENCH_SMALL=$(BENCH_SMALL) BENCH_ARGS='$(BENCH_ARGS)' bench/run.sh
+
+# Go benchmarks of parsing, encoding, decoding and formatting (host only).
+BENCH_GO_PKGS ?= ./restore/ ./internal/cmdline/ ./ipvs/ ./internal/listing/ ./save/ ./cmd/goipvsadm/
+BENCH_GO_TIME ?= 1s
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCH_GO_TIME) $(BENCH_GO_PKGS)

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,6 +187,8 @@ type RunOptions struct {
 	Console func(line string)
 	// QEMU is the emulator binary; default qemu-system-x86_64.
 	QEMU string
+	// MemoryMiB is the guest's memory; default 1024.
+	MemoryMiB int
 }
 
 // A Result describes a finished boot.
@@ -257,7 +260,11 @@ func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, QEMUArgs(g.Kernel.Vmlinuz, initrd)...)
+	args := QEMUArgs(g.Kernel.Vmlinuz, initrd)
+	if opts.MemoryMiB > 0 {
+		args[slices.Index(args, "-m")+1] = strconv.Itoa(opts.MemoryMiB)
+	}
+	cmd := exec.CommandContext(ctx, qemu, args...)
 	cmd.Stdin = nil
 	out, err := cmd.StdoutPipe()
 	if err != nil {

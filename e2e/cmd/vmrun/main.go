@@ -31,6 +31,7 @@ func main() {
 		script  = flag.String("script", "", "shell script to run in the guest (required)")
 		timeout = flag.Duration("timeout", 10*time.Minute, "give up after this long")
 		idle    = flag.Duration("idle", 3*time.Minute, "give up after this long without console output")
+		memory  = flag.Int("m", 1024, "guest memory in MiB")
 		files   listFlag
 		env     listFlag
 	)
@@ -62,6 +63,7 @@ func main() {
 	res, err := g.Run(ctx, e2e.RunOptions{
 		Timeout:     *timeout,
 		IdleTimeout: *idle,
+		MemoryMiB:   *memory,
 		Console:     func(line string) { fmt.Println(line) },
 	})
 	if err != nil {

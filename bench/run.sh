@@ -1,0 +1,43 @@
+#!/bin/bash
+# make bench: builds goipvsadm, benchrun and libcompare for the e2e guest,
+# boots Debian's 6.1 kernel under QEMU and runs bench/guest.sh there. The
+# console is copied to standard output and to $BENCH_OUT/console.log; the
+# result tables go to $BENCH_OUT/results.md. See bench/README.md.
+#
+# Environment: BENCH_SMALL=1 (small tables, no targets), BENCH_ARGS (more
+# benchrun flags, e.g. "-rounds 5 -only -Sn"), BENCH_LIB=0 (no moby/ipvs
+# comparison), BENCH_KERNEL (default 6.1), BENCH_MEM (MiB, default 2048).
+set -euo pipefail
+shopt -s inherit_errexit
+
+cd "$(dirname "$0")/.."
+cache=${E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/goipvsadm-e2e}
+export E2E_CACHE=$cache
+payload=${BENCH_PAYLOAD:-$cache/bench-payload}
+out=${BENCH_OUT:-$cache/bench}
+kernel=${BENCH_KERNEL:-6.1}
+
+e2e/fetch.sh "$kernel"
+e2e/build-payload.sh "$payload"
+echo "bench: build benchrun" >&2
+CGO_ENABLED=0 go build -o "$payload/usr/local/bin/benchrun" ./e2e/cmd/benchrun
+if [ "${BENCH_LIB:-1}" = 1 ]; then
+	echo "bench: build libcompare (bench module, moby/ipvs)" >&2
+	(cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/libcompare" ./cmd/libcompare)
+fi
+
+mkdir -p "$out"
+set +e
+go run ./e2e/cmd/vmrun -kernel "$kernel" -m "${BENCH_MEM:-2048}" -timeout 45m -idle 15m \
+	-script bench/guest.sh -files "$payload" \
+	-env "BENCH_SMALL=${BENCH_SMALL:-}" -env "BENCH_ARGS=${BENCH_ARGS:-}" -env "BENCH_LIB=${BENCH_LIB:-1}" |
+	tee "$out/console.log"
+rc=${PIPESTATUS[0]}
+set -e
+# The tables, without console markers.
+awk '/BENCH-TABLE-BEGIN/ {on = 1; next} /BENCH-TABLE-END/ {on = 0; print ""; next} on' \
+	"$out/console.log" >"$out/results.md"
+echo
+echo "bench: results in $out/results.md (console: $out/console.log)"
+cat "$out/results.md"
+exit "$rc"

@@ -1,0 +1,154 @@
+package main
+
+// Peak RSS needs care. Go starts commands with vfork (CLONE_VM), so the
+// child shares its parent's memory until it execs, and the kernel then
+// counts the parent's high-water RSS into the child's ru_maxrss. Run from
+// benchrun, which holds outputs of several MiB, every command would seem to
+// use at least as much. So commands are started by a spawner: benchrun
+// itself re-executed with -spawn, a small process that does nothing else.
+// Its own RSS, the floor below which no command can be measured, is
+// reported (the maxrss of /bin/true).
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A spawnRequest asks the spawner to run one command.
+type spawnRequest struct {
+	Path   string
+	Args   []string // with argv[0]
+	Stdin  string   // file name
+	Stdout string   // file name, truncated
+}
+
+// A spawnReply is what the spawner measured.
+type spawnReply struct {
+	Run
+	Err    string // the command did not start, or failed
+	Stderr string
+}
+
+// Run is one timed command.
+type Run struct {
+	Wall   time.Duration
+	User   time.Duration
+	Sys    time.Duration
+	MaxRSS int64 // KiB
+}
+
+// spawner is the parent's end of the spawner process.
+type spawner struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startSpawner() (*spawner, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-spawn")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	return &spawner{cmd: cmd, in: in, out: sc}, nil
+}
+
+// run runs one command in the spawner.
+func (s *spawner) run(req spawnRequest) (spawnReply, error) {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return spawnReply{}, err
+	}
+	if _, err := s.in.Write(append(data, '\n')); err != nil {
+		return spawnReply{}, fmt.Errorf("spawner: %w", err)
+	}
+	if !s.out.Scan() {
+		return spawnReply{}, fmt.Errorf("spawner: no reply: %v", s.out.Err())
+	}
+	var rep spawnReply
+	err = json.Unmarshal(s.out.Bytes(), &rep)
+	return rep, err
+}
+
+func (s *spawner) close() {
+	s.in.Close()
+	s.cmd.Wait()
+}
+
+// spawnMain is the spawner: one JSON request per line on stdin, one reply
+// per line on stdout.
+func spawnMain() {
+	// Keep the heap, and so the floor, small and steady.
+	debug.SetGCPercent(5)
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	enc := json.NewEncoder(os.Stdout)
+	for sc.Scan() {
+		var req spawnRequest
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			fatal(err)
+		}
+		if err := enc.Encode(spawnOne(req)); err != nil {
+			fatal(err)
+		}
+	}
+}
+
+func spawnOne(req spawnRequest) spawnReply {
+	var rep spawnReply
+	in, err := os.Open(req.Stdin)
+	if err != nil {
+		rep.Err = err.Error()
+		return rep
+	}
+	defer in.Close()
+	out, err := os.Create(req.Stdout)
+	if err != nil {
+		rep.Err = err.Error()
+		return rep
+	}
+	defer out.Close()
+	var stderr strings.Builder
+	cmd := &exec.Cmd{Path: req.Path, Args: req.Args, Stdin: in, Stdout: out, Stderr: &stderr}
+	start := time.Now()
+	err = cmd.Run()
+	rep.Wall = time.Since(start)
+	rep.Stderr = stderr.String()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		rep.Err = err.Error()
+		return rep
+	}
+	if err != nil {
+		rep.Err = err.Error()
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rep.User = time.Duration(ru.Utime.Nano())
+		rep.Sys = time.Duration(ru.Stime.Nano())
+		rep.MaxRSS = ru.Maxrss
+	}
+	return rep
+}
