@@ -140,9 +140,15 @@ var differentialSteps = []step{
 		ds, err := c.Daemons(ctx)
 		return fmt.Sprintf("%+v %s", ds, outcome(err))
 	}},
-	op("stop backup", func(ctx context.Context, c *ipvs.Client) error { return c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Backup}) }),
-	op("stop backup again", func(ctx context.Context, c *ipvs.Client) error { return c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Backup}) }),
-	op("stop master", func(ctx context.Context, c *ipvs.Client) error { return c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Master}) }),
+	op("stop backup", func(ctx context.Context, c *ipvs.Client) error {
+		return c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Backup})
+	}),
+	op("stop backup again", func(ctx context.Context, c *ipvs.Client) error {
+		return c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Backup})
+	}),
+	op("stop master", func(ctx context.Context, c *ipvs.Client) error {
+		return c.StopDaemon(ctx, ipvs.Daemon{State: ipvs.Master})
+	}),
 	{"timeouts read", func(ctx context.Context, c *ipvs.Client) string {
 		t, err := c.Timeouts(ctx)
 		return fmt.Sprintf("%+v %s", t, outcome(err))
