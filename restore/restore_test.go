@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/internal/names"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -62,11 +63,10 @@ func TestTokenize(t *testing.T) {
 }
 
 func testParser() *cmdline.Parser {
-	return &cmdline.Parser{Resolver: &cmdline.SystemResolver{
-		HostsFile:    filepath.Join("..", "internal", "cmdline", "testdata", "hosts"),
-		ServicesFile: filepath.Join("..", "internal", "cmdline", "testdata", "services"),
-		NoDNS:        true,
-	}}
+	return &cmdline.Parser{Resolver: cmdline.NamesResolver{Resolver: &names.Resolver{
+		HostsPath:    filepath.Join("..", "internal", "cmdline", "testdata", "hosts"),
+		ServicesPath: filepath.Join("..", "internal", "cmdline", "testdata", "services"),
+	}}}
 }
 
 // ruleSummary is a compact form of a rule for comparisons.

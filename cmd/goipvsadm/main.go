@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -93,16 +92,8 @@ func (a *app) main(args []string) int {
 // run's resolver.
 func (a *app) parser() *cmdline.Parser {
 	p := cmdline.NewParser()
-	p.Resolver = lookupAdapter{a.names}
+	p.Resolver = cmdline.NamesResolver{Resolver: a.names}
 	return p
-}
-
-// lookupAdapter lets the parser resolve through names.Resolver.
-type lookupAdapter struct{ r *names.Resolver }
-
-func (l lookupAdapter) LookupIPv4(name string) (netip.Addr, bool) { return l.r.LookupIPv4(name) }
-func (l lookupAdapter) LookupPort(name, proto string) (uint16, bool) {
-	return l.r.LookupService(name, proto)
 }
 
 // init connects to IPVS as ipvsadm's ipvs_init does: on failure it runs

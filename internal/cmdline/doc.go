@@ -44,7 +44,8 @@
 // # Name lookups
 //
 // Host names and service (port) names are resolved through a Resolver, so
-// tests can supply fixed tables. SystemResolver reads /etc/hosts and
-// /etc/services as glibc's "files" NSS module does, and falls back to DNS
-// for host names.
+// tests can supply fixed tables. NamesResolver uses package names, which
+// reads /etc/hosts and /etc/services as glibc's "files" NSS module does and
+// falls back to DNS for host names; the listings print with the same
+// tables.
 package cmdline

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goipvsadm/goipvsadm/internal/names"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/google/go-cmp/cmp"
 )
@@ -20,11 +21,10 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // testParser resolves names from the copies of the name databases in
 // testdata, never from DNS.
 func testParser() *Parser {
-	return &Parser{Resolver: &SystemResolver{
-		HostsFile:    filepath.Join("testdata", "hosts"),
-		ServicesFile: filepath.Join("testdata", "services"),
-		NoDNS:        true,
-	}}
+	return &Parser{Resolver: NamesResolver{&names.Resolver{
+		HostsPath:    filepath.Join("testdata", "hosts"),
+		ServicesPath: filepath.Join("testdata", "services"),
+	}}}
 }
 
 // cHex formats like C's "%#x" (which prints 0 without a prefix).

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goipvsadm/goipvsadm/internal/names"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -43,7 +44,7 @@ type Parser struct {
 // process environment, as ipvsadm does.
 func NewParser() *Parser {
 	return &Parser{
-		Resolver:       &SystemResolver{},
+		Resolver:       NamesResolver{names.New()},
 		PosixlyCorrect: os.Getenv("POSIXLY_CORRECT") != "" || os.Getenv("POSIX_ME_HARDER") != "",
 	}
 }
@@ -113,7 +114,7 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 
 	r := p.Resolver
 	if r == nil {
-		r = &SystemResolver{}
+		r = NamesResolver{names.New()}
 	}
 	s := &state{
 		r:       r,

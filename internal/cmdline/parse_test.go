@@ -378,7 +378,7 @@ func TestValueParsers(t *testing.T) {
 	}
 }
 
-func TestSystemResolver(t *testing.T) {
+func TestNamesResolver(t *testing.T) {
 	r := testParser().Resolver
 	for name, want := range map[string]string{"localhost": "127.0.0.1", "VM": "127.0.0.1", "nosuchhost": "", "": "", "127.0.0.1": ""} {
 		a, ok := r.LookupIPv4(name)
