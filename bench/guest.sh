@@ -2,11 +2,37 @@
 # make bench, inside the 6.1 guest (bench/run.sh boots it): goipvsadm
 # against ipvsadm with benchrun, then our library against moby/ipvs with
 # libcompare. BENCH_SMALL=1: small tables; BENCH_ARGS: more benchrun flags;
-# BENCH_LIB=0: skip libcompare.
+# BENCH_LIB=0: skip libcompare. BENCH_PROFILE=1: only profile the ipvs
+# library with ipvsprof and send the profiles to the host.
 set -u
 small=
 [ "${BENCH_SMALL:-}" = 1 ] && small=-small
 echo "bench: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB"
+reload_ipvs() {
+	/usr/sbin/ipvsadm -C
+	# shellcheck disable=SC2046
+	rmmod $(awk '/^ip_vs_/ {print $1}' /proc/modules) 2>/dev/null
+	rmmod ip_vs && modprobe ip_vs
+}
+if [ "${BENCH_PROFILE:-}" = 1 ]; then
+	# Profiles of the ipvs library on this kernel, sent to the host.
+	mkdir -p /tmp/prof && cd /tmp/prof || exit 1
+	for t in 10000x1 1000x10; do
+		reload_ipvs
+		/usr/local/bin/benchrun -gen $t >rules
+		/usr/local/sbin/goipvsadm -R <rules || exit 1
+		/usr/local/bin/ipvsprof -op save -n 3 -cpuprofile save-$t.pprof -memprofile save-$t.allocs.pprof || exit 1
+	done
+	reload_ipvs
+	/usr/local/bin/ipvsprof -op apply -table 10000x10 -cpuprofile apply-10000x10.pprof || exit 1
+	reload_ipvs
+	for f in *.pprof; do
+		echo "BENCH-FILE-BEGIN $f"
+		base64 "$f"
+		echo "BENCH-FILE-END"
+	done
+	exit 0
+fi
 rc=0
 # shellcheck disable=SC2086
 /usr/local/bin/benchrun $small ${BENCH_ARGS:-} || rc=$?

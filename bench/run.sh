@@ -6,7 +6,9 @@
 #
 # Environment: BENCH_SMALL=1 (small tables, no targets), BENCH_ARGS (more
 # benchrun flags, e.g. "-rounds 5 -only -Sn"), BENCH_LIB=0 (no moby/ipvs
-# comparison), BENCH_KERNEL (default 6.1), BENCH_MEM (MiB, default 2048).
+# comparison), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
+# library in the guest, written to $BENCH_OUT), BENCH_KERNEL (default 6.1),
+# BENCH_MEM (MiB, default 2048).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -25,18 +27,30 @@ if [ "${BENCH_LIB:-1}" = 1 ]; then
 	echo "bench: build libcompare (bench module, moby/ipvs)" >&2
 	(cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/libcompare" ./cmd/libcompare)
 fi
+(cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/ipvsprof" ./cmd/ipvsprof)
 
 mkdir -p "$out"
 set +e
 go run ./e2e/cmd/vmrun -kernel "$kernel" -m "${BENCH_MEM:-2048}" -timeout 45m -idle 15m \
 	-script bench/guest.sh -files "$payload" \
-	-env "BENCH_SMALL=${BENCH_SMALL:-}" -env "BENCH_ARGS=${BENCH_ARGS:-}" -env "BENCH_LIB=${BENCH_LIB:-1}" |
+	-env "BENCH_SMALL=${BENCH_SMALL:-}" -env "BENCH_ARGS=${BENCH_ARGS:-}" -env "BENCH_LIB=${BENCH_LIB:-1}" \
+	-env "BENCH_PROFILE=${BENCH_PROFILE:-}" |
 	tee "$out/console.log"
 rc=${PIPESTATUS[0]}
 set -e
 # The tables, without console markers.
 awk '/BENCH-TABLE-BEGIN/ {on = 1; next} /BENCH-TABLE-END/ {on = 0; print ""; next} on' \
 	"$out/console.log" >"$out/results.md"
+# Profiles (BENCH_PROFILE=1), base64 between markers.
+awk -v dir="$out" '
+	/BENCH-FILE-BEGIN/ {f = dir "/" $2 ".b64"; printf "" >f; next}
+	/BENCH-FILE-END/ {close(f); f = ""; next}
+	f != "" {print >f}' "$out/console.log"
+for b in "$out"/*.pprof.b64; do
+	[ -e "$b" ] || continue
+	base64 -d "$b" >"${b%.b64}" && rm "$b"
+	echo "bench: profile ${b%.b64} (go tool pprof -top ${b%.b64})"
+done
 echo
 echo "bench: results in $out/results.md (console: $out/console.log)"
 cat "$out/results.md"

@@ -1,0 +1,134 @@
+// Command ipvsprof profiles the ipvs library against the real kernel in the
+// e2e guest, where the costs that matter (system calls, the kernel's dump
+// batching, the Go runtime on one CPU) are real; profiles against ipvstest
+// on the host miss them. make bench BENCH_PROFILE=1 runs it and copies the
+// profiles back (see ../../README.md).
+//
+//	ipvsprof -op save -cpuprofile save.pprof    # Snapshot + save.Write of the loaded table
+//	ipvsprof -op apply -table 1000x10 -cpuprofile apply.pprof
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/save"
+)
+
+func main() {
+	var (
+		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, or apply")
+		table   = flag.String("table", "1000x10", "for -op apply: SERVICESxDESTS to create (after a flush)")
+		repeat  = flag.Int("n", 1, "repetitions")
+		cpuprof = flag.String("cpuprofile", "", "write a CPU profile here")
+		memprof = flag.String("memprofile", "", "write an allocation profile here")
+	)
+	flag.Parse()
+	ctx := context.Background()
+	c, err := ipvs.New(nil)
+	if err != nil {
+		fatal(err)
+	}
+	defer c.Close()
+	var ops []ipvs.Op
+	if *op == "apply" {
+		var n, m int
+		if _, err := fmt.Sscanf(*table, "%dx%d", &n, &m); err != nil {
+			fatal(err)
+		}
+		for i := range n {
+			v := i + 1
+			s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP,
+				Addr: netip.AddrFrom4([4]byte{10, 100 + byte(v>>16), byte(v >> 8), byte(v)}), Port: 80, Scheduler: "wlc"}
+			ops = append(ops, ipvs.CreateService(s))
+			for j := range m {
+				p := i*m + j + 1
+				ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
+					Addr: netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)}), Port: 8080,
+					ForwardMethod: ipvs.Masquerade, Weight: 1}))
+			}
+		}
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	out := bufio.NewWriterSize(devNull(), 64<<10)
+	for range *repeat {
+		start := time.Now()
+		n := 0
+		switch *op {
+		case "snapshot", "save":
+			entries, err := c.Snapshot(ctx)
+			if err != nil {
+				fatal(err)
+			}
+			n = len(entries)
+			if *op == "save" {
+				if err := save.Write(out, entries, save.Options{Numeric: true}); err != nil {
+					fatal(err)
+				}
+			}
+		case "services":
+			svcs, err := c.Services(ctx)
+			if err != nil {
+				fatal(err)
+			}
+			n = len(svcs)
+		case "apply":
+			if err := c.Flush(ctx); err != nil {
+				fatal(err)
+			}
+			start = time.Now()
+			results, err := c.Apply(ctx, ops)
+			if err != nil {
+				fatal(err)
+			}
+			for _, err := range results {
+				if err != nil {
+					fatal(err)
+				}
+			}
+			n = len(ops)
+		default:
+			fatal(fmt.Errorf("unknown -op %q", *op))
+		}
+		fmt.Printf("ipvsprof: %s: %d objects in %.3fs\n", *op, n, time.Since(start).Seconds())
+	}
+	if *memprof != "" {
+		f, err := os.Create(*memprof)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			fatal(err)
+		}
+		f.Close()
+	}
+}
+
+func devNull() *os.File {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		fatal(err)
+	}
+	return f
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "ipvsprof:", err)
+	os.Exit(1)
+}
