@@ -9,7 +9,7 @@ E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/... ./cmd/goipvsadm/... ./e2e/servicetest
 E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.
 E2E_RUN ?=
-E2E_TIMEOUT ?= 5m
+E2E_TIMEOUT ?= 10m
 # 1: run the guest tests with -update and write their testdata/ back here
 # (needs one kernel: make e2e E2E_KERNELS=6.1 E2E_UPDATE=1).
 E2E_UPDATE ?=
@@ -19,7 +19,10 @@ E2E_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/goipvsadm-e2e
 E2E_PAYLOAD ?= $(E2E_CACHE)/payload
 DEMO_PAYLOAD ?= $(E2E_CACHE)/demo-payload
 
-export E2E_CACHE
+# A guest gets this long in all (TCG is slow; a full run takes ~4 min).
+E2E_VM_TIMEOUT ?= 15m
+
+export E2E_CACHE E2E_VM_TIMEOUT
 
 .PHONY: all build test vet e2e e2e-fetch e2e-payload demo bench bench-go
 
