@@ -294,8 +294,9 @@ func (b *bench) runCase(c benchCase) (result, error) {
 					t.Name, c.Op, len(out), len(want), p, firstDiff(want, out))
 			}
 			res.Runs[ti] = append(res.Runs[ti], r)
-			fmt.Fprintf(b.log, "bench: %-3s %-8s round %d %-9s %8.3fs user %6.3fs sys %6.3fs rss %6.1f MiB\n",
-				c.Op, c.Table, round+1, t.Name, r.Wall.Seconds(), r.User.Seconds(), r.Sys.Seconds(), float64(r.MaxRSS)/1024)
+			fmt.Fprintf(b.log, "bench: %-3s %-8s round %d %-9s %8.3fs user %6.3fs sys %6.3fs rss %6.1f MiB cs %d+%d\n",
+				c.Op, c.Table, round+1, t.Name, r.Wall.Seconds(), r.User.Seconds(), r.Sys.Seconds(), float64(r.MaxRSS)/1024,
+				r.VolCS, r.InvolCS)
 		}
 	}
 	if c.Op != "-C" && len(want) == 0 {

@@ -44,6 +44,9 @@ type Run struct {
 	User   time.Duration
 	Sys    time.Duration
 	MaxRSS int64 // KiB
+	// Context switches: voluntary (blocking, e.g. a Go thread parking)
+	// and involuntary (preempted).
+	VolCS, InvolCS int64
 }
 
 // spawner is the parent's end of the spawner process.
@@ -149,6 +152,7 @@ func spawnOne(req spawnRequest) spawnReply {
 		rep.User = time.Duration(ru.Utime.Nano())
 		rep.Sys = time.Duration(ru.Stime.Nano())
 		rep.MaxRSS = ru.Maxrss
+		rep.VolCS, rep.InvolCS = ru.Nvcsw, ru.Nivcsw
 	}
 	return rep
 }
