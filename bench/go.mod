@@ -7,6 +7,7 @@ replace github.com/goipvsadm/goipvsadm => ../
 require (
 	github.com/goipvsadm/goipvsadm v0.0.0-00010101000000-000000000000
 	github.com/moby/ipvs v1.1.0
+	golang.org/x/sys v0.49.0
 )
 
 require (
@@ -19,5 +20,4 @@ require (
 	github.com/vishvananda/netns v0.0.2 // indirect
 	golang.org/x/net v0.53.0 // indirect
 	golang.org/x/sync v0.20.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 )

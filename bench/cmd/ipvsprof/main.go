@@ -24,7 +24,7 @@ import (
 
 func main() {
 	var (
-		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, or apply")
+		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, or rawlist (the snapshot's requests with plain system calls, a yardstick)")
 		table   = flag.String("table", "1000x10", "for -op apply: SERVICESxDESTS to create (after a flush)")
 		repeat  = flag.Int("n", 1, "repetitions")
 		cpuprof = flag.String("cpuprofile", "", "write a CPU profile here")
@@ -82,6 +82,12 @@ func main() {
 					fatal(err)
 				}
 			}
+		case "rawlist":
+			svcs, dests, err := rawList()
+			if err != nil {
+				fatal(err)
+			}
+			n = svcs + dests
 		case "services":
 			svcs, err := c.Services(ctx)
 			if err != nil {
