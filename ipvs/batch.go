@@ -189,9 +189,9 @@ func (c *Client) apply1(ctx context.Context, o Op) error {
 	return o.errorFor(err)
 }
 
-// ErrAckLost: the kernel carried out the op (it does every request it
-// receives) but its acknowledgement was lost because the socket's receive
-// buffer overflowed (ENOBUFS), so whether the op succeeded is unknown.
+// ErrAckLost: the kernel handled the op (it handles every request it
+// receives) but its answer may have been lost because the socket's
+// receive buffer overflowed (ENOBUFS), so whether it succeeded is unknown.
 var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 
 // Apply carries out ops in order, many per system call, and returns one
@@ -201,8 +201,11 @@ var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 // when the socket failed or ctx ended; results of ops not carried out
 // then hold that error.
 //
-// The requests are sent in windows sized so that the kernel's
-// acknowledgements fit in the socket's receive buffer.
+// The requests go out in windows, each in one sendmsg; only the last of a
+// window asks for an acknowledgement (the kernel reports every failure
+// anyway), so a window costs one system call each way. Windows are sized
+// so that the answers fit in the socket's receive buffer even if every
+// request fails.
 func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	results := make([]error, len(ops))
 	reqs := make([]request, len(ops))
@@ -221,28 +224,31 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	}
 	done := 0
 	deadline, _ := ctx.Deadline()
-	err := c.session(ctx, func(conn *netlink.Conn) error {
-		window := ackWindow(conn)
-		msgs := make([]netlink.Message, 0, window)
+	err := c.session(ctx, func(l link) error {
+		window := ackWindow(l)
+		var buf []byte
 		seqs := make(map[uint32]int, window)
 		for done < len(sendable) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			end := min(done+window, len(sendable))
-			msgs = msgs[:0]
-			for _, i := range sendable[done:end] {
-				msgs = append(msgs, reqs[i].message(c.family))
+			buf = buf[:0]
+			clear(seqs)
+			var last uint32
+			for j, i := range sendable[done:end] {
+				flags := netlink.Request
+				if done+j == end-1 {
+					flags |= netlink.Acknowledge
+				}
+				last = c.nextSeq()
+				seqs[last] = i
+				buf = appendRequest(buf, c.family, flags, last, reqs[i])
 			}
-			sent, err := conn.SendMessages(msgs)
-			if err != nil {
+			if err := l.send(buf); err != nil {
 				return err
 			}
-			clear(seqs)
-			for j, m := range sent {
-				seqs[m.Header.Sequence] = sendable[done+j]
-			}
-			lost, err := c.collectAcks(conn, deadline, seqs, ops, results)
+			lost, err := collectAnswers(l, deadline, seqs, last, ops, results)
 			if err != nil {
 				return err
 			}
@@ -256,7 +262,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 		return nil
 	})
 	if err != nil {
-		// Ops not acknowledged carry the error that stopped the batch.
+		// Ops not answered carry the error that stopped the batch.
 		for _, i := range sendable[done:] {
 			if results[i] == nil {
 				results[i] = ops[i].errorFor(err)
@@ -267,56 +273,69 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	return results, nil
 }
 
-// collectAcks reads the answers to the requests in seqs (sequence number ->
-// op index) and records them. It reports whether acknowledgements were
-// lost to ENOBUFS; those ops get ErrAckLost.
-func (c *Client) collectAcks(conn *netlink.Conn, deadline time.Time, seqs map[uint32]int, ops []Op, results []error) (bool, error) {
+// collectAnswers reads the answers to one window: an error message for
+// each request the kernel refused, and the acknowledgement (or error) of
+// the last one, which the kernel sends after all the others. Requests
+// without an error succeeded. If the socket overflowed (ENOBUFS), the
+// answers still queued are read and every request without one gets
+// ErrAckLost: it may have failed with its error dropped.
+func collectAnswers(l link, deadline time.Time, seqs map[uint32]int, last uint32, ops []Op, results []error) (bool, error) {
+	answered := make(map[uint32]bool, 8)
+	record := func(seq uint32, errno unix.Errno) error {
+		i, ok := seqs[seq]
+		if !ok || answered[seq] {
+			return errDesync
+		}
+		answered[seq] = true
+		if errno != 0 {
+			results[i] = ops[i].errorFor(kernelError(seq, errno))
+		}
+		return nil
+	}
 	draining := false
-	for len(seqs) > 0 {
-		msgs, err := conn.Receive()
+	for !answered[last] {
+		d, err := l.recv()
 		if err != nil {
-			var oe *netlink.OpError
-			if errors.As(err, &oe) && oe.Sequence != 0 {
-				i, ok := seqs[oe.Sequence]
-				if !ok {
-					return draining, errDesync
-				}
-				results[i] = ops[i].errorFor(err)
-				delete(seqs, oe.Sequence)
-				continue
-			}
 			if errors.Is(err, unix.ENOBUFS) && !draining {
 				// The kernel handles every request inside sendmsg, so
-				// each acknowledgement is by now either queued or
-				// dropped. Read what is queued; the rest is lost.
+				// each answer is by now either queued or dropped. Read
+				// what is queued; the rest is unknown.
 				draining = true
-				conn.SetReadDeadline(time.Now().Add(drainWait))
+				l.setReadDeadline(time.Now().Add(drainWait))
 				continue
 			}
 			if draining && errors.Is(err, os.ErrDeadlineExceeded) {
-				for seq, i := range seqs {
-					results[i] = ops[i].errorFor(ErrAckLost)
-					delete(seqs, seq)
-				}
 				break
 			}
 			return draining, err
 		}
-		for _, m := range msgs {
-			if _, ok := seqs[m.Header.Sequence]; !ok || m.Header.Type != netlink.Error {
-				return draining, errDesync
+		err = eachMessage(d, func(m message) error {
+			if m.typ != unix.NLMSG_ERROR {
+				return errDesync
 			}
-			delete(seqs, m.Header.Sequence)
+			errno, err := errnoOf(m)
+			if err != nil {
+				return err
+			}
+			return record(m.seq, errno)
+		})
+		if err != nil {
+			return draining, err
 		}
 	}
 	if draining {
-		conn.SetReadDeadline(deadline)
+		l.setReadDeadline(deadline)
+		for seq, i := range seqs {
+			if !answered[seq] {
+				results[i] = ops[i].errorFor(ErrAckLost)
+			}
+		}
 	}
 	return draining, nil
 }
 
-// drainWait bounds the wait for acknowledgements already queued after an
-// overrun; they are there at once, so this only ends the drain.
+// drainWait bounds the wait for answers already queued after an overrun;
+// they are there at once, so this only ends the drain.
 const drainWait = 50 * time.Millisecond
 
 // ackSize is what one queued acknowledgement costs in the receive buffer:
@@ -324,10 +343,10 @@ const drainWait = 50 * time.Millisecond
 // and an error echoes the whole request (up to a few hundred bytes more).
 const ackSize = 2048
 
-// ackWindow is how many requests may be outstanding at once on conn.
-func ackWindow(conn *netlink.Conn) int {
-	rcv, err := conn.ReadBuffer()
-	if err != nil || rcv <= 0 {
+// ackWindow is how many requests may be outstanding at once on l.
+func ackWindow(l link) int {
+	rcv := l.receiveBuffer()
+	if rcv <= 0 {
 		rcv = 212992 // the kernel's default net.core.rmem_default
 	}
 	return min(max(rcv/ackSize, 8), 1024)

@@ -63,10 +63,15 @@ const dumpBufferSize = 64 << 10
 type Client struct {
 	cfg Config
 
-	mu     sync.Mutex // serialises use of conn
-	conn   *netlink.Conn
+	mu     sync.Mutex // serialises use of lk
+	lk     link
 	family uint16
+	seq    uint32 // the last sequence number used
 	closed bool
+
+	sendBuf []byte // reused for requests, under mu
+	keyBuf  []byte // reused for service-key attributes, under mu
+
 }
 
 // New opens a Client. It resolves the IPVS family and asks the kernel for
@@ -99,11 +104,11 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) dropLocked() error {
-	if c.conn == nil {
+	if c.lk == nil {
 		return nil
 	}
-	err := c.conn.Close()
-	c.conn = nil
+	err := c.lk.close()
+	c.lk = nil
 	return err
 }
 
@@ -146,7 +151,7 @@ func (c *Client) dialLocked() error {
 		}
 		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
 	}
-	c.conn, c.family = conn, fam.ID
+	c.lk, c.family = newLink(conn), fam.ID
 	return nil
 }
 
@@ -173,24 +178,24 @@ type request struct {
 	attrs []byte
 }
 
-func (r request) message(family uint16) netlink.Message {
-	data := make([]byte, 4+len(r.attrs))
-	data[0], data[1] = r.cmd, uapi.FamilyVersion
-	copy(data[4:], r.attrs)
-	return netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(family), Flags: r.flags},
-		Data:   data,
-	}
-}
-
 // errDesync marks a reply that does not belong to the request in flight.
 var errDesync = errors.New("reply does not match request")
 
-// session runs fn with a usable connection, applying ctx's deadline and
+// nextSeq returns a fresh sequence number (never 0: the kernel echoes it
+// and 0 would look like "no request" to the checks).
+func (c *Client) nextSeq() uint32 {
+	c.seq++
+	if c.seq == 0 {
+		c.seq = 1
+	}
+	return c.seq
+}
+
+// session runs fn with a usable link, applying ctx's deadline and
 // cancellation to the socket. When fn fails in a way that may leave replies
 // in flight (timeout, cancellation, stray reply, transport error), the
-// connection is dropped and the next call dials anew.
-func (c *Client) session(ctx context.Context, fn func(conn *netlink.Conn) error) error {
+// socket is dropped and the next call dials anew.
+func (c *Client) session(ctx context.Context, fn func(l link) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -199,19 +204,19 @@ func (c *Client) session(ctx context.Context, fn func(conn *netlink.Conn) error)
 	if c.closed {
 		return errors.New("ipvs: client is closed")
 	}
-	if c.conn == nil {
+	if c.lk == nil {
 		if err := c.dialLocked(); err != nil {
 			return err
 		}
 	}
-	conn := c.conn
+	l := c.lk
 
 	deadline, _ := ctx.Deadline()
-	if err := conn.SetDeadline(deadline); err != nil && !isNotSupported(err) {
+	if err := l.setDeadline(deadline); err != nil && !isNotSupported(err) {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	err := fn(conn)
+	stop := context.AfterFunc(ctx, func() { l.setDeadline(time.Unix(1, 0)) })
+	err := fn(l)
 	stopped := stop()
 	if !stopped || ctx.Err() != nil {
 		// The deadline was forced into the past; the socket may also hold
@@ -249,91 +254,108 @@ func isKernelError(err error) bool {
 	return errors.As(err, &ie)
 }
 
-// do sends one request and waits for its answer: the reply messages for a
-// do-command with a reply (GET_INFO, GET_CONFIG, GET_SERVICE), nothing for a
-// command acknowledged with an ACK.
-func (c *Client) do(ctx context.Context, r request) ([]netlink.Message, error) {
-	var out []netlink.Message
-	err := c.session(ctx, func(conn *netlink.Conn) error {
-		req, err := conn.Send(r.message(c.family))
-		if err != nil {
+// do sends one request and waits for its answer: the reply payloads
+// (generic netlink header and attributes, copied) of a do-command with a
+// reply (GET_INFO, GET_CONFIG, GET_SERVICE), nothing for a command
+// acknowledged with an ACK.
+func (c *Client) do(ctx context.Context, r request) ([][]byte, error) {
+	var out [][]byte
+	err := c.session(ctx, func(l link) error {
+		seq := c.nextSeq()
+		if err := l.send(appendRequest(nil, c.family, r.flags, seq, r)); err != nil {
 			return err
 		}
-		for {
-			msgs, err := receiveFor(conn, req)
+		for done := false; !done; {
+			d, err := l.recv()
 			if err != nil {
 				return err
 			}
-			for _, m := range msgs {
-				if m.Header.Type == netlink.Error {
-					return nil // the ACK: done
+			err = eachMessage(d, func(m message) error {
+				if m.seq != seq {
+					return errDesync
 				}
-				out = append(out, m)
-			}
-			if r.flags&netlink.Acknowledge == 0 && len(out) > 0 {
+				if m.typ == unix.NLMSG_ERROR {
+					errno, err := errnoOf(m)
+					if err != nil {
+						return err
+					}
+					if errno != 0 {
+						return kernelError(seq, errno)
+					}
+					done = true // the acknowledgement
+					return nil
+				}
+				out = append(out, append([]byte(nil), m.data...))
+				if r.flags&netlink.Acknowledge == 0 {
+					done = true
+				}
 				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
+		return nil
 	})
 	return out, err
 }
 
-// dump sends a dump request and calls each for every message of the reply.
-func (c *Client) dump(ctx context.Context, r request, each func(m netlink.Message) error) error {
+// dump sends a dump request and calls each with the payload of every
+// message of the reply (valid only during the call).
+func (c *Client) dump(ctx context.Context, r request, each func(payload []byte) error) error {
+	return c.session(ctx, func(l link) error { return c.dumpOn(l, r, each) })
+}
+
+// dumpOn runs one dump on l; Snapshot runs many in one session.
+func (c *Client) dumpOn(l link, r request, each func(payload []byte) error) error {
 	r.flags = netlink.Request | netlink.Dump
-	return c.session(ctx, func(conn *netlink.Conn) error {
-		req, err := conn.Send(r.message(c.family))
+	seq := c.nextSeq()
+	c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
+	if err := l.send(c.sendBuf); err != nil {
+		return err
+	}
+	var ferr error
+	for done := false; !done; {
+		d, err := l.recv()
 		if err != nil {
 			return err
 		}
-		var ferr error
-		for m, err := range conn.ReceiveIter() {
-			if err != nil {
-				return checkSeq(err, req)
-			}
-			if m.Header.Sequence != req.Header.Sequence || (m.Header.PID != 0 && m.Header.PID != req.Header.PID) {
+		err = eachMessage(d, func(m message) error {
+			if m.seq != seq {
 				return errDesync
+			}
+			switch m.typ {
+			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
+				errno, err := errnoOf(m)
+				if err != nil {
+					return err
+				}
+				done = true
+				if errno != 0 {
+					return kernelError(seq, errno)
+				}
+				return nil
 			}
 			if ferr == nil {
 				// Keep reading after a decode failure: the dump must be
 				// drained for the socket to stay in step.
-				ferr = each(m)
+				ferr = each(m.data)
 			}
-		}
-		return ferr
-	})
-}
-
-// receiveFor reads one datagram and checks that it answers req.
-func receiveFor(conn *netlink.Conn, req netlink.Message) ([]netlink.Message, error) {
-	msgs, err := conn.Receive()
-	if err != nil {
-		return nil, checkSeq(err, req)
-	}
-	for _, m := range msgs {
-		if m.Header.Sequence != req.Header.Sequence || (m.Header.PID != 0 && m.Header.PID != req.Header.PID) {
-			return nil, errDesync
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
-	return msgs, nil
+	return ferr
 }
 
-// checkSeq lets kernel errors for req through and turns an error for
-// another sequence number into errDesync.
-func checkSeq(err error, req netlink.Message) error {
-	var oe *netlink.OpError
-	if errors.As(err, &oe) && oe.Sequence != 0 && oe.Sequence != req.Header.Sequence {
-		return errDesync
+// genlAttrs returns the attributes of a generic netlink payload.
+func genlAttrs(payload []byte) ([]byte, error) {
+	if len(payload) < 4 {
+		return nil, fmt.Errorf("short generic netlink message (%d bytes)", len(payload))
 	}
-	return err
-}
-
-// genlAttrs returns the attributes of a generic netlink message.
-func genlAttrs(m netlink.Message) ([]byte, error) {
-	if len(m.Data) < 4 {
-		return nil, fmt.Errorf("short generic netlink message (%d bytes)", len(m.Data))
-	}
-	return m.Data[4:], nil
+	return payload[4:], nil
 }
 
 // classify maps an errno to the sentinel that applies to every operation.

@@ -100,7 +100,7 @@ func decodeService(b []byte) (Service, error) {
 		netmask                []byte
 		stats, stats64         []byte
 	)
-	ad, err := netlink.NewAttributeDecoder(b)
+	ad, err := newAttrDecoder(b)
 	if err != nil {
 		return s, err
 	}
@@ -201,7 +201,7 @@ func decodeDestination(b []byte, svcFamily Family) (Destination, error) {
 		haveAddr       bool
 		stats, stats64 []byte
 	)
-	ad, err := netlink.NewAttributeDecoder(b)
+	ad, err := newAttrDecoder(b)
 	if err != nil {
 		return d, err
 	}
@@ -276,7 +276,7 @@ func decodeStatsPair(stats, stats64 []byte) (Stats, error) {
 // counters are still 64 bits wide; PAD attributes are skipped.
 func decodeStats(b []byte, wide bool) (Stats, error) {
 	var s Stats
-	ad, err := netlink.NewAttributeDecoder(b)
+	ad, err := newAttrDecoder(b)
 	if err != nil {
 		return s, err
 	}
@@ -342,7 +342,7 @@ func encodeDaemon(ae *netlink.AttributeEncoder, d Daemon) {
 
 func decodeDaemon(b []byte) (Daemon, error) {
 	var d Daemon
-	ad, err := netlink.NewAttributeDecoder(b)
+	ad, err := newAttrDecoder(b)
 	if err != nil {
 		return d, err
 	}
@@ -378,13 +378,13 @@ func decodeDaemon(b []byte) (Daemon, error) {
 }
 
 // nested returns the payload of the first top-level attribute typ of a
-// reply, or nil.
-func nested(m netlink.Message, typ uint16) ([]byte, error) {
-	attrs, err := genlAttrs(m)
+// reply.
+func nested(payload []byte, typ uint16) ([]byte, error) {
+	attrs, err := genlAttrs(payload)
 	if err != nil {
 		return nil, err
 	}
-	ad, err := netlink.NewAttributeDecoder(attrs)
+	ad, err := newAttrDecoder(attrs)
 	if err != nil {
 		return nil, err
 	}

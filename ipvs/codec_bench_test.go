@@ -75,7 +75,7 @@ func BenchmarkEncodeNewDest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if m := r.message(0x20); len(m.Data) == 0 {
+		if m := appendRequest(nil, 0x20, netlink.Request, 1, r); len(m) == 0 {
 			b.Fatal("empty message")
 		}
 	}
@@ -91,7 +91,7 @@ func BenchmarkEncodeNewService(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if m := r.message(0x20); len(m.Data) == 0 {
+		if m := appendRequest(nil, 0x20, netlink.Request, 1, r); len(m) == 0 {
 			b.Fatal("empty message")
 		}
 	}

@@ -85,8 +85,18 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 // Services lists every virtual service, in the kernel's order. An empty
 // table is an empty slice.
 func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	var svcs []Service
+	err := c.session(ctx, func(l link) (err error) {
+		svcs, err = c.dumpServices(l)
+		return err
+	})
+	return svcs, err
+}
+
+// dumpServices runs the service dump on l.
+func (c *Client) dumpServices(l link) ([]Service, error) {
 	svcs := []Service{}
-	err := c.dump(ctx, request{cmd: uapi.CmdGetService}, func(m netlink.Message) error {
+	err := c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrService)
 		if err != nil {
 			return err
@@ -150,11 +160,19 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 	if err := validateService(serviceOf(k), false); err != nil {
 		return nil, opError("list destinations", k.String(), err, nil)
 	}
-	dests := []Destination{}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+	var dests []Destination
+	err := c.session(ctx, func(l link) (err error) {
+		dests, err = c.dumpDestinations(l, k)
+		return err
 	})
-	err := c.dump(ctx, request{cmd: uapi.CmdGetDest, attrs: a}, func(m netlink.Message) error {
+	return dests, err
+}
+
+// dumpDestinations runs the destination dump of k on l.
+func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
+	dests := []Destination{}
+	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
+	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrDest)
 		if err != nil {
 			return err
@@ -267,7 +285,7 @@ func timeoutAttrs(t Timeouts) ([]byte, error) {
 // Daemons lists the running sync daemons, master first.
 func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
 	ds := []Daemon{}
-	err := c.dump(ctx, request{cmd: uapi.CmdGetDaemon}, func(m netlink.Message) error {
+	err := c.dump(ctx, request{cmd: uapi.CmdGetDaemon}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrDaemon)
 		if err != nil {
 			return err

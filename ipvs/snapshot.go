@@ -2,24 +2,34 @@ package ipvs
 
 import (
 	"context"
+
 	"os"
 	"os/exec"
 )
 
 // Snapshot returns every service with its destinations: one service dump,
-// then one destination dump per service on the same socket.
+// then one destination dump per service, all in one session on the
+// socket (the kernel has no dump of both, and runs one dump at a time per
+// socket).
 func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
-	svcs, err := c.Services(ctx)
+	var entries []ServiceEntry
+	err := c.session(ctx, func(l link) error {
+		svcs, err := c.dumpServices(l)
+		if err != nil {
+			return err
+		}
+		entries = make([]ServiceEntry, len(svcs))
+		for i, s := range svcs {
+			dests, err := c.dumpDestinations(l, s.Key())
+			if err != nil {
+				return err
+			}
+			entries[i] = ServiceEntry{Service: s, Destinations: dests}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	entries := make([]ServiceEntry, len(svcs))
-	for i, s := range svcs {
-		dests, err := c.Destinations(ctx, s.Key())
-		if err != nil {
-			return nil, err
-		}
-		entries[i] = ServiceEntry{Service: s, Destinations: dests}
 	}
 	return entries, nil
 }

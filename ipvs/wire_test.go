@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -552,5 +553,23 @@ func TestThresholdErrorExplained(t *testing.T) {
 	}
 	if err != nil && !strings.Contains(err.Error(), "lower threshold 5") {
 		t.Errorf("error %q does not say why", err)
+	}
+}
+
+// TestServiceKeyAttrMatchesEncoder: the hand-built SERVICE nest of the
+// snapshot path is byte for byte what the attribute encoder builds.
+func TestServiceKeyAttrMatchesEncoder(t *testing.T) {
+	for _, k := range []ServiceKey{
+		{Family: IPv4, Protocol: TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80},
+		{Family: IPv6, Protocol: UDP, Addr: netip.MustParseAddr("2001:db8::1"), Port: 65535},
+		{Family: IPv4, FWMark: 3000000000},
+		{Family: IPv6, FWMark: 1},
+	} {
+		want := attrs(func(ae *netlink.AttributeEncoder) {
+			serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
+		})
+		if got := appendServiceKeyAttr(nil, k); !bytes.Equal(got, want) {
+			t.Errorf("%v:\ngot  %x\nwant %x", k, got, want)
+		}
 	}
 }
