@@ -54,35 +54,39 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // left without words are skipped. One quirk is kept: a last line without a
 // newline that ends in two or more blanks is dropped entirely.
 func Tokenize(r io.Reader) ([]Line, error) {
-	data, err := io.ReadAll(bufio.NewReader(r))
+	raw, err := io.ReadAll(bufio.NewReader(r))
 	if err != nil {
 		return nil, err
 	}
-	var lines []Line
+	// One string for the whole input: words and line texts are substrings
+	// of it, not copies (a boot restore can have 100,000 lines).
+	data := string(raw)
+	lines := make([]Line, 0, strings.Count(data, "\n")+1)
 	pos, num := 0, 1
 	for pos < len(data) {
 		start := pos
 		args, next, complete := readLine(data, pos)
-		text := string(data[start:next])
-		text = strings.TrimSuffix(text, "\n")
 		if !complete {
 			// ipvsadm reached the end of the input inside the
 			// blanks at the end of a line and gives the line up.
 			break
 		}
 		if len(args) > 0 {
-			lines = append(lines, Line{Num: num, Text: text, Args: args})
+			lines = append(lines, Line{Num: num, Text: strings.TrimSuffix(data[start:next], "\n"), Args: args})
 		}
-		num += strings.Count(string(data[start:next]), "\n")
+		num += strings.Count(data[start:next], "\n")
 		pos = next
+	}
+	if len(lines) == 0 {
+		return nil, nil
 	}
 	return lines, nil
 }
 
-// readLine reads one line's words from data[pos:]. It returns the words, the
-// position after the line, and false if ipvsadm would drop the line because
-// the input ended within a run of blanks that follows a word's terminator.
-func readLine(data []byte, pos int) (args []string, next int, complete bool) {
+// readLine reads the words of the line at pos as ipvsadm's fscanf loop
+// does, and returns where the next line starts. complete is false when the
+// input ends inside the blanks at the end of a line.
+func readLine(data string, pos int) (args []string, next int, complete bool) {
 	for {
 		if pos == len(data) {
 			return args, pos, true
@@ -111,11 +115,14 @@ func readLine(data []byte, pos int) (args []string, next int, complete bool) {
 		for pos < len(data) && !isBlank(data[pos]) && pos-start < maxToken {
 			pos++
 		}
-		word := string(data[start:pos])
+		word := data[start:pos]
 		if i := strings.IndexByte(word, 0); i >= 0 {
 			word = word[:i]
 		}
 		if word != "ipvsadm" {
+			if args == nil {
+				args = make([]string, 0, 12)
+			}
 			args = append(args, word)
 		}
 		if pos < len(data) && isBlank(data[pos]) {
