@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -34,22 +35,45 @@ type link interface {
 
 // newLink picks the link for conn.
 func newLink(conn *netlink.Conn) link {
-	if rc, err := conn.SyscallConn(); err == nil {
-		return &rawLink{conn: conn, rc: rc, buf: make([]byte, dumpBufferSize)}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return &connLink{conn: conn}
 	}
-	return &connLink{conn: conn}
+	l := &rawLink{conn: conn, rc: rc, buf: make([]byte, dumpBufferSize), fd: -1}
+	rc.Control(func(fd uintptr) { l.fd = int(fd) })
+	return l
 }
 
 // rawLink does the I/O on the descriptor itself.
 type rawLink struct {
 	conn *netlink.Conn // owns the descriptor; deadlines and close
 	rc   syscall.RawConn
+	fd   int // valid while conn is open
 	buf  []byte
 }
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 
+// rawSendMax is the largest request sent without telling the scheduler.
+// The socket is non-blocking, so its calls never wait; but the kernel runs
+// every IPVS request inside sendmsg, and a window of a thousand changes
+// takes long enough that other goroutines must be able to run meanwhile.
+const rawSendMax = 4096
+
 func (l *rawLink) send(b []byte) error {
+	if len(b) <= rawSendMax && l.fd >= 0 {
+		// A raw system call does not enter the scheduler: under
+		// emulation or load a slow system call otherwise has its
+		// processor handed to another thread and back, two context
+		// switches per call, which dominated listing large tables.
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(l.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
+		if e == 0 {
+			return nil
+		}
+		if e != unix.EAGAIN {
+			return os.NewSyscallError("sendmsg", e)
+		}
+	}
 	var err error
 	werr := l.rc.Write(func(fd uintptr) bool {
 		err = unix.Sendto(int(fd), b, 0, kernelAddr)
@@ -64,30 +88,43 @@ func (l *rawLink) send(b []byte) error {
 	return nil
 }
 
+// recvNow is one non-blocking recvfrom as a raw system call (see send).
+// With MSG_TRUNC the kernel returns the datagram's true length.
+func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	return int(n), e
+}
+
 func (l *rawLink) recv() ([]byte, error) {
 	for {
-		var (
-			n, flags int
-			err      error
-		)
-		rerr := l.rc.Read(func(fd uintptr) bool {
-			n, _, flags, _, err = unix.Recvmsg(int(fd), l.buf, nil, unix.MSG_DONTWAIT)
-			return err != unix.EAGAIN
-		})
-		if rerr != nil {
-			return nil, rerr
+		e := unix.Errno(unix.EAGAIN)
+		var got int
+		if l.fd >= 0 {
+			got, e = l.recvNow(l.fd)
 		}
-		if err != nil {
-			return nil, os.NewSyscallError("recvmsg", err)
+		if e == unix.EAGAIN {
+			// Nothing queued yet: wait through the poller, which
+			// honours the deadlines.
+			rerr := l.rc.Read(func(fd uintptr) bool {
+				got, e = l.recvNow(int(fd))
+				return e != unix.EAGAIN
+			})
+			if rerr != nil {
+				return nil, rerr
+			}
 		}
-		if flags&unix.MSG_TRUNC != 0 {
+		if e != 0 {
+			return nil, os.NewSyscallError("recvmsg", e)
+		}
+		if got > len(l.buf) {
 			// Cannot happen with IPVS (dump batches stop at 32 KiB),
 			// but a larger buffer is the only way on.
-			l.buf = make([]byte, 2*len(l.buf))
+			l.buf = make([]byte, 2*got)
 			return nil, errors.New("netlink datagram larger than the receive buffer")
 		}
-		if n > 0 {
-			return l.buf[:n], nil
+		if got > 0 {
+			return l.buf[:got], nil
 		}
 	}
 }
