@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 )
@@ -44,8 +46,10 @@ func (a *app) execute(ctx context.Context, cmd *cmdline.Command) int {
 		}
 		return modify(opZero, c.Zero(ctx, key))
 	case cmdline.List:
+		streamingGC()
 		return a.list(ctx, cmd)
 	case cmdline.Save:
+		streamingGC()
 		return a.save(ctx, cmd.Format.Numeric)
 	case cmdline.Restore:
 		return a.restore(ctx, cmd.Restore)
@@ -62,4 +66,14 @@ func zeroesAll(cmd *cmdline.Command) bool {
 	}
 	s := cmd.Service
 	return s.FWMark == 0 && s.Port == 0 && (!s.Addr.IsValid() || s.Addr.IsUnspecified())
+}
+
+// streamingGC raises the GC target for the listings, which stream a table
+// with a small live heap: the default would collect every few megabytes
+// while a large table goes by. (A restore holds its parsed rules, so a
+// higher target there would only raise its peak memory.)
+func streamingGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/internal/names"
@@ -24,11 +23,6 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// A short-lived command with a small heap would otherwise collect
-		// every few megabytes while it lists a large table.
-		debug.SetGCPercent(400)
-	}
 	a := &app{
 		argv0:    os.Args[0],
 		stdin:    os.Stdin,
