@@ -159,19 +159,7 @@ func TestJSONOnKernel(t *testing.T) {
 		}
 		var doc listing.JSONDaemonsDocument
 		decodeTool(t, ours, &doc, "-L", "--daemon", "--json")
-		var got []ipvs.Daemon
-		for _, d := range doc.Daemons {
-			st, err := ipvs.ParseDaemonState(d.State)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pd := ipvs.Daemon{State: st, Interface: d.McastInterface, SyncID: d.SyncID, MaxLen: d.SyncMaxLen,
-				Port: d.McastPort, TTL: d.McastTTL}
-			if d.McastGroup != nil {
-				pd.Group = netip.MustParseAddr(*d.McastGroup)
-			}
-			got = append(got, pd)
-		}
+		got := daemonsFromJSON(t, doc)
 		if len(kd) != 2 {
 			t.Errorf("the kernel runs %d daemons, want 2", len(kd))
 		}

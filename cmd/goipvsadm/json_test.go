@@ -271,19 +271,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	runSetup(t, f, jsonDaemons)
 	var ddoc listing.JSONDaemonsDocument
 	decodeRun(t, f, &ddoc, "-L", "--daemon", "--json")
-	var daemons []ipvs.Daemon
-	for _, d := range ddoc.Daemons {
-		st, err := ipvs.ParseDaemonState(d.State)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pd := ipvs.Daemon{State: st, Interface: d.McastInterface, SyncID: d.SyncID, MaxLen: d.SyncMaxLen,
-			Port: d.McastPort, TTL: d.McastTTL}
-		if d.McastGroup != nil {
-			pd.Group = netip.MustParseAddr(*d.McastGroup)
-		}
-		daemons = append(daemons, pd)
-	}
+	daemons := daemonsFromJSON(t, ddoc)
 	if diff := cmp.Diff(f.k.Daemons(), daemons, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("daemons (-kernel +json):\n%s", diff)
 	}
@@ -401,4 +389,23 @@ func entriesFromJSON(doc listing.JSONTable) ([]ipvs.ServiceEntry, error) {
 func statsFromJSON(s listing.JSONStats, r listing.JSONRates) ipvs.Stats {
 	return ipvs.Stats{Conns: s.Conns, InPkts: s.InPkts, OutPkts: s.OutPkts, InBytes: s.InBytes, OutBytes: s.OutBytes,
 		CPS: r.CPS, InPPS: r.InPPS, OutPPS: r.OutPPS, InBPS: r.InBPS, OutBPS: r.OutBPS}
+}
+
+// daemonsFromJSON turns a --daemon --json document back into library values.
+func daemonsFromJSON(t *testing.T, doc listing.JSONDaemonsDocument) []ipvs.Daemon {
+	t.Helper()
+	var out []ipvs.Daemon
+	for _, d := range doc.Daemons {
+		st, err := ipvs.ParseDaemonState(d.State)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd := ipvs.Daemon{State: st, Interface: d.McastInterface, SyncID: d.SyncID, MaxLen: d.SyncMaxLen,
+			Port: d.McastPort, TTL: d.McastTTL}
+		if d.McastGroup != nil {
+			pd.Group = netip.MustParseAddr(*d.McastGroup)
+		}
+		out = append(out, pd)
+	}
+	return out
 }
