@@ -54,26 +54,11 @@ type rawLink struct {
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 
-// rawSendMax is the largest request sent without telling the scheduler.
-// The socket is non-blocking, so its calls never wait; but the kernel runs
-// every IPVS request inside sendmsg, and a window of a thousand changes
-// takes long enough that other goroutines must be able to run meanwhile.
-const rawSendMax = 4096
-
 func (l *rawLink) send(b []byte) error {
-	if len(b) <= rawSendMax && l.fd >= 0 {
-		// A raw system call does not enter the scheduler: under
-		// emulation or load a slow system call otherwise has its
-		// processor handed to another thread and back, two context
-		// switches per call, which dominated listing large tables.
-		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(l.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
-		if e == 0 {
-			return nil
-		}
-		if e != unix.EAGAIN {
-			return os.NewSyscallError("sendmsg", e)
-		}
-	}
+	// Sends go through the scheduler-aware path: the kernel carries out
+	// every IPVS request inside sendmsg, and some sleep there (starting a
+	// sync daemon creates kernel threads; a new scheduler loads a module),
+	// which a raw system call would hide from the Go scheduler.
 	var err error
 	werr := l.rc.Write(func(fd uintptr) bool {
 		err = unix.Sendto(int(fd), b, 0, kernelAddr)
@@ -88,8 +73,12 @@ func (l *rawLink) send(b []byte) error {
 	return nil
 }
 
-// recvNow is one non-blocking recvfrom as a raw system call (see send).
-// With MSG_TRUNC the kernel returns the datagram's true length.
+// recvNow is one non-blocking recvfrom as a raw system call. It never
+// sleeps in the kernel, and a raw call does not enter the scheduler: when
+// system calls are slow (emulation, load), Go's sysmon otherwise hands the
+// processor to another thread and back for each one, two context switches
+// per call, which dominated listing large tables. With MSG_TRUNC the
+// kernel returns the datagram's true length.
 func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
 	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)),
 		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
