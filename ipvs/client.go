@@ -178,6 +178,16 @@ type request struct {
 	attrs []byte
 }
 
+// isRead reports whether r only reads: the kernel serves those without
+// sleeping for long.
+func (r request) isRead() bool {
+	switch r.cmd {
+	case uapi.CmdGetService, uapi.CmdGetDest, uapi.CmdGetDaemon, uapi.CmdGetConfig, uapi.CmdGetInfo:
+		return true
+	}
+	return false
+}
+
 // errDesync marks a reply that does not belong to the request in flight.
 var errDesync = errors.New("reply does not match request")
 
@@ -262,7 +272,11 @@ func (c *Client) do(ctx context.Context, r request) ([][]byte, error) {
 	var out [][]byte
 	err := c.session(ctx, func(l link) error {
 		seq := c.nextSeq()
-		if err := l.send(appendRequest(nil, c.family, r.flags, seq, r)); err != nil {
+		send := l.send
+		if r.isRead() {
+			send = l.sendRead
+		}
+		if err := send(appendRequest(nil, c.family, r.flags, seq, r)); err != nil {
 			return err
 		}
 		for done := false; !done; {
@@ -311,7 +325,7 @@ func (c *Client) dumpOn(l link, r request, each func(payload []byte) error) erro
 	r.flags = netlink.Request | netlink.Dump
 	seq := c.nextSeq()
 	c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
-	if err := l.send(c.sendBuf); err != nil {
+	if err := l.sendRead(c.sendBuf); err != nil {
 		return err
 	}
 	var ferr error
