@@ -276,7 +276,8 @@ func (c *Client) do(ctx context.Context, r request) ([][]byte, error) {
 		if r.isRead() {
 			send = l.sendRead
 		}
-		if err := send(appendRequest(nil, c.family, r.flags, seq, r)); err != nil {
+		c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
+		if err := send(c.sendBuf); err != nil {
 			return err
 		}
 		for done := false; !done; {

@@ -128,13 +128,8 @@ func (w *JSONWriter) Daemons(ds []ipvs.Daemon) {
 	first := true
 	for i := range ds {
 		d := &ds[i]
-		var state string
-		switch {
-		case d.State&ipvs.Master != 0:
-			state = "master"
-		case d.State&ipvs.Backup != 0:
-			state = "backup"
-		default:
+		state, ok := daemonStateName(d.State)
+		if !ok {
 			continue
 		}
 		if !first {

@@ -29,13 +29,8 @@ func (w *Writer) Timeouts(t ipvs.Timeouts) {
 func (w *Writer) Daemons(ds []ipvs.Daemon) {
 	for i := range ds {
 		d := &ds[i]
-		var state string
-		switch {
-		case d.State&ipvs.Master != 0:
-			state = "master"
-		case d.State&ipvs.Backup != 0:
-			state = "backup"
-		default:
+		state, ok := daemonStateName(d.State)
+		if !ok {
 			continue
 		}
 		b := append(w.line, state...)
@@ -135,4 +130,16 @@ func appendZero2(b []byte, v uint64) []byte {
 		b = append(b, '0')
 	}
 	return strconv.AppendUint(b, v, 10)
+}
+
+// daemonStateName is the state ipvsadm prints for a daemon, which it
+// tests bit by bit (master first); false for neither.
+func daemonStateName(s ipvs.DaemonState) (string, bool) {
+	switch {
+	case s&ipvs.Master != 0:
+		return "master", true
+	case s&ipvs.Backup != 0:
+		return "backup", true
+	}
+	return "", false
 }
