@@ -3,10 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"testing"
 
+	"github.com/goipvsadm/goipvsadm/internal/benchrules"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
 )
@@ -14,32 +14,6 @@ import (
 // goipvsadm's -R, -Sn and -Ln in-process against the in-memory kernel:
 // parsing, the library and formatting, without process start-up or a
 // real kernel (make bench measures those in a guest).
-
-// benchRules is ipvsadm -R input for n services with m destinations each.
-func benchRules(n, m int) []byte {
-	var b bytes.Buffer
-	scheds := []string{"wlc", "rr", "wrr", "lc", "sh"}
-	for i := range n {
-		v := i/4 + 1
-		port := []int{80, 443, 53, 8080}[i%4]
-		proto := "-t"
-		if port == 53 {
-			proto = "-u"
-		}
-		svc := fmt.Sprintf("%s 10.%d.%d.%d:%d", proto, 100+v>>16, byte(v>>8), byte(v), port)
-		fmt.Fprintf(&b, "-A %s -s %s\n", svc, scheds[i%len(scheds)])
-		for j := range m {
-			p := v*m + j
-			rip := fmt.Sprintf("172.%d.%d.%d", 16+p>>16, byte(p>>8), byte(p))
-			if (i+j)%10 < 6 {
-				fmt.Fprintf(&b, "-a %s -r %s:%d -m -w %d\n", svc, rip, 8000+port%1000, (i*7+j*3)%11)
-			} else {
-				fmt.Fprintf(&b, "-a %s -r %s:%d -g -w %d\n", svc, rip, port, (i*7+j*3)%11)
-			}
-		}
-	}
-	return b.Bytes()
-}
 
 type benchApp struct {
 	k *ipvstest.Kernel
@@ -64,7 +38,7 @@ func (f benchApp) run(b *testing.B, stdin []byte, stdout io.Writer, args ...stri
 }
 
 func benchmarkRestore(b *testing.B, n, m int) {
-	in := benchRules(n, m)
+	in := benchrules.Rules(n, m)
 	f := benchApp{k: ipvstest.New()}
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
@@ -82,7 +56,7 @@ func BenchmarkRestore1kx10(b *testing.B)  { benchmarkRestore(b, 1000, 10) }
 
 func benchmarkList(b *testing.B, n, m int, args ...string) {
 	f := benchApp{k: ipvstest.New()}
-	f.run(b, benchRules(n, m), io.Discard, "-R")
+	f.run(b, benchrules.Rules(n, m), io.Discard, "-R")
 	var out bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {
