@@ -53,7 +53,7 @@ type Config struct {
 	ReceiveBufferSize int
 }
 
-// dumpBufferSize is the user-space buffer for each recvmsg. The kernel
+// dumpBufferSize is the link's user-space buffer for each recvmsg. The kernel
 // sizes dump batches from the largest buffer a socket has read with (up to
 // 32 KiB), and every batch of a service dump walks the table again from
 // the start, so a page-sized read would make big dumps quadratic.
@@ -122,7 +122,7 @@ func (c *Client) dialLocked() error {
 	case c.cfg.Dial != nil:
 		conn, err = c.cfg.Dial()
 	default:
-		nc := &netlink.Config{NetNS: c.cfg.NetNS, MessageBufferSize: dumpBufferSize}
+		nc := &netlink.Config{NetNS: c.cfg.NetNS}
 		if c.cfg.NetNSPath != "" {
 			f, oerr := os.Open(c.cfg.NetNSPath)
 			if oerr != nil {
