@@ -53,18 +53,35 @@ type Config struct {
 	ReceiveBufferSize int
 }
 
-// dumpBufferSize is the link's user-space buffer for each recvmsg. The kernel
-// sizes dump batches from the largest buffer a socket has read with (up to
-// 32 KiB), and every batch of a service dump walks the table again from
-// the start, so a page-sized read would make big dumps quadratic.
+// dumpBufferSize is the main link's user-space buffer for each recvmsg. The
+// kernel sizes dump batches from the largest buffer a socket has read with
+// (up to 32 KiB), and every batch of a service dump walks the table again
+// from the start, so page-sized reads make big service dumps slower
+// (measured on 6.1 under emulation: 16,000 services in 0.5 s with 64 KiB
+// reads, 1.0 s with 7.5 KiB, 1.1-1.7 s with 4 KiB).
 const dumpBufferSize = 64 << 10
+
+// destDumpBufferSize is the buffer of the destination-dump link: the
+// kernel's own dump size (NLMSG_GOODSIZE, a page less the skb's overhead,
+// at most 8 KiB less it) fits in it, and with reads no larger the kernel
+// keeps allocating its dump buffers from the slab instead of asking the
+// page allocator for 32 KiB twice per dump (the data and the done message).
+// That halves what a destination dump costs the kernel: on 6.1 under
+// emulation, 390 -> 200 µs for a service of 10 destinations, 300 -> 110-180
+// µs for one of 1.
+var destDumpBufferSize = min(os.Getpagesize(), 8192)
 
 // Client talks to the kernel's IPVS.
 type Client struct {
 	cfg Config
 
-	mu     sync.Mutex // serialises use of lk
-	lk     link
+	mu sync.Mutex // serialises use of lk and dk
+	lk link
+	// dk is a second socket for destination dumps, opened on first use;
+	// it only ever reads with destDumpBufferSize (see there). The kernel
+	// remembers a socket's largest read, so the main link cannot serve
+	// both the service dump and cheap destination dumps.
+	dk     link
 	family uint16
 	seq    uint32 // the last sequence number used
 	closed bool
@@ -104,44 +121,51 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) dropLocked() error {
-	if c.lk == nil {
-		return nil
+	var err error
+	if c.dk != nil {
+		err = c.dk.close()
+		c.dk = nil
 	}
-	err := c.lk.close()
-	c.lk = nil
+	if c.lk != nil {
+		err = c.lk.close()
+		c.lk = nil
+	}
 	return err
 }
 
-// dialLocked opens the socket and resolves the family.
-func (c *Client) dialLocked() error {
-	var (
-		conn *netlink.Conn
-		err  error
-	)
-	switch {
-	case c.cfg.Dial != nil:
-		conn, err = c.cfg.Dial()
-	default:
-		nc := &netlink.Config{NetNS: c.cfg.NetNS}
-		if c.cfg.NetNSPath != "" {
-			f, oerr := os.Open(c.cfg.NetNSPath)
-			if oerr != nil {
-				return &OpError{Op: "open", Err: oerr}
-			}
-			defer f.Close()
-			nc.NetNS = int(f.Fd())
-		}
-		conn, err = netlink.Dial(unix.NETLINK_GENERIC, nc)
-		if err == nil {
-			size := c.cfg.ReceiveBufferSize
-			if size == 0 {
-				size = 4 << 20
-			}
-			setReceiveBuffer(conn, size)
-		}
+// openConn opens a generic netlink socket where cfg says.
+func (c *Client) openConn() (*netlink.Conn, error) {
+	if c.cfg.Dial != nil {
+		return c.cfg.Dial()
 	}
+	nc := &netlink.Config{NetNS: c.cfg.NetNS}
+	if c.cfg.NetNSPath != "" {
+		f, err := os.Open(c.cfg.NetNSPath)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		nc.NetNS = int(f.Fd())
+	}
+	return netlink.Dial(unix.NETLINK_GENERIC, nc)
+}
+
+// dialLocked opens the main socket and resolves the family.
+func (c *Client) dialLocked() error {
+	conn, err := c.openConn()
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return &OpError{Op: "open", Err: err}
+		}
 		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
+	}
+	if c.cfg.Dial == nil {
+		size := c.cfg.ReceiveBufferSize
+		if size == 0 {
+			size = 4 << 20
+		}
+		setReceiveBuffer(conn, size)
 	}
 	fam, err := genetlink.NewConn(conn).GetFamily(uapi.FamilyName)
 	if err != nil {
@@ -151,8 +175,21 @@ func (c *Client) dialLocked() error {
 		}
 		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
 	}
-	c.lk, c.family = newLink(conn), fam.ID
+	c.lk, c.family = newLink(conn, dumpBufferSize), fam.ID
 	return nil
+}
+
+// destLinkLocked returns the destination-dump link, opening it if needed;
+// where a second socket cannot be opened, the main link does the work.
+func (c *Client) destLinkLocked() link {
+	if c.dk == nil {
+		conn, err := c.openConn()
+		if err != nil {
+			return c.lk
+		}
+		c.dk = newLink(conn, destDumpBufferSize)
+	}
+	return c.dk
 }
 
 // setReceiveBuffer raises SO_RCVBUF, forcing past rmem_max where the
@@ -204,8 +241,14 @@ func (c *Client) nextSeq() uint32 {
 // session runs fn with a usable link, applying ctx's deadline and
 // cancellation to the socket. When fn fails in a way that may leave replies
 // in flight (timeout, cancellation, stray reply, transport error), the
-// socket is dropped and the next call dials anew.
+// sockets are dropped and the next call dials anew.
 func (c *Client) session(ctx context.Context, fn func(l link) error) error {
+	return c.sessionLinks(ctx, false, func(l, _ link) error { return fn(l) })
+}
+
+// sessionLinks is session with, when dests is true, the destination-dump
+// link as well (dl; l itself when dests is false).
+func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl link) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -219,14 +262,22 @@ func (c *Client) session(ctx context.Context, fn func(l link) error) error {
 			return err
 		}
 	}
-	l := c.lk
+	l, dl := c.lk, c.lk
+	if dests {
+		dl = c.destLinkLocked()
+	}
 
 	deadline, _ := ctx.Deadline()
-	if err := l.setDeadline(deadline); err != nil && !isNotSupported(err) {
-		return err
+	for _, k := range []link{l, dl} {
+		if err := k.setDeadline(deadline); err != nil && !isNotSupported(err) {
+			return err
+		}
 	}
-	stop := context.AfterFunc(ctx, func() { l.setDeadline(time.Unix(1, 0)) })
-	err := fn(l)
+	stop := context.AfterFunc(ctx, func() {
+		l.setDeadline(time.Unix(1, 0))
+		dl.setDeadline(time.Unix(1, 0))
+	})
+	err := fn(l, dl)
 	stopped := stop()
 	if !stopped || ctx.Err() != nil {
 		// The deadline was forced into the past; the socket may also hold

@@ -161,8 +161,8 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 		return nil, opError("list destinations", k.String(), err, nil)
 	}
 	var dests []Destination
-	err := c.session(ctx, func(l link) (err error) {
-		dests, err = c.dumpDestinations(l, k)
+	err := c.sessionLinks(ctx, true, func(_, dl link) (err error) {
+		dests, err = c.dumpDestinations(dl, k)
 		return err
 	})
 	return dests, err

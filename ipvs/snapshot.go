@@ -8,19 +8,18 @@ import (
 )
 
 // Snapshot returns every service with its destinations: one service dump,
-// then one destination dump per service, all in one session on the
-// socket (the kernel has no dump of both, and runs one dump at a time per
-// socket).
+// then one destination dump per service, all in one session (the kernel
+// has no dump of both, and runs one dump at a time per socket).
 func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
 	var entries []ServiceEntry
-	err := c.session(ctx, func(l link) error {
+	err := c.sessionLinks(ctx, true, func(l, dl link) error {
 		svcs, err := c.dumpServices(l)
 		if err != nil {
 			return err
 		}
 		entries = make([]ServiceEntry, len(svcs))
 		for i, s := range svcs {
-			dests, err := c.dumpDestinations(l, s.Key())
+			dests, err := c.dumpDestinations(dl, s.Key())
 			if err != nil {
 				return err
 			}
