@@ -14,6 +14,17 @@ reload_ipvs() {
 	rmmod $(awk '/^ip_vs_/ {print $1}' /proc/modules) 2>/dev/null
 	rmmod ip_vs && modprobe ip_vs
 }
+if [ "${BENCH_PROFILE:-}" = kernel ]; then
+	# The kernel's cost per request, in several shapes (ipvsprof -op kernelcost).
+	for t in 10000x10 16000x1; do
+		reload_ipvs
+		/usr/local/bin/benchrun -gen $t >/tmp/rules
+		/usr/local/sbin/goipvsadm -R </tmp/rules || exit 1
+		echo "kernelcost: table $t"
+		/usr/local/bin/ipvsprof -op kernelcost || exit 1
+	done
+	exit 0
+fi
 if [ "${BENCH_PROFILE:-}" = 1 ]; then
 	# Profiles of the ipvs library on this kernel, sent to the host.
 	mkdir -p /tmp/prof && cd /tmp/prof || exit 1

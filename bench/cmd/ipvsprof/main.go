@@ -24,7 +24,7 @@ import (
 
 func main() {
 	var (
-		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, or rawlist (the snapshot's requests with plain system calls, a yardstick)")
+		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, rawlist (the snapshot's requests with plain system calls, a yardstick), or kernelcost (the kernel's cost per request in several shapes)")
 		table   = flag.String("table", "1000x10", "for -op apply: SERVICESxDESTS to create (after a flush)")
 		repeat  = flag.Int("n", 1, "repetitions")
 		cpuprof = flag.String("cpuprofile", "", "write a CPU profile here")
@@ -88,6 +88,10 @@ func main() {
 				fatal(err)
 			}
 			n = svcs + dests
+		case "kernelcost":
+			if err := kernelCost(); err != nil {
+				fatal(err)
+			}
 		case "services":
 			svcs, err := c.Services(ctx)
 			if err != nil {

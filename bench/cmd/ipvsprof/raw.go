@@ -118,22 +118,15 @@ func attrs(b []byte, fn func(typ uint16, data []byte)) {
 	}
 }
 
-// rawList lists every service and its destinations; it returns the number
-// of services and destinations.
-func rawList() (int, int, error) {
-	s, err := newRawSock()
-	if err != nil {
-		return 0, 0, err
-	}
-	defer unix.Close(s.fd)
-
-	// The IPVS family: CTRL_CMD_GETFAMILY (3) by CTRL_ATTR_FAMILY_NAME (2).
+// family resolves the IPVS family: CTRL_CMD_GETFAMILY (3) by
+// CTRL_ATTR_FAMILY_NAME (2).
+func (s *rawSock) family() (uint16, error) {
 	var family uint16
 	if err := s.send(unix.GENL_ID_CTRL, unix.NLM_F_REQUEST, unix.CTRL_CMD_GETFAMILY, 1,
 		appendAttr(nil, unix.CTRL_ATTR_FAMILY_NAME, []byte("IPVS\x00"))); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	err = s.receive(false, func(a []byte) {
+	err := s.receive(false, func(a []byte) {
 		attrs(a, func(typ uint16, data []byte) {
 			if typ == unix.CTRL_ATTR_FAMILY_ID && len(data) >= 2 {
 				family = binary.NativeEndian.Uint16(data)
@@ -141,15 +134,19 @@ func rawList() (int, int, error) {
 		})
 	})
 	if err != nil || family == 0 {
-		return 0, 0, fmt.Errorf("IPVS family: %v", err)
+		return 0, fmt.Errorf("IPVS family: %v", err)
 	}
+	return family, nil
+}
 
-	// Services: keep the identity attributes of each, ready to send.
+// serviceKeys dumps the services and returns the identity attributes of
+// each, ready to send.
+func (s *rawSock) serviceKeys(family uint16) ([][]byte, error) {
 	if err := s.send(family, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, 4, 1, nil); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	var keys [][]byte
-	err = s.receive(true, func(a []byte) {
+	err := s.receive(true, func(a []byte) {
 		attrs(a, func(typ uint16, svc []byte) {
 			if typ != 1 { // IPVS_CMD_ATTR_SERVICE
 				return
@@ -163,10 +160,25 @@ func rawList() (int, int, error) {
 			keys = append(keys, appendAttr(nil, 1|1<<15, key))
 		})
 	})
+	return keys, err
+}
+
+// rawList lists every service and its destinations; it returns the number
+// of services and destinations.
+func rawList() (int, int, error) {
+	s, err := newRawSock()
 	if err != nil {
 		return 0, 0, err
 	}
-
+	defer unix.Close(s.fd)
+	family, err := s.family()
+	if err != nil {
+		return 0, 0, err
+	}
+	keys, err := s.serviceKeys(family)
+	if err != nil {
+		return 0, 0, err
+	}
 	dests := 0
 	for _, k := range keys {
 		if err := s.send(family, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, 8, 1, k); err != nil {
