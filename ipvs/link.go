@@ -36,55 +36,24 @@ type link interface {
 	close() error
 }
 
-// newLink picks the link for conn; a raw link reads with bufSize (see
-// dumpBufferSize).
+// newLink picks the link for conn; a raw link reads with a buffer of
+// bufSize (see dumpBufferSize and destDumpBufferSize).
 func newLink(conn *netlink.Conn, bufSize int) link {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return &connLink{conn: conn}
 	}
-	l := &rawLink{conn: conn, rc: rc, fd: -1}
-	slab := make([]byte, recvBatch*bufSize)
-	for i := range l.bufs {
-		l.bufs[i] = slab[i*bufSize : (i+1)*bufSize : (i+1)*bufSize]
-	}
-	l.setupHeaders()
+	l := &rawLink{conn: conn, rc: rc, buf: make([]byte, bufSize), fd: -1}
 	rc.Control(func(fd uintptr) { l.fd = int(fd) })
 	return l
 }
-
-// recvBatch is how many datagrams one receive can return. A destination
-// dump answers with two: the destinations, and the done message the kernel
-// queues while the first is read; a service dump's batches follow one
-// another the same way. Reading them together halves the system calls of
-// listing a table.
-const recvBatch = 4
 
 // rawLink does the I/O on the descriptor itself.
 type rawLink struct {
 	conn *netlink.Conn // owns the descriptor; deadlines and close
 	rc   syscall.RawConn
 	fd   int // valid while conn is open
-
-	bufs [recvBatch][]byte
-	iovs [recvBatch]unix.Iovec
-	hdrs [recvBatch]unix.Mmsghdr
-	// lens holds the lengths of the datagrams of the last receive;
-	// next is the first not yet returned.
-	lens   [recvBatch]int
-	ngot   int
-	next   int
-	noMMsg bool // recvmmsg is not available: one datagram per call
-}
-
-// setupHeaders points the receive headers at the buffers.
-func (l *rawLink) setupHeaders() {
-	for i := range l.hdrs {
-		l.iovs[i].Base = &l.bufs[i][0]
-		l.iovs[i].SetLen(len(l.bufs[i]))
-		l.hdrs[i].Hdr.Iov = &l.iovs[i]
-		l.hdrs[i].Hdr.SetIovlen(1)
-	}
+	buf  []byte
 }
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
@@ -129,63 +98,30 @@ func (l *rawLink) sendRead(b []byte) error {
 	return os.NewSyscallError("sendmsg", e)
 }
 
-// recvNow is one non-blocking receive as a raw system call: recvmmsg,
-// which returns every datagram already queued up to recvBatch, or
-// recvfrom where recvmmsg is missing. It never sleeps in the kernel, and a
-// raw call does not enter the scheduler: when system calls are slow
-// (emulation, load), Go's sysmon otherwise hands the processor to another
-// thread and back for each one, two context switches per call, which
-// dominated listing large tables. With MSG_TRUNC the kernel reports each
-// datagram's true length.
-func (l *rawLink) recvNow(fd int) unix.Errno {
-	const flags = unix.MSG_DONTWAIT | unix.MSG_TRUNC
-	if !l.noMMsg {
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&l.hdrs[0])), recvBatch, flags, 0, 0)
-		if e == unix.ENOSYS {
-			l.noMMsg = true
-		} else {
-			if e == 0 {
-				for i := range int(n) {
-					l.lens[i] = int(l.hdrs[i].Len)
-				}
-				l.ngot, l.next = int(n), 0
-			}
-			return e
-		}
-	}
-	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.bufs[0][0])), uintptr(len(l.bufs[0])), flags, 0, 0)
-	if e == 0 {
-		l.lens[0] = int(n)
-		l.ngot, l.next = 1, 0
-	}
-	return e
+// recvNow is one non-blocking recvfrom as a raw system call. It never
+// sleeps in the kernel, and a raw call does not enter the scheduler: when
+// system calls are slow (emulation, load), Go's sysmon otherwise hands the
+// processor to another thread and back for each one, two context switches
+// per call, which dominated listing large tables. With MSG_TRUNC the
+// kernel returns the datagram's true length.
+func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	return int(n), e
 }
 
 func (l *rawLink) recv() ([]byte, error) {
 	for {
-		if l.next < l.ngot {
-			i, n := l.next, l.lens[l.next]
-			l.next++
-			if n > len(l.bufs[i]) {
-				// Cannot happen with IPVS (the kernel sizes dump
-				// batches from our reads, requests are small), and
-				// a datagram cut short cannot be read.
-				return nil, errors.New("netlink datagram larger than the receive buffer")
-			}
-			if n > 0 {
-				return l.bufs[i][:n], nil
-			}
-			continue
-		}
 		e := unix.Errno(unix.EAGAIN)
+		var got int
 		if l.fd >= 0 {
-			e = l.recvNow(l.fd)
+			got, e = l.recvNow(l.fd)
 		}
 		if e == unix.EAGAIN {
 			// Nothing queued yet: wait through the poller, which
 			// honours the deadlines.
 			rerr := l.rc.Read(func(fd uintptr) bool {
-				e = l.recvNow(int(fd))
+				got, e = l.recvNow(int(fd))
 				return e != unix.EAGAIN
 			})
 			if rerr != nil {
@@ -194,6 +130,15 @@ func (l *rawLink) recv() ([]byte, error) {
 		}
 		if e != 0 {
 			return nil, os.NewSyscallError("recvmsg", e)
+		}
+		if got > len(l.buf) {
+			// Cannot happen with IPVS (the kernel sizes dump batches
+			// from our reads, requests are small), and a datagram cut
+			// short cannot be read.
+			return nil, errors.New("netlink datagram larger than the receive buffer")
+		}
+		if got > 0 {
+			return l.buf[:got], nil
 		}
 	}
 }
