@@ -86,8 +86,9 @@ type Client struct {
 	seq    uint32 // the last sequence number used
 	closed bool
 
-	sendBuf []byte // reused for requests, under mu
-	keyBuf  []byte // reused for service-key attributes, under mu
+	sendBuf []byte        // reused for requests, under mu
+	keyBuf  []byte        // reused for service-key attributes, under mu
+	destBuf []Destination // reused to decode destination dumps, under mu
 
 }
 

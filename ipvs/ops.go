@@ -170,7 +170,9 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 
 // dumpDestinations runs the destination dump of k on l.
 func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
-	dests := []Destination{}
+	// Decode into a reused slice and copy out once: appending to a new
+	// slice grew it four times for a service of ten destinations.
+	dests := c.destBuf[:0]
 	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
 	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrDest)
@@ -184,10 +186,13 @@ func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
 		dests = append(dests, d)
 		return nil
 	})
+	if cap(dests) <= 4096 { // keep no outsized buffer for good
+		c.destBuf = dests[:0]
+	}
 	if err != nil {
 		return nil, opError("list destinations", k.String(), err, serviceErrors)
 	}
-	return dests, nil
+	return append(make([]Destination, 0, len(dests)), dests...), nil
 }
 
 // CreateDestination adds a destination to a service.
