@@ -28,7 +28,7 @@ fi
 if [ "${BENCH_PROFILE:-}" = 1 ]; then
 	# Profiles of the ipvs library on this kernel, sent to the host.
 	mkdir -p /tmp/prof && cd /tmp/prof || exit 1
-	for t in 10000x1 1000x10; do
+	for t in 10000x10 16000x1; do
 		reload_ipvs
 		/usr/local/bin/benchrun -gen $t >rules
 		/usr/local/sbin/goipvsadm -R <rules || exit 1

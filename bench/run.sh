@@ -8,7 +8,8 @@
 # benchrun flags, e.g. "-rounds 5 -only -Sn"), BENCH_LIB=0 (no moby/ipvs
 # comparison), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
 # library in the guest, written to $BENCH_OUT), BENCH_KERNEL (default 6.1),
-# BENCH_MEM (MiB, default 2048).
+# BENCH_MEM (MiB, default 2048), BENCH_BASELINE (a goipvsadm binary copied
+# into the guest as /usr/local/sbin/goipvsadm-baseline, for A/B runs).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -28,6 +29,11 @@ if [ "${BENCH_LIB:-1}" = 1 ]; then
 	(cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/libcompare" ./cmd/libcompare)
 fi
 (cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/ipvsprof" ./cmd/ipvsprof)
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	# Another goipvsadm build to compare with: BENCH_ARGS="-ipvsadm
+	# /usr/local/sbin/goipvsadm-baseline" makes it the reference.
+	install -m 755 "$BENCH_BASELINE" "$payload/usr/local/sbin/goipvsadm-baseline"
+fi
 
 mkdir -p "$out"
 set +e
