@@ -28,22 +28,30 @@ func newAttrDecoder(b []byte) (*attrDecoder, error) { return &attrDecoder{b: b},
 // Next moves to the next attribute; false at the end or on a malformed one
 // (then Err says why).
 func (d *attrDecoder) Next() bool {
-	if d.err != nil || len(d.b) == 0 {
-		return false
+	// Small enough to be inlined into the decoders' loops.
+	b := d.b
+	if len(b) >= 4 && d.err == nil {
+		n := int(binary.NativeEndian.Uint16(b))
+		if n >= 4 && n <= len(b) {
+			d.typ = binary.NativeEndian.Uint16(b[2:]) & attrTypeMask
+			d.payload = b[4:n]
+			d.b = b[min((n+3)&^3, len(b)):]
+			return true
+		}
 	}
-	if len(d.b) < 4 {
-		d.err = fmt.Errorf("truncated attribute header (%d bytes)", len(d.b))
-		return false
+	return d.stop()
+}
+
+// stop ends the walk, noting why if the attributes are malformed.
+func (d *attrDecoder) stop() bool {
+	switch b := d.b; {
+	case d.err != nil || len(b) == 0:
+	case len(b) < 4:
+		d.err = fmt.Errorf("truncated attribute header (%d bytes)", len(b))
+	default:
+		d.err = fmt.Errorf("attribute length %d out of %d bytes", binary.NativeEndian.Uint16(b), len(b))
 	}
-	n := int(binary.NativeEndian.Uint16(d.b))
-	if n < 4 || n > len(d.b) {
-		d.err = fmt.Errorf("attribute length %d out of %d bytes", n, len(d.b))
-		return false
-	}
-	d.typ = binary.NativeEndian.Uint16(d.b[2:]) & attrTypeMask
-	d.payload = d.b[4:n]
-	d.b = d.b[min((n+3)&^3, len(d.b)):]
-	return true
+	return false
 }
 
 func (d *attrDecoder) Type() uint16  { return d.typ }

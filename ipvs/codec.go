@@ -275,46 +275,25 @@ func decodeStatsPair(stats, stats64 []byte) (Stats, error) {
 // decodeStats reads a STATS or STATS64 nest. In the 32-bit nest the byte
 // counters are still 64 bits wide; PAD attributes are skipped.
 func decodeStats(b []byte, wide bool) (Stats, error) {
-	var s Stats
+	// The counters' attribute types are 1 to 10, in Stats' field order.
+	var v [uapi.StatsOutBPS]uint64
 	ad, err := newAttrDecoder(b)
 	if err != nil {
-		return s, err
+		return Stats{}, err
 	}
 	for ad.Next() {
 		t := ad.Type()
-		if t == uapi.StatsPad || t < uapi.StatsConns || t > uapi.StatsOutBPS {
-			continue
+		if t < uapi.StatsConns || t > uapi.StatsOutBPS {
+			continue // PAD, or newer than us
 		}
-		var v uint64
 		if wide || t == uapi.StatsInBytes || t == uapi.StatsOutBytes {
-			v = ad.Uint64()
+			v[t-1] = ad.Uint64()
 		} else {
-			v = uint64(ad.Uint32())
-		}
-		switch t {
-		case uapi.StatsConns:
-			s.Conns = v
-		case uapi.StatsInPkts:
-			s.InPkts = v
-		case uapi.StatsOutPkts:
-			s.OutPkts = v
-		case uapi.StatsInBytes:
-			s.InBytes = v
-		case uapi.StatsOutBytes:
-			s.OutBytes = v
-		case uapi.StatsCPS:
-			s.CPS = v
-		case uapi.StatsInPPS:
-			s.InPPS = v
-		case uapi.StatsOutPPS:
-			s.OutPPS = v
-		case uapi.StatsInBPS:
-			s.InBPS = v
-		case uapi.StatsOutBPS:
-			s.OutBPS = v
+			v[t-1] = uint64(ad.Uint32())
 		}
 	}
-	return s, ad.Err()
+	return Stats{Conns: v[0], InPkts: v[1], OutPkts: v[2], InBytes: v[3], OutBytes: v[4],
+		CPS: v[5], InPPS: v[6], OutPPS: v[7], InBPS: v[8], OutBPS: v[9]}, ad.Err()
 }
 
 func encodeDaemon(ae *netlink.AttributeEncoder, d Daemon) {
