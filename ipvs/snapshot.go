@@ -18,12 +18,12 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
 			return err
 		}
 		entries = make([]ServiceEntry, len(svcs))
-		for i, s := range svcs {
-			dests, err := c.dumpDestinations(dl, s.Key())
+		for i := range svcs {
+			dests, err := c.dumpDestinations(dl, svcs[i].Key())
 			if err != nil {
 				return err
 			}
-			entries[i] = ServiceEntry{Service: s, Destinations: dests}
+			entries[i] = ServiceEntry{Service: svcs[i], Destinations: dests}
 		}
 		return nil
 	})
