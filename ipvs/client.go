@@ -1,10 +1,12 @@
 // Package ipvs programs the Linux IP Virtual Server (IPVS, LVS) through the
 // kernel's generic-netlink family "IPVS".
 //
-// A Client holds one netlink socket with the family resolved once. It is
-// safe for concurrent use: requests are serialised on the socket, every
-// reply is checked against its request, and a socket that timed out or saw a
-// stray reply is closed and dialled again on the next call. Every call takes
+// A Client holds one netlink socket with the family resolved once, and a
+// second one, opened on first use, for destination dumps (the kernel
+// serves those much more cheaply on a socket that only reads small
+// datagrams). It is safe for concurrent use: requests are serialised,
+// every reply is checked against its request, and sockets that timed out
+// or saw a stray reply are closed and dialled again on the next call. Every call takes
 // a context whose deadline and cancellation interrupt a blocked socket.
 //
 // Services and destinations are plain values with comparable keys

@@ -173,6 +173,61 @@ func TestLateReplyIsNotReadByNextCall(t *testing.T) {
 	}
 }
 
+// TestLateDestinationReply: destination dumps have their own socket; a
+// reply that comes late there must not answer the next dump either, and a
+// timeout on it leaves the client usable.
+func TestLateDestinationReply(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	must(t, c.CreateService(ctx, svc))
+	for _, a := range []string{"192.168.0.1", "192.168.0.2"} {
+		must(t, c.CreateDestination(ctx, svc.Key(), ipvs.Destination{Addr: netip.MustParseAddr(a), Port: 80, Weight: 1}))
+	}
+	other := ipvs.Service{Protocol: ipvs.UDP, Addr: netip.MustParseAddr("10.0.0.2"), Port: 53}
+	must(t, c.CreateService(ctx, other))
+
+	var n atomic.Int32
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == uapi.CmdGetDest {
+			switch n.Add(1) {
+			case 1:
+				return ipvstest.DelayReply(100 * time.Millisecond)
+			case 2:
+				return ipvstest.Stall()
+			}
+		}
+		return ipvstest.Fault{}
+	})
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Destinations(short, svc.Key()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Destinations with a delayed reply: %v, want DeadlineExceeded", err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	short2, cancel2 := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel2()
+	if _, err := c.Snapshot(short2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Snapshot with a stalled destination dump: %v, want DeadlineExceeded", err)
+	}
+	// The other service's dump must not see the first one's late answer.
+	if d, err := c.Destinations(ctx, other.Key()); err != nil || len(d) != 0 {
+		t.Errorf("Destinations(other) after a late reply = %v, %v; want none", d, err)
+	}
+	entries, err := c.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[ipvs.ServiceKey]int{}
+	for _, e := range entries {
+		got[e.Service.Key()] = len(e.Destinations)
+	}
+	want := map[ipvs.ServiceKey]int{svc.Key(): 2, other.Key(): 0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Snapshot after timeouts: destinations per service (-want +got):\n%s", diff)
+	}
+}
+
 func TestCorruptRepliesAreErrorsNotPanics(t *testing.T) {
 	for _, fault := range []ipvstest.Fault{ipvstest.TruncateReply(), ipvstest.WrongSequence()} {
 		c, k := fakeClient(t)
