@@ -47,6 +47,7 @@ type Writer struct {
 	numeric bool
 	names   *names.Resolver
 	spec    []byte // the current service's "-t addr:port" text
+	proto   uint16 // and its protocol, for naming destination ports
 	line    []byte
 }
 
@@ -74,6 +75,7 @@ func (w *Writer) Entry(e *ipvs.ServiceEntry) {
 func (w *Writer) Service(svc *ipvs.Service) {
 	k := svc.Key()
 	w.spec = w.appendSpec(w.spec[:0], k)
+	w.proto = uint16(k.Protocol)
 	b := append(w.line[:0], "-A "...)
 	b = append(b, w.spec...)
 	b = append(b, " -s "...)
@@ -127,11 +129,10 @@ func (w *Writer) appendSpec(b []byte, k ipvs.ServiceKey) []byte {
 // Destination prints the -a line of a destination of svc, which must be
 // the service last given to Service.
 func (w *Writer) Destination(svc *ipvs.Service, d *ipvs.Destination) {
-	k := svc.Key()
 	b := append(w.line[:0], "-a "...)
 	b = append(b, w.spec...)
 	b = append(b, " -r "...)
-	b = w.names.AppendAddrPort(b, d.Addr, d.Port, names.ProtoName(uint16(k.Protocol)), w.numeric)
+	b = w.names.AppendAddrPort(b, d.Addr, d.Port, names.ProtoName(w.proto), w.numeric)
 	b = append(b, ' ')
 	switch d.ForwardMethod {
 	case ipvs.Masquerade:

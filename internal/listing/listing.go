@@ -149,6 +149,15 @@ func (w *Writer) Title() {
 	w.out.WriteString(t) //nolint:errcheck // sticky
 }
 
+// keyProtocol is svc.Key().Protocol (none for a firewall-mark service),
+// without copying the service for every destination line.
+func keyProtocol(svc *ipvs.Service) uint16 {
+	if svc.FWMark != 0 {
+		return 0
+	}
+	return uint16(svc.Protocol)
+}
+
 // Service prints a service line.
 func (w *Writer) Service(svc *ipvs.Service) {
 	k := svc.Key()
@@ -269,10 +278,9 @@ func AppendMask(b []byte, prefix string, m ipvs.Netmask, fam ipvs.Family) []byte
 
 // Destination prints a destination line of svc.
 func (w *Writer) Destination(svc *ipvs.Service, d *ipvs.Destination) {
-	k := svc.Key()
 	b := append(w.line, "  -> "...)
 	nameStart := len(b)
-	b = w.names.AppendAddrPort(b, d.Addr, d.Port, names.ProtoName(uint16(k.Protocol)), w.opts.Numeric)
+	b = w.names.AppendAddrPort(b, d.Addr, d.Port, names.ProtoName(keyProtocol(svc)), w.opts.Numeric)
 	if !d.Addr.Is6() && len(b)-nameStart > 28 {
 		b = b[:nameStart+28]
 	}
