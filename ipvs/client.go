@@ -6,8 +6,9 @@
 // serves those much more cheaply on a socket that only reads small
 // datagrams). It is safe for concurrent use: requests are serialised,
 // every reply is checked against its request, and sockets that timed out
-// or saw a stray reply are closed and dialled again on the next call. Every call takes
-// a context whose deadline and cancellation interrupt a blocked socket.
+// or saw a stray reply are closed and dialled again on the next call.
+// Every call takes a context whose deadline and cancellation interrupt a
+// blocked socket.
 //
 // Services and destinations are plain values with comparable keys
 // (ServiceKey, DestinationKey) and net/netip addresses. Errors unwrap both
@@ -64,8 +65,8 @@ type Config struct {
 const dumpBufferSize = 64 << 10
 
 // destDumpBufferSize is the buffer of the destination-dump link: the
-// kernel's own dump size (NLMSG_GOODSIZE, a page less the skb's overhead,
-// at most 8 KiB less it) fits in it, and with reads no larger the kernel
+// kernel's own dump size (NLMSG_GOODSIZE: a page, at most 8 KiB, less the
+// skb's overhead) fits in it, and with reads no larger the kernel
 // keeps allocating its dump buffers from the slab instead of asking the
 // page allocator for 32 KiB twice per dump (the data and the done message).
 // That halves what a destination dump costs the kernel: on 6.1 under
@@ -91,7 +92,6 @@ type Client struct {
 	sendBuf []byte        // reused for requests, under mu
 	keyBuf  []byte        // reused for service-key attributes, under mu
 	destBuf []Destination // reused to decode destination dumps, under mu
-
 }
 
 // New opens a Client. It resolves the IPVS family and asks the kernel for
