@@ -62,3 +62,88 @@ func TestDumpBatchesOnKernel(t *testing.T) {
 		t.Errorf("%d datagrams for %d services: dump batches are small", counter.datagrams, n)
 	}
 }
+
+// TestDestinationDumpsOnKernel: destination dumps come over the second
+// socket, which reads no more than destDumpBufferSize; a service with many
+// destinations then arrives in many small datagrams, all of which must be
+// read whole and in order, while the service dump keeps its large batches
+// on the main socket.
+func TestDestinationDumpsOnKernel(t *testing.T) {
+	if os.Getenv("GOIPVSADM_E2E") != "1" {
+		t.Skip("real-kernel test: run by make e2e inside the guest")
+	}
+	c, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Flush(ctx)
+	svc := Service{Protocol: TCP, Addr: netip.AddrFrom4([4]byte{10, 31, 0, 1}), Port: 80, Scheduler: "wrr"}
+	empty := Service{Protocol: UDP, Addr: netip.AddrFrom4([4]byte{10, 31, 0, 2}), Port: 53}
+	const n = 1000
+	ops := []Op{CreateService(svc), CreateService(empty)}
+	want := map[DestinationKey]uint32{}
+	for i := range n {
+		d := Destination{Addr: netip.AddrFrom4([4]byte{10, 32, byte(i >> 8), byte(i)}), Port: uint16(1000 + i),
+			ForwardMethod: DirectRoute, Weight: uint32(i % 7)}
+		want[d.Key()] = d.Weight
+		ops = append(ops, CreateDestination(svc.Key(), d))
+	}
+	results, err := c.Apply(ctx, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range results {
+		if err != nil {
+			t.Fatalf("op %d: %v", i, err)
+		}
+	}
+
+	if _, err := c.Destinations(ctx, empty.Key()); err != nil { // opens the socket
+		t.Fatal(err)
+	}
+	if c.dk == nil || c.dk == c.lk {
+		t.Fatal("no separate destination-dump socket")
+	}
+	counter := &countingLink{link: c.dk}
+	c.dk = counter
+	for round := range 2 {
+		var dests []Destination
+		if round == 0 {
+			dests, err = c.Destinations(ctx, svc.Key())
+		} else {
+			var entries []ServiceEntry
+			entries, err = c.Snapshot(ctx)
+			for _, e := range entries {
+				if e.Service.Key() == svc.Key() {
+					dests = e.Destinations
+				}
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[DestinationKey]uint32{}
+		for _, d := range dests {
+			got[d.Key()] = d.Weight
+		}
+		if len(dests) != n || len(got) != n {
+			t.Fatalf("round %d: %d destinations (%d distinct), want %d", round, len(dests), len(got), n)
+		}
+		for k, w := range want {
+			if g, ok := got[k]; !ok || g != w {
+				t.Fatalf("round %d: destination %v: weight %d, present %v; want %d", round, k, g, ok, w)
+			}
+		}
+	}
+	// ~370 bytes a destination: 370 KB, in datagrams of at most a page
+	// (~100 per dump) rather than 32 KiB (~12).
+	t.Logf("two dumps of %d destinations came in %d datagrams of at most %d bytes", n, counter.datagrams, destDumpBufferSize)
+	if counter.datagrams < 2*(n*300/destDumpBufferSize) {
+		t.Errorf("%d datagrams: the destination socket reads large batches", counter.datagrams)
+	}
+}
