@@ -101,8 +101,10 @@ func (o Op) object() string {
 	return k.String()
 }
 
-// prepare validates the op and encodes its request.
-func (o Op) prepare() (request, error) {
+// prepare validates the op and encodes its request's attributes at the end
+// of e.b (Apply encodes all its ops into one growing buffer; the request
+// keeps its own part, which stays valid as the buffer moves on).
+func (o Op) prepare(e *attrEncoder) (request, error) {
 	var cmd uint8
 	switch o.Kind {
 	case OpCreateService:
@@ -132,31 +134,25 @@ func (o Op) prepare() (request, error) {
 		return request{}, err
 	}
 	k := o.Service.Key()
-	ae := netlink.NewAttributeEncoder()
 	if o.Kind >= OpCreateDestination {
 		if err := validateDestination(k, o.Destination, fullDest); err != nil {
 			return request{}, err
 		}
 	}
-	ae.Nested(uapi.CmdAttrService, func(nae *netlink.AttributeEncoder) error {
-		if fullService {
-			encodeService(nae, o.Service)
-		} else {
-			encodeServiceKey(nae, k)
-		}
-		return nil
-	})
+	start := len(e.b)
+	n := e.nest(uapi.CmdAttrService)
+	if fullService {
+		encodeService(e, o.Service)
+	} else {
+		encodeServiceKey(e, k)
+	}
+	e.end(n)
 	if o.Kind >= OpCreateDestination {
-		ae.Nested(uapi.CmdAttrDest, func(nae *netlink.AttributeEncoder) error {
-			encodeDestination(nae, o.Destination, fullDest)
-			return nil
-		})
+		n := e.nest(uapi.CmdAttrDest)
+		encodeDestination(e, o.Destination, fullDest)
+		e.end(n)
 	}
-	b, err := ae.Encode()
-	if err != nil {
-		return request{}, err
-	}
-	return ack(cmd, b), nil
+	return ack(cmd, e.b[start:len(e.b):len(e.b)]), nil
 }
 
 // errorFor wraps the kernel's (or the transport's) answer to the op.
@@ -181,7 +177,7 @@ func (o Op) errorFor(err error) error {
 
 // apply1 carries out one op and waits for its acknowledgement.
 func (c *Client) apply1(ctx context.Context, o Op) error {
-	r, err := o.prepare()
+	r, err := o.prepare(&attrEncoder{})
 	if err != nil {
 		return o.errorFor(err)
 	}
@@ -210,8 +206,9 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	results := make([]error, len(ops))
 	reqs := make([]request, len(ops))
 	sendable := make([]int, 0, len(ops))
+	var enc attrEncoder
 	for i, o := range ops {
-		r, err := o.prepare()
+		r, err := o.prepare(&enc)
 		if err != nil {
 			results[i] = o.errorFor(err)
 			continue

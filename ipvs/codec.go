@@ -7,7 +7,6 @@ import (
 	"net/netip"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,7 +14,7 @@ import (
 // big-endian on the wire, every other integer is in host order; addresses
 // are always 16 bytes with IPv4 in the first four.
 
-func putAddr(ae *netlink.AttributeEncoder, typ uint16, a netip.Addr) {
+func putAddr(e *attrEncoder, typ uint16, a netip.Addr) {
 	var b [uapi.AddrLen]byte
 	if a.Is4() {
 		v4 := a.As4()
@@ -23,7 +22,7 @@ func putAddr(ae *netlink.AttributeEncoder, typ uint16, a netip.Addr) {
 	} else if a.Is6() {
 		b = a.As16()
 	}
-	ae.Bytes(typ, b[:])
+	e.put(typ, b[:])
 }
 
 func getAddr(b []byte, f Family) (netip.Addr, error) {
@@ -42,8 +41,10 @@ func getAddr(b []byte, f Family) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("address of unknown family %d", uint16(f))
 }
 
-func putPort(ae *netlink.AttributeEncoder, typ uint16, p uint16) {
-	ae.Bytes(typ, binary.BigEndian.AppendUint16(nil, p))
+func putPort(e *attrEncoder, typ uint16, p uint16) {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], p)
+	e.put(typ, b[:])
 }
 
 func getPort(b []byte) (uint16, error) {
@@ -54,40 +55,42 @@ func getPort(b []byte) (uint16, error) {
 }
 
 // encodeServiceKey writes the attributes that identify a service.
-func encodeServiceKey(ae *netlink.AttributeEncoder, k ServiceKey) {
-	ae.Uint16(uapi.SvcAttrAF, uint16(k.Family))
+func encodeServiceKey(e *attrEncoder, k ServiceKey) {
+	e.uint16(uapi.SvcAttrAF, uint16(k.Family))
 	if k.FWMark != 0 {
-		ae.Uint32(uapi.SvcAttrFwmark, k.FWMark)
+		e.uint32(uapi.SvcAttrFwmark, k.FWMark)
 		return
 	}
-	ae.Uint16(uapi.SvcAttrProtocol, uint16(k.Protocol))
-	putAddr(ae, uapi.SvcAttrAddr, k.Addr)
-	putPort(ae, uapi.SvcAttrPort, k.Port)
+	e.uint16(uapi.SvcAttrProtocol, uint16(k.Protocol))
+	putAddr(e, uapi.SvcAttrAddr, k.Addr)
+	putPort(e, uapi.SvcAttrPort, k.Port)
 }
 
 // encodeService writes a full service, as NEW_SERVICE and SET_SERVICE need
 // it: the kernel refuses those without scheduler, flags, timeout and
 // netmask, so defaults are always sent.
-func encodeService(ae *netlink.AttributeEncoder, s Service) {
+func encodeService(e *attrEncoder, s Service) {
 	k := s.Key()
-	encodeServiceKey(ae, k)
+	encodeServiceKey(e, k)
 	sched := s.Scheduler
 	if sched == "" {
 		sched = "wlc"
 	}
-	ae.String(uapi.SvcAttrSchedName, sched)
+	e.string(uapi.SvcAttrSchedName, sched)
 	if s.PEName != "" {
-		ae.String(uapi.SvcAttrPEName, s.PEName)
+		e.string(uapi.SvcAttrPEName, s.PEName)
 	}
-	flags := make([]byte, 8)
+	var flags [8]byte
 	binary.NativeEndian.PutUint32(flags[0:], uint32(s.Flags&^flagHashed))
 	binary.NativeEndian.PutUint32(flags[4:], ^uint32(0))
-	ae.Bytes(uapi.SvcAttrFlags, flags)
-	ae.Uint32(uapi.SvcAttrTimeout, s.Timeout)
+	e.put(uapi.SvcAttrFlags, flags[:])
+	e.uint32(uapi.SvcAttrTimeout, s.Timeout)
 	if k.Family == IPv6 {
-		ae.Uint32(uapi.SvcAttrNetmask, s.Netmask.Value(IPv6))
+		e.uint32(uapi.SvcAttrNetmask, s.Netmask.Value(IPv6))
 	} else {
-		ae.Bytes(uapi.SvcAttrNetmask, binary.BigEndian.AppendUint32(nil, s.Netmask.Value(IPv4)))
+		var nm [4]byte
+		binary.BigEndian.PutUint32(nm[:], s.Netmask.Value(IPv4))
+		e.put(uapi.SvcAttrNetmask, nm[:])
 	}
 }
 
@@ -175,20 +178,20 @@ func decodeService(b []byte) (Service, error) {
 // SET_DEST need; without it only the identity is sent (DEL_DEST). The
 // address family is always sent: without it the kernel takes the service's
 // and mangles a destination of the other family.
-func encodeDestination(ae *netlink.AttributeEncoder, d Destination, full bool) {
-	ae.Uint16(uapi.DestAttrAddrFamily, uint16(d.Family()))
-	putAddr(ae, uapi.DestAttrAddr, d.Addr)
-	putPort(ae, uapi.DestAttrPort, d.Port)
+func encodeDestination(e *attrEncoder, d Destination, full bool) {
+	e.uint16(uapi.DestAttrAddrFamily, uint16(d.Family()))
+	putAddr(e, uapi.DestAttrAddr, d.Addr)
+	putPort(e, uapi.DestAttrPort, d.Port)
 	if !full {
 		return
 	}
-	ae.Uint8(uapi.DestAttrTunType, uint8(d.TunnelType))
-	putPort(ae, uapi.DestAttrTunPort, d.TunnelPort)
-	ae.Uint16(uapi.DestAttrTunFlags, uint16(d.TunnelFlags))
-	ae.Uint32(uapi.DestAttrFwdMethod, uint32(d.ForwardMethod))
-	ae.Uint32(uapi.DestAttrWeight, d.Weight)
-	ae.Uint32(uapi.DestAttrUThresh, d.UpperThreshold)
-	ae.Uint32(uapi.DestAttrLThresh, d.LowerThreshold)
+	e.uint8(uapi.DestAttrTunType, uint8(d.TunnelType))
+	putPort(e, uapi.DestAttrTunPort, d.TunnelPort)
+	e.uint16(uapi.DestAttrTunFlags, uint16(d.TunnelFlags))
+	e.uint32(uapi.DestAttrFwdMethod, uint32(d.ForwardMethod))
+	e.uint32(uapi.DestAttrWeight, d.Weight)
+	e.uint32(uapi.DestAttrUThresh, d.UpperThreshold)
+	e.uint32(uapi.DestAttrLThresh, d.LowerThreshold)
 }
 
 // decodeDestination reads a DEST nest. svcFamily stands in for the address
@@ -296,26 +299,26 @@ func decodeStats(b []byte, wide bool) (Stats, error) {
 		CPS: v[5], InPPS: v[6], OutPPS: v[7], InBPS: v[8], OutBPS: v[9]}, ad.Err()
 }
 
-func encodeDaemon(ae *netlink.AttributeEncoder, d Daemon) {
-	ae.Uint32(uapi.DaemonAttrState, uint32(d.State))
-	ae.String(uapi.DaemonAttrMcastIfn, d.Interface)
-	ae.Uint32(uapi.DaemonAttrSyncID, d.SyncID)
+func encodeDaemon(e *attrEncoder, d Daemon) {
+	e.uint32(uapi.DaemonAttrState, uint32(d.State))
+	e.string(uapi.DaemonAttrMcastIfn, d.Interface)
+	e.uint32(uapi.DaemonAttrSyncID, d.SyncID)
 	if d.MaxLen != 0 {
-		ae.Uint16(uapi.DaemonAttrSyncMaxLen, d.MaxLen)
+		e.uint16(uapi.DaemonAttrSyncMaxLen, d.MaxLen)
 	}
 	if d.Port != 0 {
-		ae.Uint16(uapi.DaemonAttrMcastPort, d.Port) // host order, unlike every other port
+		e.uint16(uapi.DaemonAttrMcastPort, d.Port) // host order, unlike every other port
 	}
 	if d.TTL != 0 {
-		ae.Uint8(uapi.DaemonAttrMcastTTL, d.TTL)
+		e.uint8(uapi.DaemonAttrMcastTTL, d.TTL)
 	}
 	switch {
 	case d.Group.Is4():
 		g := d.Group.As4()
-		ae.Bytes(uapi.DaemonAttrMcastGroup, g[:])
+		e.put(uapi.DaemonAttrMcastGroup, g[:])
 	case d.Group.Is6():
 		g := d.Group.As16()
-		ae.Bytes(uapi.DaemonAttrMcastGroup6, g[:])
+		e.put(uapi.DaemonAttrMcastGroup6, g[:])
 	}
 }
 

@@ -71,7 +71,7 @@ func BenchmarkEncodeNewDest(b *testing.B) {
 		Destination{Addr: netip.MustParseAddr("172.16.0.2"), Port: 8080, ForwardMethod: Masquerade, Weight: 3})
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := op.prepare()
+		r, err := op.prepare(&attrEncoder{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func BenchmarkEncodeNewService(b *testing.B) {
 		Scheduler: "wlc", Flags: FlagPersistent, Timeout: 300})
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := op.prepare()
+		r, err := op.prepare(&attrEncoder{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package ipvs
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
@@ -33,22 +32,16 @@ var (
 	}
 )
 
-func attrs(fn func(ae *netlink.AttributeEncoder)) []byte {
-	ae := netlink.NewAttributeEncoder()
-	fn(ae)
-	b, err := ae.Encode()
-	if err != nil {
-		// Only nested-callback errors can fail Encode, and ours return none.
-		panic(fmt.Sprintf("ipvs: encoding attributes: %v", err))
-	}
-	return b
+// attrs returns the attributes fn writes.
+func attrs(fn func(e *attrEncoder)) []byte {
+	var e attrEncoder
+	fn(&e)
+	return e.b
 }
 
-func serviceAttr(ae *netlink.AttributeEncoder, fn func(ae *netlink.AttributeEncoder)) {
-	ae.Nested(uapi.CmdAttrService, func(nae *netlink.AttributeEncoder) error {
-		fn(nae)
-		return nil
-	})
+// serviceKeyAttrs is the attributes of a request that names a service.
+func serviceKeyAttrs(k ServiceKey) []byte {
+	return appendServiceKeyAttr(nil, k)
 }
 
 func ack(cmd uint8, a []byte) request {
@@ -120,9 +113,7 @@ func (c *Client) Service(ctx context.Context, k ServiceKey) (Service, error) {
 	if err := validateService(serviceOf(k), false); err != nil {
 		return Service{}, opError("get service", k.String(), err, nil)
 	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
-	})
+	a := serviceKeyAttrs(k)
 	msgs, err := c.do(ctx, request{cmd: uapi.CmdGetService, flags: netlink.Request, attrs: a})
 	if err != nil {
 		return Service{}, opError("get service", k.String(), err, serviceErrors)
@@ -229,10 +220,7 @@ func (c *Client) Zero(ctx context.Context, k ServiceKey) error {
 	if err := validateService(serviceOf(k), false); err != nil {
 		return opError("zero", k.String(), err, nil)
 	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		serviceAttr(ae, func(nae *netlink.AttributeEncoder) { encodeServiceKey(nae, k) })
-	})
-	_, err := c.do(ctx, ack(uapi.CmdZero, a))
+	_, err := c.do(ctx, ack(uapi.CmdZero, serviceKeyAttrs(k)))
 	return opError("zero", k.String(), err, serviceErrors)
 }
 
@@ -280,10 +268,10 @@ func timeoutAttrs(t Timeouts) ([]byte, error) {
 		}
 		v[i] = uint32(d / time.Second)
 	}
-	return attrs(func(ae *netlink.AttributeEncoder) {
-		ae.Uint32(uapi.CmdAttrTimeoutTCP, v[0])
-		ae.Uint32(uapi.CmdAttrTimeoutTCPFin, v[1])
-		ae.Uint32(uapi.CmdAttrTimeoutUDP, v[2])
+	return attrs(func(e *attrEncoder) {
+		e.uint32(uapi.CmdAttrTimeoutTCP, v[0])
+		e.uint32(uapi.CmdAttrTimeoutTCPFin, v[1])
+		e.uint32(uapi.CmdAttrTimeoutUDP, v[2])
 	}), nil
 }
 
@@ -321,11 +309,10 @@ func (c *Client) StartDaemon(ctx context.Context, d Daemon) error {
 	if d.Group.IsValid() && !d.Group.IsMulticast() {
 		return opError("start", object, invalidf(unix.EINVAL, "group %v is not a multicast address", d.Group), nil)
 	}
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		ae.Nested(uapi.CmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
-			encodeDaemon(nae, d)
-			return nil
-		})
+	a := attrs(func(e *attrEncoder) {
+		n := e.nest(uapi.CmdAttrDaemon)
+		encodeDaemon(e, d)
+		e.end(n)
 	})
 	_, err := c.do(ctx, ack(uapi.CmdNewDaemon, a))
 	return opError("start", object, err, daemonErrors)
@@ -334,13 +321,12 @@ func (c *Client) StartDaemon(ctx context.Context, d Daemon) error {
 // StopDaemon stops the sync daemon of d.State (the other fields are sent as
 // given; the kernel looks only at the state).
 func (c *Client) StopDaemon(ctx context.Context, d Daemon) error {
-	a := attrs(func(ae *netlink.AttributeEncoder) {
-		ae.Nested(uapi.CmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
-			nae.Uint32(uapi.DaemonAttrState, uint32(d.State))
-			nae.String(uapi.DaemonAttrMcastIfn, d.Interface)
-			nae.Uint32(uapi.DaemonAttrSyncID, d.SyncID)
-			return nil
-		})
+	a := attrs(func(e *attrEncoder) {
+		n := e.nest(uapi.CmdAttrDaemon)
+		e.uint32(uapi.DaemonAttrState, uint32(d.State))
+		e.string(uapi.DaemonAttrMcastIfn, d.Interface)
+		e.uint32(uapi.DaemonAttrSyncID, d.SyncID)
+		e.end(n)
 	})
 	_, err := c.do(ctx, ack(uapi.CmdDelDaemon, a))
 	return opError("stop", d.State.String()+" sync daemon", err, daemonErrors)
