@@ -98,12 +98,13 @@ type state struct {
 
 func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 	// C strings end at the first NUL.
-	argv := make([]string, 0, len(args)+1)
-	for _, a := range append([]string{argv0}, args...) {
-		if i := strings.IndexByte(a, 0); i >= 0 {
-			a = a[:i]
+	argv := make([]string, len(args)+1)
+	argv[0] = argv0
+	copy(argv[1:], args)
+	for i, a := range argv {
+		if j := strings.IndexByte(a, 0); j >= 0 {
+			argv[i] = a[:j]
 		}
-		argv = append(argv, a)
 	}
 	argv0 = argv[0]
 

@@ -118,9 +118,10 @@ func (p *popt) nextOpt() (*optionSpec, *string, poptErrorKind) {
 		var arg *string
 		switch {
 		case longArg != nil:
-			arg = p.expand(*longArg)
+			arg = p.expand(longArg)
 		case p.nextChar != "":
-			arg = p.expand(strings.TrimPrefix(p.nextChar, "="))
+			v := strings.TrimPrefix(p.nextChar, "=")
+			arg = p.expand(&v)
 			p.nextChar = ""
 		case p.next == len(p.argv):
 			if spec.arg != argOptional {
@@ -130,7 +131,7 @@ func (p *popt) nextOpt() (*optionSpec, *string, poptErrorKind) {
 			// An optional argument is never a word that looks like
 			// an option.
 		default:
-			word := p.argv[p.next]
+			word := &p.argv[p.next]
 			p.next++
 			arg = p.expand(word)
 		}
@@ -141,10 +142,11 @@ func (p *popt) nextOpt() (*optionSpec, *string, poptErrorKind) {
 // expand implements popt's expandNextArg: each "!#:+" in an option argument
 // is replaced by the next word that does not start with '-', and that word is
 // then skipped as an option or argument of its own.
-func (p *popt) expand(s string) *string {
+func (p *popt) expand(arg *string) *string {
 	const marker = "!#:+"
+	s := *arg
 	if !strings.Contains(s, marker) {
-		return &s
+		return arg // no copy: a restore parses three arguments a line
 	}
 	var b strings.Builder
 	var found *string

@@ -165,7 +165,9 @@ func inetPton4(s string) (netip.Addr, bool) {
 // inetPton6 is inet_pton(AF_INET6). Go's parser agrees with glibc's except
 // that it also accepts a zone ("%eth0"), which glibc does not.
 func inetPton6(s string) (netip.Addr, bool) {
-	if strings.Contains(s, "%") || !strings.Contains(s, ":") {
+	// Every IPv6 address has two colons at least; "10.0.0.1:80", which
+	// parse_service tries first, need not fail (and allocate) in ParseAddr.
+	if strings.Contains(s, "%") || strings.Count(s, ":") < 2 {
 		return netip.Addr{}, false
 	}
 	a, err := netip.ParseAddr(s)
