@@ -17,13 +17,14 @@ func (a *app) save(ctx context.Context, numeric bool) int {
 		return a.kernelFailure(opGeneric, err, 1)
 	}
 	listing.SortServices(svcs)
+	var sorter listing.Sorter
 	for i := range svcs {
 		dests, err := a.client.Destinations(ctx, svcs[i].Key())
 		if err != nil {
 			w.Flush()
 			return a.kernelFailure(opGetDests, err, 1)
 		}
-		listing.SortDestinations(dests)
+		sorter.Destinations(dests)
 		w.Service(&svcs[i])
 		for j := range dests {
 			w.Destination(&svcs[i], &dests[j])
