@@ -48,7 +48,9 @@ type Config struct {
 	NetNSPath string
 
 	// Dial, when set, replaces the kernel socket: tests pass
-	// ipvstest.Kernel.Dial to talk to an in-memory IPVS.
+	// ipvstest.Kernel.Dial to talk to an in-memory IPVS. It is called
+	// for each socket the Client opens: the main one, and the one for
+	// destination dumps on first use (again after a redial).
 	Dial func() (*netlink.Conn, error)
 
 	// ReceiveBufferSize is the socket receive buffer (SO_RCVBUF) in bytes;
