@@ -545,11 +545,26 @@ func TestKernelNetNS(t *testing.T) {
 	nc, err := ipvs.New(&ipvs.Config{NetNSPath: path})
 	must(t, err)
 	defer nc.Close()
-	must(t, nc.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.1"), Port: 80}))
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.1"), Port: 80}
+	must(t, nc.CreateService(ctx, svc))
 	inner, _ := nc.Services(ctx)
 	outer, _ := root.Services(ctx)
 	if len(inner) != 1 || len(outer) != 0 {
 		t.Errorf("namespace has %d services, root %d; want 1 and 0", len(inner), len(outer))
+	}
+	// Destination dumps use a second socket, which must be in the
+	// namespace too (in the root one the service would look empty). The
+	// kernel wants a local routing table to accept a real server: lo up.
+	if out, err := exec.Command(ipBin, "-n", "ipvsns", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip -n ipvsns link set lo up: %v %s", err, out)
+	}
+	must(t, nc.CreateDestination(ctx, svc.Key(), ipvs.Destination{Addr: addr("10.0.0.2"), Port: 80, ForwardMethod: ipvs.DirectRoute, Weight: 1}))
+	dests, err := nc.Destinations(ctx, svc.Key())
+	must(t, err)
+	snap, err := nc.Snapshot(ctx)
+	must(t, err)
+	if len(dests) != 1 || len(snap) != 1 || len(snap[0].Destinations) != 1 {
+		t.Errorf("namespace: Destinations = %v, Snapshot = %+v; want one destination", dests, snap)
 	}
 }
 
