@@ -172,7 +172,7 @@ func ParseAllWith(p *cmdline.Parser, argv0 string, r io.Reader) ([]Rule, error) 
 	if err != nil {
 		return nil, err
 	}
-	var rules []Rule
+	rules := make([]Rule, 0, len(lines))
 	for _, l := range lines {
 		cmd, err := p.Parse(argv0, l.Args)
 		if err != nil {
