@@ -3,7 +3,8 @@
 # against ipvsadm with benchrun, then our library against moby/ipvs with
 # libcompare. BENCH_SMALL=1: small tables; BENCH_ARGS: more benchrun flags;
 # BENCH_LIB=0: skip libcompare. BENCH_PROFILE=1: only profile the ipvs
-# library with ipvsprof and send the profiles to the host.
+# library with ipvsprof and send the profiles to the host;
+# BENCH_PROFILE=kernel: only time the kernel's side of listing.
 set -u
 small=
 [ "${BENCH_SMALL:-}" = 1 ] && small=-small

@@ -7,7 +7,8 @@
 # Environment: BENCH_SMALL=1 (small tables, no targets), BENCH_ARGS (more
 # benchrun flags, e.g. "-rounds 5 -only -Sn"), BENCH_LIB=0 (no moby/ipvs
 # comparison), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
-# library in the guest, written to $BENCH_OUT), BENCH_KERNEL (default 6.1),
+# library in the guest, written to $BENCH_OUT; =kernel: only ipvsprof -op
+# kernelcost), BENCH_KERNEL (default 6.1),
 # BENCH_MEM (MiB, default 2048), BENCH_BASELINE (a goipvsadm binary copied
 # into the guest as /usr/local/sbin/goipvsadm-baseline, for A/B runs).
 set -euo pipefail
