@@ -271,16 +271,21 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 	if dests {
 		dl = c.destLinkLocked()
 	}
+	links := []link{l}
+	if dl != l {
+		links = append(links, dl)
+	}
 
 	deadline, _ := ctx.Deadline()
-	for _, k := range []link{l, dl} {
+	for _, k := range links {
 		if err := k.setDeadline(deadline); err != nil && !isNotSupported(err) {
 			return err
 		}
 	}
 	stop := context.AfterFunc(ctx, func() {
-		l.setDeadline(time.Unix(1, 0))
-		dl.setDeadline(time.Unix(1, 0))
+		for _, k := range links {
+			k.setDeadline(time.Unix(1, 0))
+		}
 	})
 	err := fn(l, dl)
 	stopped := stop()
