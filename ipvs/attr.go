@@ -90,10 +90,15 @@ type attrEncoder struct {
 }
 
 func (e *attrEncoder) put(typ uint16, payload []byte) {
-	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+len(payload)))
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.header(typ, len(payload))
 	e.b = append(e.b, payload...)
 	e.pad(len(payload))
+}
+
+// header appends an attribute header for n bytes of payload.
+func (e *attrEncoder) header(typ uint16, n int) {
+	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+n))
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
 }
 
 // pad aligns an attribute of n payload bytes to 4 (counted from the
@@ -116,8 +121,7 @@ func (e *attrEncoder) uint32(typ uint16, v uint32) {
 
 // string writes s NUL-terminated, as the kernel's NLA_NUL_STRING wants.
 func (e *attrEncoder) string(typ uint16, s string) {
-	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+len(s)+1))
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.header(typ, len(s)+1)
 	e.b = append(e.b, s...)
 	e.b = append(e.b, 0)
 	e.pad(len(s) + 1)
@@ -126,8 +130,7 @@ func (e *attrEncoder) string(typ uint16, s string) {
 // nest starts a nested attribute; end(start) closes it.
 func (e *attrEncoder) nest(typ uint16) (start int) {
 	start = len(e.b)
-	e.b = binary.NativeEndian.AppendUint16(e.b, 0)
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ|nlaFNested)
+	e.header(typ|nlaFNested, 0) // the length is set by end
 	return start
 }
 

@@ -39,11 +39,6 @@ func attrs(fn func(e *attrEncoder)) []byte {
 	return e.b
 }
 
-// serviceKeyAttrs is the attributes of a request that names a service.
-func serviceKeyAttrs(k ServiceKey) []byte {
-	return appendServiceKeyAttr(nil, k)
-}
-
 func ack(cmd uint8, a []byte) request {
 	return request{cmd: cmd, flags: netlink.Request | netlink.Acknowledge, attrs: a}
 }
@@ -113,8 +108,7 @@ func (c *Client) Service(ctx context.Context, k ServiceKey) (Service, error) {
 	if err := validateService(serviceOf(k), false); err != nil {
 		return Service{}, opError("get service", k.String(), err, nil)
 	}
-	a := serviceKeyAttrs(k)
-	msgs, err := c.do(ctx, request{cmd: uapi.CmdGetService, flags: netlink.Request, attrs: a})
+	msgs, err := c.do(ctx, request{cmd: uapi.CmdGetService, flags: netlink.Request, attrs: appendServiceKeyAttr(nil, k)})
 	if err != nil {
 		return Service{}, opError("get service", k.String(), err, serviceErrors)
 	}
@@ -220,7 +214,7 @@ func (c *Client) Zero(ctx context.Context, k ServiceKey) error {
 	if err := validateService(serviceOf(k), false); err != nil {
 		return opError("zero", k.String(), err, nil)
 	}
-	_, err := c.do(ctx, ack(uapi.CmdZero, serviceKeyAttrs(k)))
+	_, err := c.do(ctx, ack(uapi.CmdZero, appendServiceKeyAttr(nil, k)))
 	return opError("zero", k.String(), err, serviceErrors)
 }
 
