@@ -23,11 +23,10 @@ func (l *countingLink) recv() ([]byte, error) {
 	return b, err
 }
 
-// TestDumpBatchesOnKernel measures how many datagrams a large dump takes on
-// the real kernel. The kernel sizes dump batches from the largest buffer a
-// socket has read with (up to 32 KiB), so a reader that peeks at one page
-// would get page-sized batches, each of which re-walks the service table.
-func TestDumpBatchesOnKernel(t *testing.T) {
+// emptyKernel returns a client of the real kernel with its table flushed
+// before and after the test (which is skipped outside the e2e guest).
+func emptyKernel(t *testing.T) *Client {
+	t.Helper()
 	if os.Getenv("GOIPVSADM_E2E") != "1" {
 		t.Skip("real-kernel test: run by make e2e inside the guest")
 	}
@@ -35,12 +34,22 @@ func TestDumpBatchesOnKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	ctx := context.Background()
 	if err := c.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Flush(ctx)
+	t.Cleanup(func() { c.Flush(ctx) })
+	return c
+}
+
+// TestDumpBatchesOnKernel measures how many datagrams a large dump takes on
+// the real kernel. The kernel sizes dump batches from the largest buffer a
+// socket has read with (up to 32 KiB), so a reader that peeks at one page
+// would get page-sized batches, each of which re-walks the service table.
+func TestDumpBatchesOnKernel(t *testing.T) {
+	c := emptyKernel(t)
+	ctx := context.Background()
 	const n = 2000
 	ops := make([]Op, n)
 	for i := range ops {
@@ -69,19 +78,8 @@ func TestDumpBatchesOnKernel(t *testing.T) {
 // read whole and in order, while the service dump keeps its large batches
 // on the main socket.
 func TestDestinationDumpsOnKernel(t *testing.T) {
-	if os.Getenv("GOIPVSADM_E2E") != "1" {
-		t.Skip("real-kernel test: run by make e2e inside the guest")
-	}
-	c, err := New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := emptyKernel(t)
 	ctx := context.Background()
-	if err := c.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Flush(ctx)
 	svc := Service{Protocol: TCP, Addr: netip.AddrFrom4([4]byte{10, 31, 0, 1}), Port: 80, Scheduler: "wrr"}
 	empty := Service{Protocol: UDP, Addr: netip.AddrFrom4([4]byte{10, 31, 0, 2}), Port: 53}
 	const n = 1000
