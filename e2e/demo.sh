@@ -103,10 +103,10 @@ link() {
 	"$IP" link add "to-$1" type veth peer name eth0 netns "$1"
 	"$IP" addr add "$3/24" dev "to-$1"
 	"$IP" link set "to-$1" up
-	"$IP" netns exec "$1" ip link set lo up
-	"$IP" netns exec "$1" ip addr add "$2/24" dev eth0
-	"$IP" netns exec "$1" ip link set eth0 up
-	"$IP" netns exec "$1" ip route add default via "$3"
+	"$IP" -n "$1" link set lo up
+	"$IP" -n "$1" addr add "$2/24" dev eth0
+	"$IP" -n "$1" link set eth0 up
+	"$IP" -n "$1" route add default via "$3"
 }
 
 # web RS starts httpd on the real server with a page naming it, and waits
