@@ -56,7 +56,8 @@ e2e: e2e-fetch e2e-payload
 		$(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 20m
 
 # The classic LVS set-ups with traffic, run with goipvsadm in a guest
-# (6.1 unless DEMO_KERNEL says 6.12); fails when a mode delivers nothing.
+# (6.1 unless DEMO_KERNEL says 6.12); fails when a mode does not answer
+# the requests as its scheduler should (see e2e/README.md).
 DEMO_KERNEL ?= 6.1
 demo:
 	e2e/fetch.sh $(DEMO_KERNEL)
