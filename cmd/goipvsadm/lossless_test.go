@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// snapshot reads the fake kernel's table.
+func (f *fakeRun) snapshot(t *testing.T) []ipvs.ServiceEntry {
+	t.Helper()
+	c, err := ipvs.New(&ipvs.Config{Dial: f.k.Dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	entries, err := c.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// TestRestoreNegativeFWMark: ipvsadm -S writes a mark of 2^31 or more as a
+// negative number (-1294967296 for 3000000000); every kind of -R reads it
+// back as that mark. (A boot restore of such a table used to restore
+// nothing: the mark was refused and the restore is all-or-nothing.)
+func TestRestoreNegativeFWMark(t *testing.T) {
+	const saved = "-A -f -1294967296 -s rr\n-a -f -1294967296 -r 10.0.0.2:0 -g -w 1\n-A -f -1 -6 -s wlc\n"
+	for _, mode := range [][]string{{"-R"}, {"-R", "--sync"}, {"-R", "--atomic"}, {"-R", "--sync", "--atomic"}} {
+		f := newFakeRun(t)
+		if r := f.run(mode, saved); r.exit != 0 || r.stderr != "" {
+			t.Errorf("%q: %+v", mode, r)
+			continue
+		}
+		entries := f.snapshot(t)
+		if len(entries) != 2 {
+			t.Errorf("%q: %d services, want 2: %+v", mode, len(entries), entries)
+			continue
+		}
+		marks := map[uint32]ipvs.Family{}
+		for _, e := range entries {
+			marks[e.Service.FWMark] = e.Service.Family
+		}
+		if marks[3000000000] != ipvs.IPv4 || marks[4294967295] != ipvs.IPv6 {
+			t.Errorf("%q: marks %v, want 3000000000 (IPv4) and 4294967295 (IPv6)", mode, marks)
+		}
+		for _, e := range entries {
+			if e.Service.FWMark == 3000000000 && len(e.Destinations) != 1 {
+				t.Errorf("%q: mark 3000000000 has %d real servers, want 1", mode, len(e.Destinations))
+			}
+		}
+	}
+	// On the command line a negative mark stays refused, as in ipvsadm.
+	f := newFakeRun(t)
+	r := f.run([]string{"-A", "-f", "-5", "-s", "rr"}, "")
+	if r.exit != 2 || r.stderr != "invalid fwmark value `-5' specified\n" {
+		t.Errorf("-A -f -5: %+v", r)
+	}
+}
