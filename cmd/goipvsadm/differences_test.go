@@ -143,6 +143,20 @@ EOF
 -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m
 EOF
 `},
+	{name: "restore-negative-fwmark", script: `
+-R <<EOF
+-A -f -1294967296 -s rr
+-a -f -1294967296 -r 10.0.0.2:0 -g -w 1
+-A -f -1 -6 -s wlc
+EOF
+-Ln
+-Sn
+-R --sync --atomic <<EOF
+-A -f -1294967296 -s wlc
+EOF
+-Sn
+-A -f -5 -s rr
+`},
 	{name: "counters-64-bit", setup: func(k *ipvstest.Kernel) {
 		svc := ipvs.ServiceKey{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
 		dest := ipvs.DestinationKey{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80}
