@@ -59,3 +59,39 @@ func TestRestoreNegativeFWMark(t *testing.T) {
 		t.Errorf("-A -f -5: %+v", r)
 	}
 }
+
+// TestLosslessSaveKeepsThresholds: the boot cycle (save on stop with
+// -S --lossless, restore at boot with -R --atomic --sync) keeps the real
+// servers' thresholds, which -S drops.
+func TestLosslessSaveKeepsThresholds(t *testing.T) {
+	f := newFakeRun(t)
+	for _, args := range [][]string{
+		{"-A", "-t", "10.0.0.1:80", "-s", "wrr"},
+		{"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "3", "-x", "1000", "-y", "500"},
+		{"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.3:8080", "-m", "-x", "7"},
+	} {
+		if r := f.run(args, ""); r.exit != 0 {
+			t.Fatalf("%q: %+v", args, r)
+		}
+	}
+	before := f.snapshot(t)
+	saved := f.run([]string{"-S", "--lossless"}, "")
+	if saved.exit != 0 || saved.stderr != "" {
+		t.Fatalf("-S --lossless: %+v", saved)
+	}
+	f.run([]string{"-C"}, "")
+	if r := f.run([]string{"-R", "--atomic", "--sync"}, saved.stdout); r.exit != 0 {
+		t.Fatalf("-R --atomic --sync of\n%s: %+v", saved.stdout, r)
+	}
+	after := f.snapshot(t)
+	if len(after) != 1 || len(after[0].Destinations) != 2 {
+		t.Fatalf("restored %+v", after)
+	}
+	for i, d := range after[0].Destinations {
+		b := before[0].Destinations[i]
+		if d.UpperThreshold != b.UpperThreshold || d.LowerThreshold != b.LowerThreshold {
+			t.Errorf("%v: thresholds %d/%d after the cycle, want %d/%d\nsaved:\n%s",
+				d.Addr, d.UpperThreshold, d.LowerThreshold, b.UpperThreshold, b.LowerThreshold, saved.stdout)
+		}
+	}
+}
