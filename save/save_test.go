@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/goipvsadm/goipvsadm/internal/listing"
 	"github.com/goipvsadm/goipvsadm/internal/listing/testtable"
 	"github.com/goipvsadm/goipvsadm/internal/names"
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -114,4 +116,34 @@ func TestEdgeCases(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestLossless: the lossless save of the captured tables and the edge
+// cases (names never looked up, marks unsigned, thresholds, the mask
+// without -p, flag-3 under sh and mh, the timeouts first).
+func TestLossless(t *testing.T) {
+	a := netip.MustParseAddr
+	entries := append(testtable.Capture(false), testtable.More()...)
+	entries = append(entries,
+		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.5"), Port: 80, Scheduler: "rr",
+			Netmask: ipvs.IPv4NetmaskPrefix(24)},
+			Destinations: []ipvs.Destination{{Addr: a("192.168.1.5"), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 3,
+				UpperThreshold: 2147483647, LowerThreshold: 100}}},
+		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv6, FWMark: 4294967295, Scheduler: "mh",
+			Flags: ipvs.FlagSched3 | ipvs.FlagSched1, Netmask: ipvs.IPv6Prefix(64)}},
+		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv4, FWMark: 2147483648, Scheduler: "sh", Flags: ipvs.FlagSched3},
+			Destinations: []ipvs.Destination{{Addr: a("2001:db8::7"), ForwardMethod: ipvs.Tunnel, Weight: 1, UpperThreshold: 5}}},
+	)
+	var buf bytes.Buffer
+	w := NewWriter(&buf, Options{Lossless: true}) // a nil resolver: no lookups
+	w.Timeouts(ipvs.Timeouts{TCP: 900 * time.Second, TCPFin: 0, UDP: 2678400 * time.Second})
+	w.Timeouts(ipvs.Timeouts{}) // nothing to set: no line
+	listing.SortEntries(entries)
+	for i := range entries {
+		w.Entry(&entries[i])
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "lossless", buf.String())
 }

@@ -244,13 +244,15 @@ func (a *app) lineNote(l restore.Line, note string) {
 
 // saveScript behaves like Debian's ipvsadm-save: "ipvsadm-save [-n]" saves
 // the table; any other option prints its usage and exits 1; other words are
-// ignored.
+// ignored. goipvsadm's --lossless is passed on to -S.
 func (a *app) saveScript(args []string) int {
-	numeric := false
+	numeric, lossless := false, false
 	for _, arg := range args {
 		switch {
 		case arg == "-n":
 			numeric = true
+		case arg == "--lossless":
+			lossless = true
 		case strings.HasPrefix(arg, "-"):
 			fmt.Fprintf(a.stderr, "%s: Script to save the IPVS table to stdout.\n", filepath.Base(a.argv0))
 			fmt.Fprintln(a.stderr, "   With the -n option, prints out the table in numeric format.")
@@ -261,6 +263,9 @@ func (a *app) saveScript(args []string) int {
 	saveArgs := []string{"-S"}
 	if numeric {
 		saveArgs = append(saveArgs, "-n")
+	}
+	if lossless {
+		saveArgs = append(saveArgs, "--lossless")
 	}
 	return a.main(saveArgs)
 }

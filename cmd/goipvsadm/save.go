@@ -3,15 +3,25 @@ package main
 import (
 	"context"
 
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/internal/listing"
 	"github.com/goipvsadm/goipvsadm/save"
 )
 
 // save runs -S: the rules, sorted as ipvsadm sorts them, names resolved
-// unless -n. Kernel errors exit 1 after what was printed so far.
-func (a *app) save(ctx context.Context, numeric bool) int {
-	w := save.NewWriter(a.stdout, save.Options{Numeric: numeric, Names: a.names})
+// unless -n. With --lossless (goipvsadm's own) the timeouts come first and
+// every attribute is saved. Kernel errors exit 1 after what was printed
+// so far.
+func (a *app) save(ctx context.Context, f cmdline.Format) int {
+	w := save.NewWriter(a.stdout, save.Options{Numeric: f.Numeric, Lossless: f.Lossless, Names: a.names})
 	defer w.Flush()
+	if f.Lossless {
+		t, err := a.client.Timeouts(ctx)
+		if err != nil {
+			return a.kernelFailure(opGeneric, err, 1)
+		}
+		w.Timeouts(t)
+	}
 	svcs, err := a.client.Services(ctx)
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)

@@ -33,8 +33,8 @@ type Parser struct {
 	// popt does when POSIXLY_CORRECT or POSIX_ME_HARDER is set.
 	PosixlyCorrect bool
 	// IpvsadmOnly recognises ipvsadm 1.31's options alone: goipvsadm's
-	// own (--json, --sync, --atomic, --dry-run) are then unknown options,
-	// as they are to ipvsadm ("--json: unknown option", a PoptError). Set
+	// own (--json, --sync, --lossless, ...) are then unknown options, as
+	// they are to ipvsadm ("--json: unknown option", a PoptError). Set
 	// it for the lines of -R input: those options are for the command
 	// line of the whole run, never for a single rule.
 	IpvsadmOnly bool
@@ -516,7 +516,7 @@ func (s *state) option(name string, arg *string) *Error {
 			return err
 		}
 		s.dest.TunnelFlags |= ipvs.TunnelRemCsum
-	case "json", "sync", "atomic", "dry-run":
+	case "json", "sync", "atomic", "dry-run", "lossless":
 		return s.setExtension(extensionByName[name])
 	default:
 		// Every flag of Flags is handled above; reaching this is a bug

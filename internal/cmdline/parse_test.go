@@ -318,9 +318,9 @@ func TestUsage(t *testing.T) {
 	if lines[2] != "  /sbin/goipvsadm -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags]" {
 		t.Errorf("usage line %q", lines[2])
 	}
-	// ipvsadm's 82 lines, then goipvsadm's paragraph (5 lines).
-	if len(lines) != 88 || lines[87] != "" {
-		t.Errorf("got %d lines, want 87 and a final newline", len(lines)-1)
+	// ipvsadm's 82 lines, then goipvsadm's paragraph (6 lines).
+	if len(lines) != 89 || lines[88] != "" {
+		t.Errorf("got %d lines, want 88 and a final newline", len(lines)-1)
 	}
 	compat := UsageWithVersion(VersionLine(), "/sbin/goipvsadm")
 	if !strings.HasPrefix(u, compat) {
