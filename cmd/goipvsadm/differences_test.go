@@ -220,6 +220,7 @@ func TestScripts(t *testing.T) {
 	step("ipvsadm-save", nil, "")
 	step("ipvsadm-save", []string{"-n"}, "")
 	step("ipvsadm-save", []string{"-n", "extra"}, "")
+	step("ipvsadm-save", []string{"--lossless"}, "")
 	step("/usr/sbin/ipvsadm-save", []string{"-x"}, "")
 	checkGolden(t, filepath.Join("testdata", "differences", "scripts.txt"), b.String())
 }
