@@ -26,11 +26,13 @@ import (
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
-// roundTrip runs save/restore cycles of one tool on one kernel.
+// roundTrip runs save/restore cycles on one kernel.
 type roundTrip struct {
 	ctx    context.Context
-	client *ipvs.Client                             // loads and reads the kernel's table
-	run    func(args []string, stdin string) result // the tool under test
+	client *ipvs.Client // loads and reads the kernel's table
+	// The tools that save and that restore (goipvsadm, or for
+	// restoring, also ipvsadm).
+	save, restore func(args []string, stdin string) result
 }
 
 // restoreModes are the kinds of -R a lossless save must satisfy; case n
@@ -44,14 +46,14 @@ func (rt *roundTrip) cycle(t randomTable, save, restore []string) (saved string,
 	if err := t.load(rt.ctx, rt.client); err != nil {
 		return "", r, got, err
 	}
-	s := rt.run(save, "")
+	s := rt.save(save, "")
 	if s.exit != 0 || s.stderr != "" {
 		return s.stdout, r, got, fmt.Errorf("%q: %+v", save, s)
 	}
 	if err := resetTable(rt.ctx, rt.client); err != nil {
 		return s.stdout, r, got, err
 	}
-	r = rt.run(restore, s.stdout)
+	r = rt.restore(restore, s.stdout)
 	got, err = readTable(rt.ctx, rt.client)
 	return s.stdout, r, got, err
 }
@@ -255,7 +257,7 @@ func fakeRoundTrip(t *testing.T) *roundTrip {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &roundTrip{ctx: context.Background(), client: c, run: f.run}
+	return &roundTrip{ctx: context.Background(), client: c, save: f.run, restore: f.run}
 }
 
 func TestLosslessRoundTrip(t *testing.T) {
