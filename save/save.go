@@ -41,7 +41,8 @@ type Options struct {
 }
 
 // Write sorts entries (services and their destinations, in place) as
-// ipvsadm does and prints them.
+// ipvsadm does and prints them. It prints no timeouts: a lossless save
+// starts with Writer.Timeouts.
 func Write(w io.Writer, entries []ipvs.ServiceEntry, opts Options) error {
 	listing.SortEntries(entries)
 	sw := NewWriter(w, opts)
