@@ -13,7 +13,8 @@
 // persistence mask even without persistence, every scheduler flag by a
 // name it parses back under (flag-3 where the scheduler has no name for
 // it), and, through Writer.Timeouts, a --set line. Both goipvsadm's and
-// ipvsadm 1.31's -R read every line of it back.
+// ipvsadm 1.31's -R read every line of it back. It checks each line by
+// reading it back; Writer.Loss reports a table no rules file can hold.
 package save
 
 import (
@@ -63,6 +64,7 @@ type Writer struct {
 	spec     []byte // the current service's "-t addr:port" text
 	proto    uint16 // and its protocol, for naming destination ports
 	line     []byte
+	loss     error // see Loss
 }
 
 // NewWriter returns a Writer printing to w.
@@ -87,6 +89,9 @@ func (w *Writer) Timeouts(t ipvs.Timeouts) {
 	for _, d := range []time.Duration{t.TCP, t.TCPFin, t.UDP} {
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, int64(d/time.Second), 10)
+	}
+	if w.lossless {
+		w.checkLine(b, timeoutFields(t))
 	}
 	w.line = append(b, '\n')
 	w.out.Write(w.line) //nolint:errcheck // sticky; Flush reports it
@@ -133,6 +138,9 @@ func (w *Writer) Service(svc *ipvs.Service) {
 	if svc.Flags&ipvs.FlagSchedMask != 0 {
 		b = append(b, " -b "...)
 		b = w.appendSchedFlags(b, svc.Flags, svc.Scheduler)
+	}
+	if w.lossless {
+		w.checkLine(b, serviceFields(svc))
 	}
 	w.line = append(b, '\n')
 	w.out.Write(w.line) //nolint:errcheck // sticky; Flush reports it
@@ -235,6 +243,9 @@ func (w *Writer) Destination(svc *ipvs.Service, d *ipvs.Destination) {
 			b = append(b, " --tun-type gre "...)
 			b = append(b, csumOption(d.TunnelFlags)...)
 		}
+	}
+	if w.lossless {
+		w.checkLine(b, destinationFields(svc, d))
 	}
 	w.line = append(b, '\n')
 	w.out.Write(w.line) //nolint:errcheck // sticky; Flush reports it

@@ -145,5 +145,66 @@ func TestLossless(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Loss(); err != nil {
+		t.Errorf("Loss: %v", err)
+	}
 	golden(t, "lossless", buf.String())
+}
+
+// TestLosslessLoss: values only the kernel interface sets, which no rules
+// line carries, make Loss name the line and what it loses.
+func TestLosslessLoss(t *testing.T) {
+	a := netip.MustParseAddr
+	svc := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.1"), Port: 80, Scheduler: "rr"}
+	dest := ipvs.Destination{Addr: a("192.168.0.1"), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 1}
+	for _, tc := range []struct {
+		name     string
+		svc      func(s *ipvs.Service)
+		dest     func(d *ipvs.Destination)
+		timeouts ipvs.Timeouts
+		want     string
+	}{
+		{name: "threshold", dest: func(d *ipvs.Destination) { d.UpperThreshold = 3000000000 },
+			want: `-x 3000000000" cannot restore the kernel's table: illegal u_threshold specified`},
+		{name: "persistence timeout", svc: func(s *ipvs.Service) { s.Flags, s.Timeout = ipvs.FlagPersistent, 2678401 },
+			want: "invalid timeout value `2678401' specified"},
+		{name: "timeout without persistence", svc: func(s *ipvs.Service) { s.Timeout = 300 },
+			want: "persistence timeout 300 reads back as 0"},
+		{name: "one-packet TCP", svc: func(s *ipvs.Service) { s.Flags = ipvs.FlagOnePacket },
+			want: "One-Packet Scheduling is only for UDP virtual services"},
+		{name: "zero port", svc: func(s *ipvs.Service) { s.Port = 0 },
+			want: "Zero port specified for non-persistent service"},
+		{name: "unknown flag", svc: func(s *ipvs.Service) { s.Flags = 0x2 },
+			want: "flags 2 reads back as 0"},
+		{name: "routing port", dest: func(d *ipvs.Destination) { d.ForwardMethod, d.Port = ipvs.DirectRoute, 8080 },
+			want: "real server 192.168.0.1:8080 reads back as 192.168.0.1:80"},
+		{name: "local", dest: func(d *ipvs.Destination) { d.ForwardMethod = ipvs.Local },
+			want: "forwarding method"},
+		{name: "tunnel type of NAT", dest: func(d *ipvs.Destination) { d.TunnelType, d.TunnelPort = ipvs.GUE, 6080 },
+			want: "tunnel type gue reads back as ipip"},
+		{name: "two checksum flags", dest: func(d *ipvs.Destination) {
+			d.ForwardMethod, d.TunnelType, d.TunnelPort, d.TunnelFlags = ipvs.Tunnel, ipvs.GUE, 6080, ipvs.TunnelCsum|ipvs.TunnelRemCsum
+		}, want: "unexpected argument (null)"},
+		{name: "timeouts", timeouts: ipvs.Timeouts{TCP: 2678401 * time.Second},
+			want: "invalid timeout value `2678401' specified"},
+	} {
+		e := ipvs.ServiceEntry{Service: svc, Destinations: []ipvs.Destination{dest}}
+		if tc.svc != nil {
+			tc.svc(&e.Service)
+		}
+		if tc.dest != nil {
+			tc.dest(&e.Destinations[0])
+		}
+		var buf bytes.Buffer
+		w := NewWriter(&buf, Options{Lossless: true})
+		w.Timeouts(tc.timeouts)
+		w.Entry(&e)
+		w.Flush()
+		if err := w.Loss(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Loss() = %v, want it to say %q; the save:\n%s", tc.name, err, tc.want, buf.String())
+		}
+		if strings.Count(buf.String(), "\n") < 2 {
+			t.Errorf("%s: the save stopped at the loss:\n%s", tc.name, buf.String())
+		}
+	}
 }

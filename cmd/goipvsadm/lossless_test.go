@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -93,5 +94,37 @@ func TestLosslessSaveKeepsThresholds(t *testing.T) {
 			t.Errorf("%v: thresholds %d/%d after the cycle, want %d/%d\nsaved:\n%s",
 				d.Addr, d.UpperThreshold, d.LowerThreshold, b.UpperThreshold, b.LowerThreshold, saved.stdout)
 		}
+	}
+}
+
+// TestLosslessSaveRefusesWhatNoRulesFileHolds: a value only the kernel
+// interface sets (here a threshold over 2^31-1, which -x refuses) is saved
+// as well as it can be, named on stderr, and the save exits 1, so that
+// the boot helper keeps the rules file it had.
+func TestLosslessSaveRefusesWhatNoRulesFileHolds(t *testing.T) {
+	f := newFakeRun(t)
+	c, err := ipvs.New(&ipvs.Config{Dial: f.k.Dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "rr"}
+	if err := c.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	d := ipvs.Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 1, UpperThreshold: 3000000000}
+	if err := c.CreateDestination(ctx, svc.Key(), d); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run([]string{"-S", "--lossless"}, "")
+	wantOut := "--set 900 120 300\n-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1 -x 3000000000\n"
+	wantErr := "ipvsadm: the save is not lossless: \"-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1 -x 3000000000\" cannot restore the kernel's table: illegal u_threshold specified\n"
+	if r.exit != 1 || r.stdout != wantOut || r.stderr != wantErr {
+		t.Errorf("-S --lossless: %+v\nwant exit 1, stdout %q, stderr %q", r, wantOut, wantErr)
+	}
+	// Plain -S stays ipvsadm's: it never checks.
+	if r := f.run([]string{"-S", "-n"}, ""); r.exit != 0 || r.stderr != "" {
+		t.Errorf("-S -n: %+v", r)
 	}
 }

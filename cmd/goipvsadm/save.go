@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/internal/listing"
@@ -10,8 +11,9 @@ import (
 
 // save runs -S: the rules, sorted as ipvsadm sorts them, names resolved
 // unless -n. With --lossless (goipvsadm's own) the timeouts come first and
-// every attribute is saved. Kernel errors exit 1 after what was printed
-// so far.
+// every attribute is saved; a table that no rules file can hold (see
+// save.Writer.Loss) is saved as well as it can be, and exits 1. Kernel
+// errors exit 1 after what was printed so far.
 func (a *app) save(ctx context.Context, f cmdline.Format) int {
 	w := save.NewWriter(a.stdout, save.Options{Numeric: f.Numeric, Lossless: f.Lossless, Names: a.names})
 	defer w.Flush()
@@ -39,6 +41,12 @@ func (a *app) save(ctx context.Context, f cmdline.Format) int {
 		for j := range dests {
 			w.Destination(&svcs[i], &dests[j])
 		}
+	}
+	if err := w.Loss(); err != nil {
+		w.Flush()
+		a.stdout.Flush()
+		fmt.Fprintf(a.stderr, "%s: the save is not lossless: %v\n", a.argv0, err)
+		return 1
 	}
 	return 0
 }
