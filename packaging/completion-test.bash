@@ -47,7 +47,7 @@ expect '--tun-type --tun-port --tun-nocsum --tun-csum --tun-remcsum' goipvsadm -
 expect '--sync --atomic --dry-run' goipvsadm -R --
 expect '--syncid' goipvsadm -Ln --sync
 expect '--json' goipvsadm -L --j
-expect '-n --numeric' goipvsadm -S -
+expect '-n --numeric --lossless' goipvsadm -S -
 expect 'sh-fallback,sh-fallback sh-fallback,sh-port' goipvsadm -A -t 10.0.0.1:80 -s sh -b sh-fallback,sh
 expect 'sip' goipvsadm -A -u 10.0.0.1:5060 --pe ''
 # Values without a fixed set of choices: nothing.

@@ -33,7 +33,7 @@ _goipvsadm_options() {
  --rate --exact --thresholds --persistent-conn --tun-info --nosort --sort
  -n --numeric --syncid --json" ;;
     -S | --save)
-        echo "-n --numeric" ;;
+        echo "-n --numeric --lossless" ;;
     -R | --restore)
         echo "--sync --atomic --dry-run" ;;
     --start-daemon)

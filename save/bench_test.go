@@ -5,11 +5,18 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/goipvsadm/goipvsadm/internal/listing"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
-// BenchmarkWrite saves 10,000 services with 10 destinations each.
+// BenchmarkWrite saves 10,000 services with 10 destinations each, as -S -n
+// and as -S --lossless (which reads every line back).
 func BenchmarkWrite(b *testing.B) {
+	b.Run("numeric", func(b *testing.B) { benchmarkWrite(b, Options{Numeric: true}) })
+	b.Run("lossless", func(b *testing.B) { benchmarkWrite(b, Options{Lossless: true}) })
+}
+
+func benchmarkWrite(b *testing.B, opts Options) {
 	src := make([]ipvs.ServiceEntry, 10000)
 	for i := range src {
 		j := (i * 7919) % len(src)
@@ -18,7 +25,7 @@ func BenchmarkWrite(b *testing.B) {
 			Flags: ipvs.FlagPersistent, Timeout: 300}
 		for k := range 10 {
 			src[i].Destinations = append(src[i].Destinations, ipvs.Destination{
-				Addr: netip.AddrFrom4([4]byte{192, 168, byte(j % 200), byte(10 - k)}), Port: 8080,
+				Addr: netip.AddrFrom4([4]byte{192, 168, byte(j % 200), byte(10 - k)}), Port: 80,
 				ForwardMethod: ipvs.Tunnel, TunnelType: ipvs.GUE, TunnelPort: 6080, Weight: 1})
 		}
 	}
@@ -28,7 +35,15 @@ func BenchmarkWrite(b *testing.B) {
 		b.StopTimer()
 		copy(entries, src)
 		b.StartTimer()
-		if err := Write(io.Discard, entries, Options{Numeric: true}); err != nil {
+		w := NewWriter(io.Discard, opts)
+		listing.SortEntries(entries)
+		for i := range entries {
+			w.Entry(&entries[i])
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Loss(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/goipvsadm/goipvsadm/internal/listing"
 	"github.com/goipvsadm/goipvsadm/internal/listing/testtable"
 	"github.com/goipvsadm/goipvsadm/internal/names"
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -112,6 +114,97 @@ func TestEdgeCases(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestLossless: the lossless save of the captured tables and the edge
+// cases (names never looked up, marks unsigned, thresholds, the mask
+// without -p, flag-3 under sh and mh, the timeouts first).
+func TestLossless(t *testing.T) {
+	a := netip.MustParseAddr
+	entries := append(testtable.Capture(false), testtable.More()...)
+	entries = append(entries,
+		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.5"), Port: 80, Scheduler: "rr",
+			Netmask: ipvs.IPv4NetmaskPrefix(24)},
+			Destinations: []ipvs.Destination{{Addr: a("192.168.1.5"), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 3,
+				UpperThreshold: 2147483647, LowerThreshold: 100}}},
+		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv6, FWMark: 4294967295, Scheduler: "mh",
+			Flags: ipvs.FlagSched3 | ipvs.FlagSched1, Netmask: ipvs.IPv6Prefix(64)}},
+		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv4, FWMark: 2147483648, Scheduler: "sh", Flags: ipvs.FlagSched3},
+			Destinations: []ipvs.Destination{{Addr: a("2001:db8::7"), ForwardMethod: ipvs.Tunnel, Weight: 1, UpperThreshold: 5}}},
+	)
+	var buf bytes.Buffer
+	w := NewWriter(&buf, Options{Lossless: true}) // a nil resolver: no lookups
+	w.Timeouts(ipvs.Timeouts{TCP: 900 * time.Second, TCPFin: 0, UDP: 2678400 * time.Second})
+	w.Timeouts(ipvs.Timeouts{}) // nothing to set: no line
+	listing.SortEntries(entries)
+	for i := range entries {
+		w.Entry(&entries[i])
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Loss(); err != nil {
+		t.Errorf("Loss: %v", err)
+	}
+	golden(t, "lossless", buf.String())
+}
+
+// TestLosslessLoss: values only the kernel interface sets, which no rules
+// line carries, make Loss name the line and what it loses.
+func TestLosslessLoss(t *testing.T) {
+	a := netip.MustParseAddr
+	svc := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.1"), Port: 80, Scheduler: "rr"}
+	dest := ipvs.Destination{Addr: a("192.168.0.1"), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 1}
+	for _, tc := range []struct {
+		name     string
+		svc      func(s *ipvs.Service)
+		dest     func(d *ipvs.Destination)
+		timeouts ipvs.Timeouts
+		want     string
+	}{
+		{name: "threshold", dest: func(d *ipvs.Destination) { d.UpperThreshold = 3000000000 },
+			want: `-x 3000000000" cannot restore the kernel's table: illegal u_threshold specified`},
+		{name: "persistence timeout", svc: func(s *ipvs.Service) { s.Flags, s.Timeout = ipvs.FlagPersistent, 2678401 },
+			want: "invalid timeout value `2678401' specified"},
+		{name: "timeout without persistence", svc: func(s *ipvs.Service) { s.Timeout = 300 },
+			want: "persistence timeout 300 reads back as 0"},
+		{name: "one-packet TCP", svc: func(s *ipvs.Service) { s.Flags = ipvs.FlagOnePacket },
+			want: "One-Packet Scheduling is only for UDP virtual services"},
+		{name: "zero port", svc: func(s *ipvs.Service) { s.Port = 0 },
+			want: "Zero port specified for non-persistent service"},
+		{name: "unknown flag", svc: func(s *ipvs.Service) { s.Flags = 0x2 },
+			want: "flags 2 reads back as 0"},
+		{name: "routing port", dest: func(d *ipvs.Destination) { d.ForwardMethod, d.Port = ipvs.DirectRoute, 8080 },
+			want: "real server 192.168.0.1:8080 reads back as 192.168.0.1:80"},
+		{name: "local", dest: func(d *ipvs.Destination) { d.ForwardMethod = ipvs.Local },
+			want: "forwarding method"},
+		{name: "tunnel type of NAT", dest: func(d *ipvs.Destination) { d.TunnelType, d.TunnelPort = ipvs.GUE, 6080 },
+			want: "tunnel type gue reads back as ipip"},
+		{name: "two checksum flags", dest: func(d *ipvs.Destination) {
+			d.ForwardMethod, d.TunnelType, d.TunnelPort, d.TunnelFlags = ipvs.Tunnel, ipvs.GUE, 6080, ipvs.TunnelCsum|ipvs.TunnelRemCsum
+		}, want: "unexpected argument (null)"},
+		{name: "timeouts", timeouts: ipvs.Timeouts{TCP: 2678401 * time.Second},
+			want: "invalid timeout value `2678401' specified"},
+	} {
+		e := ipvs.ServiceEntry{Service: svc, Destinations: []ipvs.Destination{dest}}
+		if tc.svc != nil {
+			tc.svc(&e.Service)
+		}
+		if tc.dest != nil {
+			tc.dest(&e.Destinations[0])
+		}
+		var buf bytes.Buffer
+		w := NewWriter(&buf, Options{Lossless: true})
+		w.Timeouts(tc.timeouts)
+		w.Entry(&e)
+		w.Flush()
+		if err := w.Loss(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Loss() = %v, want it to say %q; the save:\n%s", tc.name, err, tc.want, buf.String())
+		}
+		if strings.Count(buf.String(), "\n") < 2 {
+			t.Errorf("%s: the save stopped at the loss:\n%s", tc.name, buf.String())
 		}
 	}
 }

@@ -143,6 +143,20 @@ EOF
 -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m
 EOF
 `},
+	{name: "restore-negative-fwmark", script: `
+-R <<EOF
+-A -f -1294967296 -s rr
+-a -f -1294967296 -r 10.0.0.2:0 -g -w 1
+-A -f -1 -6 -s wlc
+EOF
+-Ln
+-Sn
+-R --sync --atomic <<EOF
+-A -f -1294967296 -s wlc
+EOF
+-Sn
+-A -f -5 -s rr
+`},
 	{name: "counters-64-bit", setup: func(k *ipvstest.Kernel) {
 		svc := ipvs.ServiceKey{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
 		dest := ipvs.DestinationKey{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80}
@@ -206,6 +220,7 @@ func TestScripts(t *testing.T) {
 	step("ipvsadm-save", nil, "")
 	step("ipvsadm-save", []string{"-n"}, "")
 	step("ipvsadm-save", []string{"-n", "extra"}, "")
+	step("ipvsadm-save", []string{"--lossless"}, "")
 	step("/usr/sbin/ipvsadm-save", []string{"-x"}, "")
 	checkGolden(t, filepath.Join("testdata", "differences", "scripts.txt"), b.String())
 }

@@ -50,7 +50,7 @@ func (a *app) execute(ctx context.Context, cmd *cmdline.Command) int {
 		return a.list(ctx, cmd)
 	case cmdline.Save:
 		streamingGC()
-		return a.save(ctx, cmd.Format.Numeric)
+		return a.save(ctx, cmd.Format)
 	case cmdline.Restore:
 		return a.restore(ctx, cmd.Restore)
 	}

@@ -16,10 +16,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// restore runs -R. Two intentional differences from ipvsadm (README.md):
+// restore runs -R. Three intentional differences from ipvsadm (README.md):
 // the whole input is parsed before anything is applied, so a syntax error
-// anywhere applies nothing; and the exit status is 255 when any line
-// failed, not just the status of the last line.
+// anywhere applies nothing; the exit status is 255 when any line failed,
+// not just the status of the last line; and the negative marks of
+// ipvsadm's own -S are read back.
 //
 // goipvsadm's own options (mode): --sync makes the table equal to the
 // rules with the fewest changes, --atomic applies all or nothing, and
@@ -27,6 +28,7 @@ import (
 func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	p := a.parser()
 	p.IpvsadmOnly = true // --sync and the like are for the whole run, not a line
+	p.SavedMarks = true  // marks of 2^31 and more as ipvsadm -S writes them
 	rules, err := restore.ParseAllWith(p, a.argv0, a.stdin)
 	if err != nil {
 		var le *restore.LineError
@@ -242,13 +244,15 @@ func (a *app) lineNote(l restore.Line, note string) {
 
 // saveScript behaves like Debian's ipvsadm-save: "ipvsadm-save [-n]" saves
 // the table; any other option prints its usage and exits 1; other words are
-// ignored.
+// ignored. goipvsadm's --lossless is passed on to -S.
 func (a *app) saveScript(args []string) int {
-	numeric := false
+	numeric, lossless := false, false
 	for _, arg := range args {
 		switch {
 		case arg == "-n":
 			numeric = true
+		case arg == "--lossless":
+			lossless = true
 		case strings.HasPrefix(arg, "-"):
 			fmt.Fprintf(a.stderr, "%s: Script to save the IPVS table to stdout.\n", filepath.Base(a.argv0))
 			fmt.Fprintln(a.stderr, "   With the -n option, prints out the table in numeric format.")
@@ -259,6 +263,9 @@ func (a *app) saveScript(args []string) int {
 	saveArgs := []string{"-S"}
 	if numeric {
 		saveArgs = append(saveArgs, "-n")
+	}
+	if lossless {
+		saveArgs = append(saveArgs, "--lossless")
 	}
 	return a.main(saveArgs)
 }

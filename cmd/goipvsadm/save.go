@@ -2,16 +2,28 @@ package main
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/internal/listing"
 	"github.com/goipvsadm/goipvsadm/save"
 )
 
 // save runs -S: the rules, sorted as ipvsadm sorts them, names resolved
-// unless -n. Kernel errors exit 1 after what was printed so far.
-func (a *app) save(ctx context.Context, numeric bool) int {
-	w := save.NewWriter(a.stdout, save.Options{Numeric: numeric, Names: a.names})
+// unless -n. With --lossless (goipvsadm's own) the timeouts come first and
+// every attribute is saved; a table that no rules file can hold (see
+// save.Writer.Loss) is saved as well as it can be, and exits 1. Kernel
+// errors exit 1 after what was printed so far.
+func (a *app) save(ctx context.Context, f cmdline.Format) int {
+	w := save.NewWriter(a.stdout, save.Options{Numeric: f.Numeric, Lossless: f.Lossless, Names: a.names})
 	defer w.Flush()
+	if f.Lossless {
+		t, err := a.client.Timeouts(ctx)
+		if err != nil {
+			return a.kernelFailure(opGeneric, err, 1)
+		}
+		w.Timeouts(t)
+	}
 	svcs, err := a.client.Services(ctx)
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)
@@ -29,6 +41,12 @@ func (a *app) save(ctx context.Context, numeric bool) int {
 		for j := range dests {
 			w.Destination(&svcs[i], &dests[j])
 		}
+	}
+	if err := w.Loss(); err != nil {
+		w.Flush()
+		a.stdout.Flush()
+		fmt.Fprintf(a.stderr, "%s: the save is not lossless: %v\n", a.argv0, err)
+		return 1
 	}
 	return 0
 }

@@ -33,7 +33,7 @@ func TestHelperCopyIsCurrent(t *testing.T) {
 }
 
 // fakeGoipvsadm stands in for goipvsadm: it appends "ARGS: <args>" to
-// $FAKE_LOG, and for -R the input it read; -S -n prints $FAKE_SAVE and
+// $FAKE_LOG, and for -R the input it read; -S -n --lossless prints $FAKE_SAVE and
 // exits $FAKE_SAVE_RC; -R exits $FAKE_RESTORE_RC; -L --daemon prints
 // $FAKE_DAEMONS.
 const fakeGoipvsadm = `#!/bin/sh
@@ -42,7 +42,7 @@ case "$*" in
 -R*)
 	sed 's/^/IN: /' >>"$FAKE_LOG"
 	exit "${FAKE_RESTORE_RC:-0}" ;;
-"-S -n")
+"-S -n --lossless")
 	printf '%s' "$FAKE_SAVE"
 	exit "${FAKE_SAVE_RC:-0}" ;;
 -S*)
@@ -347,8 +347,8 @@ func TestSaveOnStop(t *testing.T) {
 			continue
 		}
 		// Always numeric, whatever else is configured.
-		if !strings.Contains(log, "ARGS: -S -n\n") {
-			t.Errorf("%s: stop did not run -S -n:\n%s", tc.name, log)
+		if !strings.Contains(log, "ARGS: -S -n --lossless\n") {
+			t.Errorf("%s: stop did not run -S -n --lossless:\n%s", tc.name, log)
 		}
 		if got := b.read(tc.file); got != saved {
 			t.Errorf("%s: %s = %q, want %q", tc.name, tc.file, got, saved)
@@ -402,7 +402,7 @@ func TestRestartSavesWithSaveOnRestart(t *testing.T) {
 	code, _, log := b.run("restart")
 	// The save comes first, and the restore reads what it saved.
 	want := lines(
-		"ARGS: -S -n",
+		"ARGS: -S -n --lossless",
 		"MODPROBE: -q ip_vs",
 		"ARGS: -R --atomic --sync",
 		"IN: -A -t 10.0.0.9:80 -s rr",

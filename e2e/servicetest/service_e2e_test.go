@@ -239,10 +239,13 @@ func TestGuestRulesSetting(t *testing.T) {
 func TestGuestStopSavesNumerically(t *testing.T) {
 	ipvsadm, goipvsadm := guest(t)
 	// Entered with names (the guest's /etc/hosts has vip1.example and
-	// rs1.example), which a save without -n would write back.
+	// rs1.example), which a save without -n would write back; with a
+	// threshold and a mark of 2^31 or more, which only a lossless save
+	// keeps.
 	sh(t, ipvsadm+" -A -t vip1.example:http -s rr")
-	sh(t, ipvsadm+" -a -t vip1.example:http -r rs1.example:http -m -w 2")
+	sh(t, ipvsadm+" -a -t vip1.example:http -r rs1.example:http -m -w 2 -x 100 -y 10")
 	sh(t, ipvsadm+" -A -u 10.0.0.1:domain -s wlc")
+	sh(t, ipvsadm+" -A -f 3000000000 -s rr")
 	if named := sh(t, ipvsadm+" -S"); !strings.Contains(named, "vip1.example") {
 		t.Fatalf("ipvsadm -S has no names, the test proves nothing:\n%s", named)
 	}
@@ -261,12 +264,23 @@ func TestGuestStopSavesNumerically(t *testing.T) {
 		if code, stderr, _ := b.run("stop"); code != 0 {
 			t.Fatalf("%s: stop: exit %d: %s", tc.name, code, stderr)
 		}
-		if got := b.read(tc.file); got != want {
-			t.Errorf("%s: %s after stop:\n%s\nwant ipvsadm -Sn:\n%s", tc.name, tc.file, got, want)
+		saved := b.read(tc.file)
+		if strings.Contains(saved, "example") || !strings.Contains(saved, "-x 100 -y 10") ||
+			!strings.Contains(saved, "-f 3000000000 ") || !strings.HasPrefix(saved, "--set ") {
+			t.Errorf("%s: %s after stop is not a lossless numeric save:\n%s", tc.name, tc.file, saved)
 		}
 		// The table stays (FLUSH_ON_STOP=no).
 		if got := saveN(t, ipvsadm); got != want {
 			t.Errorf("%s: stop changed the table:\n%s", tc.name, got)
+		}
+		// The reference ipvsadm reads the saved file back.
+		thresholds := sh(t, ipvsadm+" -Ln --thresholds")
+		sh(t, ipvsadm+" -C && "+ipvsadm+" -R <"+filepath.Join(b.dir, tc.file))
+		if got := saveN(t, ipvsadm); got != want {
+			t.Errorf("%s: ipvsadm -R of %s gives\n%s\nwant\n%s", tc.name, tc.file, got, want)
+		}
+		if got := sh(t, ipvsadm+" -Ln --thresholds"); got != thresholds {
+			t.Errorf("%s: thresholds after ipvsadm -R of %s:\n%s\nwant\n%s", tc.name, tc.file, got, thresholds)
 		}
 	}
 }

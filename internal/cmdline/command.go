@@ -182,6 +182,10 @@ type Format struct {
 	// document. The listing is always numeric and carries every field,
 	// so the options above other than NoSort do not change it.
 	JSON bool
+	// Lossless (--lossless, goipvsadm's own) makes -S save every
+	// attribute the kernel keeps, and the timeouts, in a form -R reads
+	// back exactly. It implies Numeric.
+	Lossless bool
 }
 
 // Command is a parsed command line. Its fields hold exactly what ipvsadm

@@ -32,12 +32,12 @@
 // # goipvsadm's own options
 //
 // --json (with -L), --sync, --atomic and --dry-run (with -R; --dry-run only
-// with --sync) are not ipvsadm's. They are long options without a value and
+// with --sync) and --lossless (with -S) are not ipvsadm's. They are long options without a value and
 // are checked after every check ipvsadm makes, in the same style ("Illegal
 // 'json' option with the 'add-service' command", "You need to supply the
 // 'sync' option for the 'dry-run' option", exit status 2), so a command line
 // that does not use them is parsed, and refused, exactly as by ipvsadm.
-// They set Format.JSON and Command.Restore. Parser.IpvsadmOnly turns them
+// They set Format.JSON, Format.Lossless and Command.Restore. Parser.IpvsadmOnly turns them
 // into unknown options, as they are to ipvsadm; -R input lines are parsed
 // that way, since these options are for the command line of a whole run.
 //

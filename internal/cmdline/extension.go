@@ -22,6 +22,9 @@ const (
 	// ExtDryRun is --dry-run: with -R --sync, print the plan and change
 	// nothing (RestoreOptions.DryRun).
 	ExtDryRun
+	// ExtLossless is --lossless: with -S, save every attribute the
+	// kernel keeps, numerically (Format.Lossless).
+	ExtLossless
 	numExtensions
 )
 
@@ -54,6 +57,11 @@ var extensions = [numExtensions]extensionSpec{
 		name: "dry-run", command: Restore, requires: []Extension{ExtSync},
 		usage: "with -R --sync: print the changes and make none",
 		help:  "with -R --sync: print the changes, make none",
+	},
+	ExtLossless: {
+		name: "lossless", command: Save,
+		usage: "with -S: save every attribute and the timeouts, numerically",
+		help:  "with -S: save everything, numerically",
 	},
 }
 
@@ -108,6 +116,8 @@ func (s *state) setExtension(e Extension) *Error {
 		s.restore.Atomic = true
 	case ExtDryRun:
 		s.restore.DryRun = true
+	case ExtLossless:
+		s.format.Lossless = true
 	}
 	return nil
 }

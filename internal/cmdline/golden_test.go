@@ -208,7 +208,7 @@ func extensionSummary(cmd *Command, err error) string {
 	for _, o := range []struct {
 		on   bool
 		name string
-	}{{cmd.Format.JSON, "json"}, {cmd.Restore.Sync, "sync"}, {cmd.Restore.Atomic, "atomic"}, {cmd.Restore.DryRun, "dry-run"}} {
+	}{{cmd.Format.JSON, "json"}, {cmd.Restore.Sync, "sync"}, {cmd.Restore.Atomic, "atomic"}, {cmd.Restore.DryRun, "dry-run"}, {cmd.Format.Lossless, "lossless"}} {
 		if o.on {
 			s += " +" + o.name
 		}

@@ -33,11 +33,17 @@ type Parser struct {
 	// popt does when POSIXLY_CORRECT or POSIX_ME_HARDER is set.
 	PosixlyCorrect bool
 	// IpvsadmOnly recognises ipvsadm 1.31's options alone: goipvsadm's
-	// own (--json, --sync, --atomic, --dry-run) are then unknown options,
-	// as they are to ipvsadm ("--json: unknown option", a PoptError). Set
+	// own (--json, --sync, --lossless, ...) are then unknown options, as
+	// they are to ipvsadm ("--json: unknown option", a PoptError). Set
 	// it for the lines of -R input: those options are for the command
 	// line of the whole run, never for a single rule.
 	IpvsadmOnly bool
+	// SavedMarks also reads the negative firewall marks ipvsadm -S
+	// writes for marks of 2^31 and more (it prints them with %d):
+	// -1294967296 is mark 3000000000, the same 32 bits. Set it for the
+	// lines of -R input; on the command line a negative mark stays an
+	// error, as in ipvsadm.
+	SavedMarks bool
 }
 
 // NewParser returns a Parser that uses the system's name databases and the
@@ -69,9 +75,10 @@ func (p *Parser) Parse(argv0 string, args []string) (*Command, error) {
 // state is ipvsadm's struct ipvs_command_entry plus its option and format
 // bits while the options are read.
 type state struct {
-	r    Resolver
-	kind Kind
-	opts OptionSet
+	r          Resolver
+	savedMarks bool // Parser.SavedMarks
+	kind       Kind
+	opts       OptionSet
 
 	family   ipvs.Family
 	protocol ipvs.Protocol
@@ -118,9 +125,10 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 		r = NamesResolver{names.New()}
 	}
 	s := &state{
-		r:       r,
-		netmask: 0xffffffff,
-		dest:    ipvs.Destination{ForwardMethod: ipvs.DirectRoute, Weight: 1},
+		r:          r,
+		savedMarks: p.SavedMarks,
+		netmask:    0xffffffff,
+		dest:       ipvs.Destination{ForwardMethod: ipvs.DirectRoute, Weight: 1},
 	}
 	table := options
 	if p.IpvsadmOnly {
@@ -279,6 +287,9 @@ func (s *state) option(name string, arg *string) *Error {
 		}
 		s.family, s.protocol = ipvs.IPv4, ipvs.TCP
 		mark, ok := parseFWMark(val)
+		if !ok && s.savedMarks {
+			mark, ok = parseSavedFWMark(val)
+		}
 		if !ok {
 			return failf("invalid fwmark value `%s' specified", val)
 		}
@@ -505,7 +516,7 @@ func (s *state) option(name string, arg *string) *Error {
 			return err
 		}
 		s.dest.TunnelFlags |= ipvs.TunnelRemCsum
-	case "json", "sync", "atomic", "dry-run":
+	case "json", "sync", "atomic", "dry-run", "lossless":
 		return s.setExtension(extensionByName[name])
 	default:
 		// Every flag of Flags is handled above; reaching this is a bug
@@ -548,6 +559,16 @@ func parseFWMark(s string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(v), true
+}
+
+// parseSavedFWMark reads a mark as ipvsadm -S prints it with %d: a
+// negative number from -2^31 to -1 is the mark of the same 32 bits.
+func parseSavedFWMark(s string) (uint32, bool) {
+	v, rest, ok, erange := strtol(s)
+	if !ok || rest != "" || erange || v < -1<<31 || v >= 0 {
+		return 0, false
+	}
+	return uint32(int32(v)), true
 }
 
 // parseSchedFlags is ipvsadm's parse_sched_flags: the comma-separated names

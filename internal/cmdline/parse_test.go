@@ -318,9 +318,9 @@ func TestUsage(t *testing.T) {
 	if lines[2] != "  /sbin/goipvsadm -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags]" {
 		t.Errorf("usage line %q", lines[2])
 	}
-	// ipvsadm's 82 lines, then goipvsadm's paragraph (5 lines).
-	if len(lines) != 88 || lines[87] != "" {
-		t.Errorf("got %d lines, want 87 and a final newline", len(lines)-1)
+	// ipvsadm's 82 lines, then goipvsadm's paragraph (6 lines).
+	if len(lines) != 89 || lines[88] != "" {
+		t.Errorf("got %d lines, want 88 and a final newline", len(lines)-1)
 	}
 	compat := UsageWithVersion(VersionLine(), "/sbin/goipvsadm")
 	if !strings.HasPrefix(u, compat) {
@@ -501,5 +501,44 @@ func TestExtensionsAreLongOnly(t *testing.T) {
 	})
 	if n != int(numExtensions) {
 		t.Errorf("%d extension flags, want %d", n, numExtensions)
+	}
+}
+
+// TestSavedMarks: with SavedMarks, -f also takes ipvsadm -S's negative
+// marks as the same 32 bits; without it (the command line) they fail.
+func TestSavedMarks(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want uint32 // 0: an error
+	}{
+		{"-1294967296", 3000000000},
+		{"-1", 4294967295},
+		{"-2147483648", 2147483648},
+		{"-2147483649", 0},
+		{"-0", 0},
+		{"0", 0},
+		{"4294967295", 4294967295},
+		{"4294967296", 0},
+		{"-1x", 0},
+	} {
+		for _, saved := range []bool{false, true} {
+			p := &Parser{Resolver: NamesResolver{}, SavedMarks: saved}
+			cmd, err := p.Parse("ipvsadm", []string{"-A", "-f", tc.arg})
+			want := tc.want
+			if !saved && strings.HasPrefix(tc.arg, "-") {
+				want = 0
+			}
+			switch {
+			case want == 0 && err == nil:
+				t.Errorf("SavedMarks=%v -f %s: mark %d, want an error", saved, tc.arg, cmd.Service.FWMark)
+			case want != 0 && err != nil:
+				t.Errorf("SavedMarks=%v -f %s: %v", saved, tc.arg, err)
+			case want != 0 && cmd.Service.FWMark != want:
+				t.Errorf("SavedMarks=%v -f %s: mark %d, want %d", saved, tc.arg, cmd.Service.FWMark, want)
+			}
+			if err != nil && err.Error() != "invalid fwmark value `"+tc.arg+"' specified" {
+				t.Errorf("-f %s: error %q", tc.arg, err)
+			}
+		}
 	}
 }
