@@ -5,6 +5,10 @@ GO ?= go
 # End-to-end tests boot Debian kernels under QEMU (TCG, no network).
 # Packages whose //go:build e2e tests run inside the guest:
 E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/... ./cmd/goipvsadm/... ./e2e/servicetest/...
+# moby/ipvs's own tests (ipvs_linux_test.go of github.com/moby/ipvs at this
+# version, fetched through the Go module proxy) run against ./moby/ipvs in
+# the guest too; empty leaves them out. See e2e/build-moby-tests.sh.
+E2E_MOBY_TESTS ?= v1.1.0
 # Kernels to boot: 6.1 and/or 6.12.
 E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.
@@ -48,6 +52,7 @@ e2e-fetch:
 
 e2e-payload:
 	e2e/build-payload.sh $(E2E_PAYLOAD) $(E2E_PKGS)
+	$(if $(E2E_MOBY_TESTS),e2e/build-moby-tests.sh $(E2E_PAYLOAD) $(E2E_MOBY_TESTS))
 
 # The host-side test boots one guest per kernel, in parallel.
 e2e: e2e-fetch e2e-payload

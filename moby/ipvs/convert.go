@@ -15,9 +15,9 @@ import (
 // services without it); the native package masks it.
 const flagHashed = 0x0002
 
-// fwdMethods maps moby's forwarding-method numbers (the kernel's) to the
+// forwardMethods maps moby's forwarding-method numbers (the kernel's) to the
 // native package's values.
-var fwdMethods = [...]native.ForwardMethod{
+var forwardMethods = [...]native.ForwardMethod{
 	ConnFwdMasq:        native.Masquerade,
 	ConnFwdLocalNode:   native.Local,
 	ConnFwdTunnel:      native.Tunnel,
@@ -97,13 +97,13 @@ func fromNativeService(n native.Service) *Service {
 
 func toNativeDestination(d *Destination) (native.Destination, error) {
 	fwd := d.ConnectionFlags & ConnectionFlagFwdMask
-	if int(fwd) >= len(fwdMethods) {
+	if int(fwd) >= len(forwardMethods) {
 		return native.Destination{}, fmt.Errorf("ipvs: forwarding method %d cannot be used for a destination: %w", fwd, syscall.EINVAL)
 	}
 	return native.Destination{
 		Addr:           toAddr(d.Address, d.AddressFamily),
 		Port:           d.Port,
-		ForwardMethod:  fwdMethods[fwd],
+		ForwardMethod:  forwardMethods[fwd],
 		Weight:         uint32(d.Weight),
 		UpperThreshold: d.UpperThreshold,
 		LowerThreshold: d.LowerThreshold,
@@ -126,7 +126,7 @@ func fromNativeDestination(n native.Destination) *Destination {
 		InactiveConnections: int(n.InactiveConns),
 		Stats:               DstStats(fromNativeStats(n.Stats)),
 	}
-	for m, f := range fwdMethods {
+	for m, f := range forwardMethods {
 		if f == n.ForwardMethod {
 			d.ConnectionFlags = uint32(m)
 		}
