@@ -3,6 +3,7 @@ package ipvs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"reflect"
 	"syscall"
@@ -247,5 +248,39 @@ func TestStuckSocketFails(t *testing.T) {
 	k.InjectFault(nil)
 	if _, err := h.GetServices(); err != nil {
 		t.Errorf("GetServices after the stall: %v", err)
+	}
+}
+
+// A Handle is shared by goroutines (kube-proxy wrapped moby's in a mutex);
+// make test runs this under the race detector.
+func TestConcurrentUse(t *testing.T) {
+	h, _ := newTestHandle(t)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			s := tcpService(fmt.Sprintf("10.0.0.%d", g+1))
+			err := h.NewService(s)
+			for i := 0; err == nil && i < 20; i++ {
+				err = h.NewDestination(s, &Destination{Address: net.IPv4(10, 1, byte(g), byte(i)), Port: 80, Weight: 1})
+				if err == nil {
+					_, err = h.GetServices()
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	svcs, err := h.GetServices()
+	if err != nil || len(svcs) != 8 {
+		t.Fatalf("GetServices: %d services, %v", len(svcs), err)
+	}
+	for _, s := range svcs {
+		if dests, err := h.GetDestinations(s); err != nil || len(dests) != 20 {
+			t.Errorf("%v: %d destinations, %v", s.Address, len(dests), err)
+		}
 	}
 }
