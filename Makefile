@@ -5,6 +5,10 @@ GO ?= go
 # End-to-end tests boot Debian kernels under QEMU (TCG, no network).
 # Packages whose //go:build e2e tests run inside the guest:
 E2E_PKGS ?= ./e2e/smoketest/... ./ipvs/... ./cmd/goipvsadm/... ./e2e/servicetest/...
+# moby/ipvs's own tests (ipvs_linux_test.go of github.com/moby/ipvs at this
+# version, fetched through the Go module proxy) run against ./moby/ipvs in
+# the guest too; empty leaves them out. See e2e/build-moby-tests.sh.
+E2E_MOBY_TESTS ?= v1.1.0
 # Kernels to boot: 6.1 and/or 6.12.
 E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.
@@ -31,23 +35,25 @@ all: build
 build:
 	$(GO) build ./...
 
-# The library and restore run again under the race detector: a Client is
+# The library, restore and moby/ipvs run again under the race detector: a Client is
 # shared by goroutines (writers and dumps mixed). The s390x build checks
 # that nothing assumes a little-endian host.
 test:
 	$(GO) test ./...
-	$(GO) test -race ./ipvs/... ./restore/...
-	GOARCH=s390x $(GO) vet ./ipvs/... ./restore/...
+	$(GO) test -race ./ipvs/... ./restore/... ./moby/...
+	GOARCH=s390x $(GO) vet ./ipvs/... ./restore/... ./moby/...
 
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./...
+	$(GO) vet -tags mobyupstream ./moby/...
 
 e2e-fetch:
 	e2e/fetch.sh $(E2E_KERNELS)
 
 e2e-payload:
 	e2e/build-payload.sh $(E2E_PAYLOAD) $(E2E_PKGS)
+	$(if $(E2E_MOBY_TESTS),e2e/build-moby-tests.sh $(E2E_PAYLOAD) $(E2E_MOBY_TESTS))
 
 # The host-side test boots one guest per kernel, in parallel.
 e2e: e2e-fetch e2e-payload

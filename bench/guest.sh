@@ -1,8 +1,9 @@
 #!/bin/sh
 # make bench, inside the 6.1 guest (bench/run.sh boots it): goipvsadm
 # against ipvsadm with benchrun, then our library against moby/ipvs with
-# libcompare. BENCH_SMALL=1: small tables; BENCH_ARGS: more benchrun flags;
-# BENCH_LIB=0: skip libcompare. BENCH_PROFILE=1: only profile the ipvs
+# libcompare (with moby's API on goipvsadm's package as a third contender).
+# BENCH_SMALL=1: small tables; BENCH_ARGS: more benchrun flags;
+# BENCH_LIB=0: skip libcompare; BENCH_LIB=only: skip benchrun. BENCH_PROFILE=1: only profile the ipvs
 # library with ipvsprof and send the profiles to the host;
 # BENCH_PROFILE=kernel: only time the kernel's side of listing.
 set -u
@@ -46,11 +47,15 @@ if [ "${BENCH_PROFILE:-}" = 1 ]; then
 	exit 0
 fi
 rc=0
-# shellcheck disable=SC2086
-/usr/local/bin/benchrun $small ${BENCH_ARGS:-} || rc=$?
-if [ "${BENCH_LIB:-1}" = 1 ] && [ -x /usr/local/bin/libcompare ]; then
-	/usr/sbin/ipvsadm -C 2>/dev/null
+if [ "${BENCH_LIB:-1}" != only ]; then
 	# shellcheck disable=SC2086
-	/usr/local/bin/libcompare $small || { r=$?; [ "$rc" -ne 0 ] || rc=$r; }
+	/usr/local/bin/benchrun $small ${BENCH_ARGS:-} || rc=$?
+fi
+if [ "${BENCH_LIB:-1}" != 0 ] && [ -x /usr/local/bin/libcompare ]; then
+	/usr/sbin/ipvsadm -C 2>/dev/null
+	compat=
+	[ -x /usr/local/bin/libcompare-compat ] && compat="-compat /usr/local/bin/libcompare-compat"
+	# shellcheck disable=SC2086
+	/usr/local/bin/libcompare $small $compat || { r=$?; [ "$rc" -ne 0 ] || rc=$r; }
 fi
 exit "$rc"

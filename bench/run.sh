@@ -6,7 +6,7 @@
 #
 # Environment: BENCH_SMALL=1 (small tables, no targets), BENCH_ARGS (more
 # benchrun flags, e.g. "-rounds 5 -only -Sn"), BENCH_LIB=0 (no moby/ipvs
-# comparison), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
+# comparison; =only: only that comparison, no benchrun), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
 # library in the guest, written to $BENCH_OUT; =kernel: only ipvsprof -op
 # kernelcost), BENCH_KERNEL (default 6.1),
 # BENCH_MEM (MiB, default 2048), BENCH_BASELINE (a goipvsadm binary copied
@@ -25,9 +25,10 @@ e2e/fetch.sh "$kernel"
 e2e/build-payload.sh "$payload"
 echo "bench: build benchrun" >&2
 CGO_ENABLED=0 go build -o "$payload/usr/local/bin/benchrun" ./e2e/cmd/benchrun
-if [ "${BENCH_LIB:-1}" = 1 ]; then
-	echo "bench: build libcompare (bench module, moby/ipvs)" >&2
+if [ "${BENCH_LIB:-1}" != 0 ]; then
+	echo "bench: build libcompare (bench module, moby/ipvs, and moby's API on ./moby/ipvs)" >&2
 	(cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/libcompare" ./cmd/libcompare)
+	(cd bench && CGO_ENABLED=0 go build -tags mobycompat -o "$payload/usr/local/bin/libcompare-compat" ./cmd/libcompare)
 fi
 (cd bench && CGO_ENABLED=0 go build -o "$payload/usr/local/bin/ipvsprof" ./cmd/ipvsprof)
 if [ -n "${BENCH_BASELINE:-}" ]; then

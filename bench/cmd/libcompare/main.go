@@ -5,9 +5,12 @@
 // pipelined Apply and lists with Snapshot; moby has no batch, so it makes
 // one call per object. Runs alternate between the libraries, the table is
 // flushed before each, and both listings are checked against what was
-// created. make bench runs it in the e2e guest (see ../../README.md).
+// created. With -compat, a second build of this command (go build -tags
+// mobycompat, which only swaps moby/ipvs's import path for goipvsadm's
+// moby/ipvs package) runs the same moby code as a third contender. make
+// bench runs it in the e2e guest (see ../../README.md).
 //
-//	libcompare [-small] [-rounds 3] [-services N -dests M]
+//	libcompare [-small] [-rounds 3] [-services N -dests M] [-compat PATH]
 //
 // Exit status 1 when a library failed or listed a different table, 3 when
 // ours was not at least -target times faster (with -strict).
@@ -28,7 +31,6 @@ import (
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
-	moby "github.com/moby/ipvs"
 )
 
 type spec struct {
@@ -100,26 +102,27 @@ func ours(ctx context.Context, t []spec) (timing, int, error) {
 	return tm, len(entries), check(t, got)
 }
 
-// viaMoby creates and lists with github.com/moby/ipvs.
+// viaMoby creates and lists through moby/ipvs's API: moby/ipvs itself, or
+// (built with -tags mobycompat) goipvsadm's package with that API.
 func viaMoby(t []spec) (timing, int, error) {
 	var tm timing
 	start := time.Now()
-	h, err := moby.New("")
+	h, err := mobyNew("")
 	if err != nil {
 		return tm, 0, err
 	}
 	defer h.Close()
 	for _, s := range t {
-		svc := &moby.Service{AddressFamily: syscall.AF_INET, Protocol: syscall.IPPROTO_TCP,
+		svc := &mobyService{AddressFamily: syscall.AF_INET, Protocol: syscall.IPPROTO_TCP,
 			Address: net.IP(s.key.Addr.AsSlice()), Port: s.key.Port, SchedName: "wlc", Netmask: 0xffffffff}
 		if err := h.NewService(svc); err != nil {
-			return tm, 0, fmt.Errorf("moby NewService %v: %w", s.key, err)
+			return tm, 0, fmt.Errorf("%s NewService %v: %w", mobyAPIName, s.key, err)
 		}
 		for _, d := range s.dests {
-			err := h.NewDestination(svc, &moby.Destination{AddressFamily: syscall.AF_INET,
-				Address: net.IP(d.AsSlice()), Port: 8080, ConnectionFlags: moby.ConnectionFlagMasq, Weight: 1})
+			err := h.NewDestination(svc, &mobyDestination{AddressFamily: syscall.AF_INET,
+				Address: net.IP(d.AsSlice()), Port: 8080, ConnectionFlags: mobyMasq, Weight: 1})
 			if err != nil {
-				return tm, 0, fmt.Errorf("moby NewDestination %v %v: %w", s.key, d, err)
+				return tm, 0, fmt.Errorf("%s NewDestination %v %v: %w", mobyAPIName, s.key, d, err)
 			}
 		}
 	}
@@ -128,17 +131,17 @@ func viaMoby(t []spec) (timing, int, error) {
 	start = time.Now()
 	svcs, err := h.GetServices()
 	if err != nil {
-		return tm, 0, fmt.Errorf("moby GetServices: %w", err)
+		return tm, 0, fmt.Errorf("%s GetServices: %w", mobyAPIName, err)
 	}
 	type entry struct {
-		svc   *moby.Service
-		dests []*moby.Destination
+		svc   *mobyService
+		dests []*mobyDestination
 	}
 	entries := make([]entry, len(svcs))
 	for i, s := range svcs {
 		dests, err := h.GetDestinations(s)
 		if err != nil {
-			return tm, 0, fmt.Errorf("moby GetDestinations: %w", err)
+			return tm, 0, fmt.Errorf("%s GetDestinations: %w", mobyAPIName, err)
 		}
 		entries[i] = entry{s, dests}
 	}
@@ -222,7 +225,8 @@ func main() {
 		rounds   = flag.Int("rounds", 3, "runs of each library")
 		target   = flag.Float64("target", 3, "how many times faster ours must be (create+list)")
 		strict   = flag.Bool("strict", false, "exit 3 when ours is not -target times faster")
-		one      = flag.Int("one", -1, "internal: run library 0 (ours) or 1 (moby) once and print its times")
+		one      = flag.Int("one", -1, "internal: run library 0 (ours) or 1 (moby's API) once and print its times")
+		compat   = flag.String("compat", "", "libcompare built with -tags mobycompat: also time moby's API on our package")
 	)
 	flag.Parse()
 	if *small {
@@ -258,35 +262,40 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	var times [2][]timing
-	names := [2]string{"goipvsadm/ipvs", "moby/ipvs"}
+	// The contenders: a binary and its -one argument.
+	libs := []struct {
+		name, exe string
+		one       int
+	}{{"goipvsadm/ipvs", self, 0}, {mobyAPIName, self, 1}}
+	if *compat != "" {
+		libs = append(libs, libs[1])
+		libs[2].name, libs[2].exe = "goipvsadm/moby/ipvs", *compat
+	}
+	times := make([][]timing, len(libs))
 	for round := range *rounds {
-		for k := range 2 {
-			lib := k
-			if round%2 == 1 {
-				lib = 1 - k
-			}
+		for k := range libs {
+			lib := (k + round) % len(libs) // each round starts with another
 			if err := flush(ctx); err != nil {
 				fatal(err)
 			}
-			cmd := exec.Command(self, "-one", strconv.Itoa(lib), "-services", strconv.Itoa(*services),
+			cmd := exec.Command(libs[lib].exe, "-one", strconv.Itoa(libs[lib].one), "-services", strconv.Itoa(*services),
 				"-dests", strconv.Itoa(*dests))
 			cmd.Stderr = os.Stderr
 			out, err := cmd.Output()
 			if err != nil {
-				fatal(fmt.Errorf("%s: %w", names[lib], err))
+				fatal(fmt.Errorf("%s: %w", libs[lib].name, err))
 			}
 			var (
 				create, list int64
 				n            int
 			)
 			if _, err := fmt.Sscan(string(out), &create, &list, &n); err != nil {
-				fatal(fmt.Errorf("%s: %q: %w", names[lib], out, err))
+				fatal(fmt.Errorf("%s: %q: %w", libs[lib].name, out, err))
 			}
 			tm := timing{time.Duration(create), time.Duration(list)}
 			times[lib] = append(times[lib], tm)
-			fmt.Printf("libcompare: %d×%d round %d %-15s create %7.3fs list %7.3fs (%d services)\n",
-				*services, *dests, round+1, names[lib], tm.create.Seconds(), tm.list.Seconds(), n)
+			fmt.Printf("libcompare: %d×%d round %d %-19s create %7.3fs list %7.3fs (%d services)\n",
+				*services, *dests, round+1, libs[lib].name, tm.create.Seconds(), tm.list.Seconds(), n)
 		}
 	}
 	if err := flush(ctx); err != nil {
@@ -301,20 +310,28 @@ func main() {
 		func(t timing) time.Duration { return t.list },
 		timing.total,
 	}
-	for lib := range 2 {
-		fmt.Printf("| %s |", names[lib])
+	for lib := range libs {
+		fmt.Printf("| %s |", libs[lib].name)
 		for _, f := range phases {
 			fmt.Printf(" %.2f s |", median(times[lib], f).Seconds())
 		}
 		fmt.Println()
 	}
-	fmt.Printf("| speed-up (moby / ours) |")
-	var total float64
-	for _, f := range phases {
-		total = median(times[1], f).Seconds() / median(times[0], f).Seconds()
-		fmt.Printf(" %.1f× |", total)
+	var total float64 // ours against moby, create + list
+	for lib := range libs {
+		if lib == 1 {
+			continue
+		}
+		fmt.Printf("| speed-up (moby / %s) |", libs[lib].name)
+		for _, f := range phases {
+			r := median(times[1], f).Seconds() / median(times[lib], f).Seconds()
+			fmt.Printf(" %.1f× |", r)
+			if lib == 0 {
+				total = r
+			}
+		}
+		fmt.Println()
 	}
-	fmt.Println()
 	verdict := "pass"
 	if total < *target {
 		verdict = "FAIL"
