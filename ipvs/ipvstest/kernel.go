@@ -3,6 +3,7 @@ package ipvstest
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 	"net/netip"
 	"slices"
 	"sync"
@@ -341,7 +342,7 @@ func (d *dest) public() ipvs.Destination {
 	return ipvs.Destination{
 		Addr:            toAddr(d.af, d.addr),
 		Port:            d.port,
-		ForwardMethod:   ipvs.ForwardMethod(d.fwd),
+		ForwardMethod:   ipvs.ForwardMethod(uapi.FwdMethodIndex(d.fwd)),
 		Weight:          d.weight,
 		UpperThreshold:  d.uThresh,
 		LowerThreshold:  d.lThresh,

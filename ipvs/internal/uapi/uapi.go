@@ -130,6 +130,23 @@ const (
 	FwdMask   = 7
 )
 
+// FwdMethods holds the kernel's forwarding method for each value of
+// ipvs.ForwardMethod, whose zero value is direct routing (ipvsadm's
+// default) where the kernel's zero is masquerading.
+var FwdMethods = [...]uint32{FwdRoute, FwdMasq, FwdTunnel, FwdLocal}
+
+// FwdMethodIndex is the inverse of FwdMethods: the ipvs.ForwardMethod of
+// the kernel's method v. Numbers the kernel does not define map past the
+// end of FwdMethods, to len(FwdMethods)+v.
+func FwdMethodIndex(v uint32) int {
+	for i, k := range FwdMethods {
+		if k == v {
+			return i
+		}
+	}
+	return len(FwdMethods) + int(v)
+}
+
 // Tunnel types and flags (IP_VS_CONN_F_TUNNEL_TYPE_*, IP_VS_TUNNEL_ENCAP_FLAG_*).
 const (
 	TunTypeIPIP = 0
