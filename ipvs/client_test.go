@@ -35,7 +35,7 @@ func TestFakeRoundTrip(t *testing.T) {
 	c, k := fakeClient(t)
 	ctx := context.Background()
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "rr",
-		Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24), PEName: "sip"}
+		Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskBits(0xffffff00), PEName: "sip"}
 	if err := c.CreateService(ctx, svc); err != nil {
 		t.Fatal(err)
 	}

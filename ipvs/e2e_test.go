@@ -75,12 +75,12 @@ func TestKernelServicesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	svcs := []ipvs.Service{
 		{Protocol: ipvs.TCP, Addr: addr("10.0.0.1"), Port: 80, Scheduler: "rr"},
-		{Protocol: ipvs.UDP, Addr: addr("10.0.0.2"), Port: 53, Scheduler: "wrr", Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24)},
+		{Protocol: ipvs.UDP, Addr: addr("10.0.0.2"), Port: 53, Scheduler: "wrr", Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300, Netmask: ipvs.IPv4NetmaskBits(0xffffff00)},
 		{Protocol: ipvs.SCTP, Addr: addr("10.0.0.3"), Port: 3868, Scheduler: "lc"},
 		{Protocol: ipvs.TCP, Addr: addr("2001:db8::1"), Port: 443, Scheduler: "sh", Flags: ipvs.FlagPersistent | ipvs.FlagSched1 | ipvs.FlagSched2, Timeout: 60, Netmask: ipvs.IPv6Prefix(64)},
 		{Protocol: ipvs.UDP, Addr: addr("10.0.0.4"), Port: 5060, Scheduler: "mh", Flags: ipvs.FlagPersistent | ipvs.FlagSched1, Timeout: 30, PEName: "sip"},
 		{Protocol: ipvs.TCP, Addr: addr("10.0.0.5"), Port: 0, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 360, Netmask: ipvs.IPv4NetmaskBits(0)},
-		{FWMark: 42, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24), PEName: "sip"},
+		{FWMark: 42, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskBits(0xffffff00), PEName: "sip"},
 		{Family: ipvs.IPv6, FWMark: 43, Scheduler: "wlc", Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300, Netmask: ipvs.IPv6Prefix(48)},
 		{FWMark: 3000000000, Scheduler: "rr", Flags: ipvs.FlagSched1 | ipvs.FlagSched3},
 	}

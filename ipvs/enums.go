@@ -51,19 +51,6 @@ func (p Protocol) String() string {
 	return "?"
 }
 
-// ParseProtocol accepts "tcp", "udp" and "sctp" in any case.
-func ParseProtocol(s string) (Protocol, error) {
-	switch strings.ToLower(s) {
-	case "tcp":
-		return TCP, nil
-	case "udp":
-		return UDP, nil
-	case "sctp":
-		return SCTP, nil
-	}
-	return 0, fmt.Errorf("ipvs: unknown protocol %q", s)
-}
-
 // ForwardMethod is how packets reach a destination. The zero value is
 // DirectRoute, ipvsadm's default. The numbers are this package's own, not
 // the kernel's (whose zero is masquerading); reads convert, so a
@@ -256,15 +243,4 @@ func (s DaemonState) String() string {
 		return "backup"
 	}
 	return fmt.Sprintf("DaemonState(%d)", uint32(s))
-}
-
-// ParseDaemonState accepts "master" and "backup".
-func ParseDaemonState(s string) (DaemonState, error) {
-	switch s {
-	case "master":
-		return Master, nil
-	case "backup":
-		return Backup, nil
-	}
-	return 0, fmt.Errorf("ipvs: unknown sync daemon state %q", s)
 }

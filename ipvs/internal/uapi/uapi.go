@@ -170,3 +170,30 @@ const (
 	IfNameMaxLen    = 16 // IP_VS_IFNAME_MAXLEN, including the NUL
 	AddrLen         = 16 // sizeof(union nf_inet_addr)
 )
+
+// Address families and protocols, with Linux's numbers (AF_INET,
+// AF_INET6, IPPROTO_TCP).
+const (
+	AFInet     = 2
+	AFInet6    = 10
+	IPProtoTCP = 6
+)
+
+// The generic netlink controller (include/uapi/linux/genetlink.h), which
+// resolves family names.
+const (
+	GenlIDCtrl           = 0x10
+	CtrlCmdNewFamily     = 1
+	CtrlCmdGetFamily     = 3
+	CtrlAttrFamilyID     = 1
+	CtrlAttrFamilyName   = 2
+	CtrlAttrVersion      = 3
+	CtrlAttrHdrSize      = 4
+	CtrlAttrMaxAttr      = 5
+	CtrlAttrOps          = 6
+	CtrlAttrMcastGroups  = 7
+	CtrlAttrOpID         = 1
+	CtrlAttrOpFlags      = 2
+	CtrlAttrMcastGrpName = 1
+	CtrlAttrMcastGrpID   = 2
+)
