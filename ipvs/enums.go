@@ -38,7 +38,7 @@ const (
 )
 
 // String returns the name ipvsadm prints in listings: TCP, UDP, SCTP, or
-// "?" for any other number (as ipvsadm prints it).
+// "Protocol(N)" for any other number.
 func (p Protocol) String() string {
 	switch p {
 	case TCP:
@@ -48,7 +48,7 @@ func (p Protocol) String() string {
 	case SCTP:
 		return "SCTP"
 	}
-	return "?"
+	return fmt.Sprintf("Protocol(%d)", uint16(p))
 }
 
 // ForwardMethod is how packets reach a destination. The zero value is
