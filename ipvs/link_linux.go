@@ -37,8 +37,8 @@ func (l *rawLink) send(b []byte) error {
 	// Changes go through the scheduler-aware path: the kernel carries out
 	// every IPVS request inside sendmsg, and some sleep there (starting a
 	// sync daemon creates kernel threads; a new scheduler loads a module),
-	// which a raw system call would hide from the Go scheduler (the 6.1
-	// guest hung once in TestKernelDaemons that way).
+	// which a raw system call would hide from the Go scheduler: a thread
+	// asleep in the kernel would hold its processor.
 	var err error
 	werr := l.rc.Write(func(fd uintptr) bool {
 		err = unix.Sendto(int(fd), b, 0, kernelAddr)
