@@ -28,6 +28,10 @@ var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 // anyway), so a window costs one system call each way. Windows are sized
 // so that the answers fit in the socket's receive buffer even if every
 // request fails.
+//
+// Errors: each result has the sentinels of its op's single-op method, or
+// ErrAckLost; the error is an *OpError with ErrPermission, ErrUnavailable,
+// ErrClosed, or the context's error.
 func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	results := make([]error, len(ops))
 	reqs := make([]request, len(ops))

@@ -148,8 +148,54 @@ func TestClosedClient(t *testing.T) {
 	if err := c.Flush(context.Background()); !errors.Is(err, ipvs.ErrClosed) || !errors.As(err, &oe) {
 		t.Errorf("Flush after Close: %v, want an *OpError wrapping ErrClosed", err)
 	}
+	k := ipvs.ServiceKey{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	dk := ipvs.DestinationKey{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80}
+	ctx := context.Background()
+	for name, call := range allCalls(c, k, dk) {
+		if err := call(ctx); !errors.Is(err, ipvs.ErrClosed) || !errors.As(err, &oe) {
+			t.Errorf("%s after Close: %v, want an *OpError wrapping ErrClosed", name, err)
+		}
+	}
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// allCalls calls every Client method that talks to the kernel.
+func allCalls(c *ipvs.Client, k ipvs.ServiceKey, dk ipvs.DestinationKey) map[string]func(context.Context) error {
+	svc := ipvs.Service{Protocol: k.Protocol, Addr: k.Addr, Port: k.Port}
+	d := ipvs.Destination{Addr: dk.Addr, Port: dk.Port}
+	daemon := ipvs.Daemon{State: ipvs.Master, Interface: "eth0"}
+	return map[string]func(context.Context) error{
+		"Info":              func(ctx context.Context) error { _, err := c.Info(ctx); return err },
+		"Services":          func(ctx context.Context) error { _, err := c.Services(ctx); return err },
+		"Service":           func(ctx context.Context) error { _, err := c.Service(ctx, k); return err },
+		"CreateService":     func(ctx context.Context) error { return c.CreateService(ctx, svc) },
+		"UpdateService":     func(ctx context.Context) error { return c.UpdateService(ctx, svc) },
+		"ModifyService":     func(ctx context.Context) error { return c.ModifyService(ctx, k, func(*ipvs.Service) {}) },
+		"DeleteService":     func(ctx context.Context) error { return c.DeleteService(ctx, k) },
+		"Destinations":      func(ctx context.Context) error { _, err := c.Destinations(ctx, k); return err },
+		"CreateDestination": func(ctx context.Context) error { return c.CreateDestination(ctx, k, d) },
+		"UpdateDestination": func(ctx context.Context) error { return c.UpdateDestination(ctx, k, d) },
+		"ModifyDestination": func(ctx context.Context) error {
+			return c.ModifyDestination(ctx, k, dk, func(*ipvs.Destination) {})
+		},
+		"DeleteDestination": func(ctx context.Context) error { return c.DeleteDestination(ctx, k, dk) },
+		"Snapshot":          func(ctx context.Context) error { _, err := c.Snapshot(ctx); return err },
+		"Flush":             func(ctx context.Context) error { return c.Flush(ctx) },
+		"ZeroAll":           func(ctx context.Context) error { return c.ZeroAll(ctx) },
+		"Zero":              func(ctx context.Context) error { return c.Zero(ctx, k) },
+		"Timeouts":          func(ctx context.Context) error { _, err := c.Timeouts(ctx); return err },
+		"SetTimeouts": func(ctx context.Context) error {
+			return c.SetTimeouts(ctx, ipvs.Timeouts{TCP: time.Minute})
+		},
+		"Daemons":     func(ctx context.Context) error { _, err := c.Daemons(ctx); return err },
+		"StartDaemon": func(ctx context.Context) error { return c.StartDaemon(ctx, daemon) },
+		"StopDaemon":  func(ctx context.Context) error { return c.StopDaemon(ctx, daemon) },
+		"Apply": func(ctx context.Context) error {
+			_, err := c.Apply(ctx, []ipvs.Op{ipvs.DeleteService(k)})
+			return err
+		},
 	}
 }
 
@@ -180,27 +226,15 @@ func TestCloseInterruptsStalledCall(t *testing.T) {
 	}
 }
 
-// TestListContextErrorsAreOpErrors: lists wrap context errors as writes do.
-func TestListContextErrorsAreOpErrors(t *testing.T) {
+// TestContextErrorsAreOpErrors: every call, lists included, wraps context errors in an *OpError.
+func TestContextErrorsAreOpErrors(t *testing.T) {
 	c, k := fakeClient(t)
 	ctx := context.Background()
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
 	must(t, c.CreateService(ctx, svc))
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	calls := map[string]func(context.Context) error{
-		"Services":     func(ctx context.Context) error { _, err := c.Services(ctx); return err },
-		"Destinations": func(ctx context.Context) error { _, err := c.Destinations(ctx, svc.Key()); return err },
-		"Snapshot":     func(ctx context.Context) error { _, err := c.Snapshot(ctx); return err },
-		"Daemons":      func(ctx context.Context) error { _, err := c.Daemons(ctx); return err },
-		"Service":      func(ctx context.Context) error { _, err := c.Service(ctx, svc.Key()); return err },
-		"Info":         func(ctx context.Context) error { _, err := c.Info(ctx); return err },
-		"Timeouts":     func(ctx context.Context) error { _, err := c.Timeouts(ctx); return err },
-		"Apply": func(ctx context.Context) error {
-			_, err := c.Apply(ctx, []ipvs.Op{ipvs.DeleteService(svc.Key())})
-			return err
-		},
-	}
+	calls := allCalls(c, svc.Key(), ipvs.DestinationKey{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80})
 	for name, call := range calls {
 		var oe *ipvs.OpError
 		if err := call(cancelled); !errors.Is(err, context.Canceled) || !errors.As(err, &oe) {
