@@ -20,40 +20,47 @@ var (
 	// ErrUnavailable: the kernel has no IPVS (the generic-netlink family
 	// "IPVS" does not exist; the ip_vs module is not loaded), or the
 	// operating system is not Linux.
-	ErrUnavailable error = &sentinel{"IPVS is not available", errors.ErrUnsupported}
+	ErrUnavailable = unsupported("IPVS is not available")
 	// ErrPermission: the caller lacks CAP_NET_ADMIN, which every IPVS
 	// operation needs, reads included.
-	ErrPermission error = &sentinel{"permission denied (CAP_NET_ADMIN is needed)", fs.ErrPermission}
+	ErrPermission = denied("permission denied (CAP_NET_ADMIN is needed)")
 	// ErrClosed: the Client was closed, before the call or during it.
-	ErrClosed error = &sentinel{"client is closed", nil}
+	ErrClosed = errors.New("client is closed")
 
 	// ErrServiceNotFound: no service has the key (the kernel's ESRCH).
-	ErrServiceNotFound error = &sentinel{"no such service", fs.ErrNotExist}
+	ErrServiceNotFound = notFound("no such service")
 	// ErrServiceExists: a service with the key exists already (EEXIST).
-	ErrServiceExists error = &sentinel{"service already exists", fs.ErrExist}
+	ErrServiceExists = exists("service already exists")
 	// ErrDestinationNotFound: the service has no destination with the
 	// key (ENOENT).
-	ErrDestinationNotFound error = &sentinel{"no such destination", fs.ErrNotExist}
+	ErrDestinationNotFound = notFound("no such destination")
 	// ErrDestinationExists: the service has that destination already
 	// (EEXIST).
-	ErrDestinationExists error = &sentinel{"destination already exists", fs.ErrExist}
+	ErrDestinationExists = exists("destination already exists")
 	// ErrSchedulerNotFound: the kernel knows no scheduler or persistence
 	// engine of the given name (ENOENT; it does not say which of the two).
-	ErrSchedulerNotFound error = &sentinel{"scheduler or persistence engine not found", fs.ErrNotExist}
+	ErrSchedulerNotFound = notFound("scheduler or persistence engine not found")
 	// ErrDaemonRunning: a sync daemon of that state runs already (EEXIST).
-	ErrDaemonRunning error = &sentinel{"sync daemon is already running", fs.ErrExist}
+	ErrDaemonRunning = exists("sync daemon is already running")
 	// ErrDaemonNotRunning: no sync daemon of that state runs (ESRCH).
-	ErrDaemonNotRunning error = &sentinel{"no sync daemon is running", fs.ErrNotExist}
+	ErrDaemonNotRunning = notFound("no sync daemon is running")
 
 	// ErrInvalid: the request was refused before it was sent because the
 	// kernel would reject it, or would silently do something else than
 	// asked; the error says why. Where the kernel would have answered with
 	// an errno (EINVAL, ERANGE, EAFNOSUPPORT), the error matches it too.
-	ErrInvalid error = &sentinel{"invalid argument", nil}
+	ErrInvalid = errors.New("invalid argument")
 
 	// ErrSchedFlagIncompatible comes from ParseSchedFlag.
 	ErrSchedFlagIncompatible = errors.New("scheduler flag does not belong to this scheduler")
 )
+
+// notFound, exists, denied and unsupported make sentinels that also match
+// fs.ErrNotExist, fs.ErrExist, fs.ErrPermission and errors.ErrUnsupported.
+func notFound(msg string) error    { return &sentinel{msg, fs.ErrNotExist} }
+func exists(msg string) error      { return &sentinel{msg, fs.ErrExist} }
+func denied(msg string) error      { return &sentinel{msg, fs.ErrPermission} }
+func unsupported(msg string) error { return &sentinel{msg, errors.ErrUnsupported} }
 
 // sentinel is an error of this package that also matches its io/fs (or
 // errors) counterpart.
@@ -65,7 +72,7 @@ type sentinel struct {
 func (e *sentinel) Error() string { return e.msg }
 
 // Is reports whether target is the standard error e stands for.
-func (e *sentinel) Is(target error) bool { return e.like != nil && target == e.like }
+func (e *sentinel) Is(target error) bool { return target == e.like }
 
 // OpError is the error of one operation on one object. It unwraps to a
 // sentinel (when one applies) and to the cause, which for kernel errors is a
