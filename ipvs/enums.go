@@ -51,6 +51,19 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", uint16(p))
 }
 
+// ParseProtocol accepts "tcp", "udp" and "sctp" in any case.
+func ParseProtocol(s string) (Protocol, error) {
+	switch strings.ToLower(s) {
+	case "tcp":
+		return TCP, nil
+	case "udp":
+		return UDP, nil
+	case "sctp":
+		return SCTP, nil
+	}
+	return 0, fmt.Errorf("ipvs: unknown protocol %q", s)
+}
+
 // ForwardMethod is how packets reach a destination. The zero value is
 // DirectRoute, ipvsadm's default. The numbers are this package's own, not
 // the kernel's (whose zero is masquerading); reads convert, so a
