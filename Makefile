@@ -37,11 +37,22 @@ build:
 
 # The library, restore and moby/ipvs run again under the race detector: a Client is
 # shared by goroutines (writers and dumps mixed). The s390x build checks
-# that nothing assumes a little-endian host.
+# that nothing assumes a little-endian host. The library builds on every
+# GOOS in LIB_GOOS (off Linux a Client reports ErrUnavailable). The example
+# module (examples/controller, its own go.mod) uses only public packages.
+# The library packages are tested with each Go release supported upstream
+# (GO_TOOLCHAINS: the newest patch of the two newest majors, fetched
+# through the module proxy by GOTOOLCHAIN; go.mod's go line is the older).
+LIB_GOOS ?= linux darwin windows freebsd
+LIB_PKGS ?= ./ipvs/... ./restore/... ./save/... ./moby/...
+GO_TOOLCHAINS ?= go1.26.11 go1.27.4
 test:
 	$(GO) test ./...
 	$(GO) test -race ./ipvs/... ./restore/... ./moby/...
 	GOARCH=s390x $(GO) vet ./ipvs/... ./restore/... ./moby/...
+	for os in $(LIB_GOOS); do GOOS=$$os $(GO) build ./ipvs/... || exit 1; done
+	cd examples/controller && $(GO) vet ./... && $(GO) test ./...
+	for tc in $(GO_TOOLCHAINS); do GOTOOLCHAIN=$$tc $(GO) test $(LIB_PKGS) || exit 1; done
 
 vet:
 	$(GO) vet ./...

@@ -1,26 +1,3 @@
-// Package ipvs programs the Linux IP Virtual Server (IPVS, LVS) through the
-// kernel's generic-netlink family "IPVS".
-//
-// A Client holds one netlink socket with the family resolved once, and a
-// second one, opened on first use, for destination dumps (the kernel
-// serves those much more cheaply on a socket that only reads small
-// datagrams). It is safe for concurrent use: requests are serialised,
-// every reply is checked against its request, and sockets that timed out
-// or saw a stray reply are closed and dialled again on the next call.
-// Every call takes a context whose deadline and cancellation interrupt a
-// blocked socket.
-//
-// Services and destinations are plain values with comparable keys
-// (ServiceKey, DestinationKey) and net/netip addresses. Errors unwrap both
-// to a sentinel (ErrServiceNotFound, ErrServiceExists, ...) and to the
-// kernel's errno.
-//
-// Every IPVS operation, reads included, needs CAP_NET_ADMIN. The package
-// never loads kernel modules by itself (the family lookup auto-loads ip_vs
-// on most kernels); LoadModule does it explicitly, as ipvsadm does.
-//
-// Package ipvstest provides an in-memory kernel that speaks the same
-// protocol, for tests without root.
 package ipvs
 
 import (
@@ -28,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Config selects where and how a Client connects. The zero Config (or a nil
@@ -61,26 +36,33 @@ type Config struct {
 // dumpBufferSize is the main link's user-space buffer for each recvmsg. The
 // kernel sizes dump batches from the largest buffer a socket has read with
 // (up to 32 KiB), and every batch of a service dump walks the table again
-// from the start, so page-sized reads make big service dumps slower
-// (measured on 6.1 under emulation: 16,000 services in 0.5 s with 64 KiB
-// reads, 1.0 s with 7.5 KiB, 1.1-1.7 s with 4 KiB).
+// from the start, so page-sized reads make big service dumps slower (see
+// bench/README.md).
 const dumpBufferSize = 64 << 10
 
 // destDumpBufferSize is the buffer of the destination-dump link: the
 // kernel's own dump size (NLMSG_GOODSIZE: a page, at most 8 KiB, less the
-// skb's overhead) fits in it, and with reads no larger the kernel
-// keeps allocating its dump buffers from the slab instead of asking the
-// page allocator for 32 KiB twice per dump (the data and the done message).
-// That halves what a destination dump costs the kernel: on 6.1 under
-// emulation, 390 -> 200 µs for a service of 10 destinations, 300 -> 110-180
-// µs for one of 1.
+// skb's overhead) fits in it, and with reads no larger the kernel keeps
+// allocating its dump buffers from the slab instead of asking the page
+// allocator for 32 KiB twice per dump (the data and the done message),
+// which makes destination dumps much cheaper for the kernel (see
+// bench/README.md).
 var destDumpBufferSize = min(os.Getpagesize(), 8192)
 
-// Client talks to the kernel's IPVS.
+// Client talks to the kernel's IPVS. It is safe for concurrent use; calls
+// run one at a time, and one waiting for its turn still ends when its
+// context does. Make one with New or NewContext.
 type Client struct {
 	cfg Config
 
-	mu sync.Mutex // serialises use of lk and dk
+	// turn holds a token while a call uses the sockets: a lock that a
+	// waiting call can give up on when its context ends.
+	turn chan struct{}
+	// life ends when Close is called; calls in flight then stop.
+	life     context.Context
+	shutdown context.CancelFunc
+
+	// The fields below belong to the call that holds turn.
 	lk link
 	// dk is a second socket for destination dumps, opened on first use;
 	// it only ever reads with destDumpBufferSize (see there). The kernel
@@ -89,42 +71,54 @@ type Client struct {
 	dk     link
 	family uint16
 	seq    uint32 // the last sequence number used
-	closed bool
 
-	sendBuf []byte        // reused for requests, under mu
-	keyBuf  []byte        // reused for service-key attributes, under mu
-	destBuf []Destination // reused to decode destination dumps, under mu
+	sendBuf []byte        // reused for requests
+	keyBuf  []byte        // reused for service-key attributes
+	destBuf []Destination // reused to decode destination dumps
 }
 
-// New opens a Client. It resolves the IPVS family and asks the kernel for
-// its IPVS information, so it fails at once, with ErrUnavailable or
-// ErrPermission, where IPVS cannot be used.
+// New is NewContext without a deadline: against a kernel that never
+// answers it waits for ever. Prefer NewContext.
 func New(cfg *Config) (*Client, error) {
-	c := &Client{}
+	return NewContext(context.Background(), cfg)
+}
+
+// NewContext opens a Client. It dials the socket, resolves the IPVS family
+// and asks the kernel for its IPVS information, so it fails at once where
+// IPVS cannot be used: with ErrUnavailable (no IPVS in the kernel, or not
+// Linux) or ErrPermission (no CAP_NET_ADMIN). ctx bounds all of this; when
+// it ends first, the error wraps context.Canceled or
+// context.DeadlineExceeded. ctx does not bound the Client's later use.
+func NewContext(ctx context.Context, cfg *Config) (*Client, error) {
+	c := &Client{turn: make(chan struct{}, 1)}
 	if cfg != nil {
 		c.cfg = *cfg
 	}
-	c.mu.Lock()
-	err := c.dialLocked()
-	c.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.Info(context.Background()); err != nil {
+	c.life, c.shutdown = context.WithCancel(context.Background())
+	if _, err := c.Info(ctx); err != nil {
 		c.Close()
+		var oe *OpError
+		if errors.As(err, &oe) && oe.Op != "open" {
+			oe.Op = "open"
+		}
 		return nil, err
 	}
 	return c, nil
 }
 
-// Close closes the socket. Calls after Close fail.
+// Close closes the sockets. Calls in flight end with ErrClosed, and so do
+// later ones. Close is safe to call more than once.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
+	if c.turn == nil {
+		return nil
+	}
+	c.shutdown()
+	c.turn <- struct{}{} // a call in flight is being interrupted
+	defer func() { <-c.turn }()
 	return c.dropLocked()
 }
 
+// dropLocked closes the sockets; the next call dials anew.
 func (c *Client) dropLocked() error {
 	var err error
 	if c.dk != nil {
@@ -143,24 +137,15 @@ func (c *Client) openConn() (*netlink.Conn, error) {
 	if c.cfg.Dial != nil {
 		return c.cfg.Dial()
 	}
-	nc := &netlink.Config{NetNS: c.cfg.NetNS}
-	if c.cfg.NetNSPath != "" {
-		f, err := os.Open(c.cfg.NetNSPath)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		nc.NetNS = int(f.Fd())
-	}
-	return netlink.Dial(unix.NETLINK_GENERIC, nc)
+	return dialKernel(c.cfg)
 }
 
-// dialLocked opens the main socket and resolves the family.
-func (c *Client) dialLocked() error {
+// dialLocked opens the main socket and resolves the family; ctx bounds the
+// family lookup.
+func (c *Client) dialLocked(ctx context.Context) error {
 	conn, err := c.openConn()
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
+		if isPathError(err) {
 			return &OpError{Op: "open", Err: err}
 		}
 		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
@@ -172,10 +157,15 @@ func (c *Client) dialLocked() error {
 		}
 		setReceiveBuffer(conn, size)
 	}
-	fam, err := genetlink.NewConn(conn).GetFamily(uapi.FamilyName)
+	var fam genetlink.Family
+	err = interruptible(ctx, []deadliner{conn}, func() error {
+		var err error
+		fam, err = genetlink.NewConn(conn).GetFamily(uapi.FamilyName)
+		return err
+	})
 	if err != nil {
 		conn.Close()
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, os.ErrNotExist) {
 			return &OpError{Op: "open", Err: err, kind: ErrUnavailable}
 		}
 		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
@@ -197,20 +187,35 @@ func (c *Client) destLinkLocked() link {
 	return c.dk
 }
 
-// setReceiveBuffer raises SO_RCVBUF, forcing past rmem_max where the
-// caller is privileged (it is: IPVS needs CAP_NET_ADMIN anyway). Failures
-// only make large batches use smaller windows, so they are not errors.
-func setReceiveBuffer(conn *netlink.Conn, size int) {
-	if rc, err := conn.SyscallConn(); err == nil {
-		var serr error
-		rc.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size)
-		})
-		if serr == nil {
-			return
+// deadliner is a socket whose blocking calls a deadline interrupts.
+type deadliner interface{ SetDeadline(t time.Time) error }
+
+// interruptible runs fn with ctx's deadline on the sockets, and forces the
+// deadline into the past when ctx ends first. It returns ctx's error (its
+// cause) when ctx ended the call.
+func interruptible(ctx context.Context, socks []deadliner, fn func() error) error {
+	deadline, _ := ctx.Deadline()
+	for _, s := range socks {
+		if err := s.SetDeadline(deadline); err != nil && !isNotSupported(err) {
+			return err
 		}
 	}
-	conn.SetReadBuffer(size)
+	stop := context.AfterFunc(ctx, func() {
+		for _, s := range socks {
+			s.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	err := fn()
+	if !stop() || ctx.Err() != nil {
+		if err != nil {
+			return context.Cause(ctx)
+		}
+		return nil
+	}
+	if err != nil && !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // request is one IPVS command ready to send.
@@ -243,6 +248,36 @@ func (c *Client) nextSeq() uint32 {
 	return c.seq
 }
 
+// acquire waits for the client's turn, or for ctx or Close to end the
+// wait. It returns the context of the call, which Close also ends, and its
+// release.
+func (c *Client) acquire(ctx context.Context) (context.Context, func(), error) {
+	if c.turn == nil || c.life.Err() != nil {
+		return nil, nil, ErrClosed // closed, or a Client not made by New
+	}
+	cctx, cancel := context.WithCancelCause(ctx)
+	stopClose := context.AfterFunc(c.life, func() { cancel(ErrClosed) })
+	release := func() {
+		stopClose()
+		cancel(nil)
+	}
+	select {
+	case c.turn <- struct{}{}:
+	case <-cctx.Done():
+		release()
+		return nil, nil, context.Cause(cctx)
+	}
+	if c.life.Err() != nil || cctx.Err() != nil { // the turn came, but so did the end
+		<-c.turn
+		release()
+		if c.life.Err() != nil {
+			return nil, nil, ErrClosed
+		}
+		return nil, nil, context.Cause(cctx)
+	}
+	return cctx, func() { <-c.turn; release() }, nil
+}
+
 // session runs fn with a usable link, applying ctx's deadline and
 // cancellation to the socket. When fn fails in a way that may leave replies
 // in flight (timeout, cancellation, stray reply, transport error), the
@@ -257,13 +292,13 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return errors.New("ipvs: client is closed")
+	ctx, release, err := c.acquire(ctx)
+	if err != nil {
+		return err
 	}
+	defer release()
 	if c.lk == nil {
-		if err := c.dialLocked(); err != nil {
+		if err := c.dialLocked(ctx); err != nil {
 			return err
 		}
 	}
@@ -271,38 +306,15 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 	if dests {
 		dl = c.destLinkLocked()
 	}
-	links := []link{l}
+	socks := []deadliner{l}
 	if dl != l {
-		links = append(links, dl)
+		socks = append(socks, dl)
 	}
-
-	deadline, _ := ctx.Deadline()
-	for _, k := range links {
-		if err := k.setDeadline(deadline); err != nil && !isNotSupported(err) {
-			return err
-		}
-	}
-	stop := context.AfterFunc(ctx, func() {
-		for _, k := range links {
-			k.setDeadline(time.Unix(1, 0))
-		}
-	})
-	err := fn(l, dl)
-	stopped := stop()
-	if !stopped || ctx.Err() != nil {
-		// The deadline was forced into the past; the socket may also hold
-		// replies we no longer read.
+	err = interruptible(ctx, socks, func() error { return fn(l, dl) })
+	if ctx.Err() != nil || (err != nil && !isKernelError(err)) {
+		// The deadline may have been forced into the past, and the
+		// socket may hold replies we no longer read.
 		c.dropLocked()
-		if err != nil && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
-	}
-	if err != nil && !isKernelError(err) {
-		c.dropLocked()
-		if !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
-			return context.DeadlineExceeded
-		}
 	}
 	return err
 }
@@ -331,49 +343,57 @@ func isKernelError(err error) bool {
 // acknowledged with an ACK.
 func (c *Client) do(ctx context.Context, r request) ([][]byte, error) {
 	var out [][]byte
-	err := c.session(ctx, func(l link) error {
-		seq := c.nextSeq()
-		send := l.send
-		if r.isRead() {
-			send = l.sendRead
-		}
-		c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
-		if err := send(c.sendBuf); err != nil {
-			return err
-		}
-		for done := false; !done; {
-			d, err := l.recv()
-			if err != nil {
-				return err
-			}
-			err = eachMessage(d, func(m message) error {
-				if m.seq != seq {
-					return errDesync
-				}
-				if m.typ == unix.NLMSG_ERROR {
-					errno, err := errnoOf(m)
-					if err != nil {
-						return err
-					}
-					if errno != 0 {
-						return kernelError(seq, errno)
-					}
-					done = true // the acknowledgement
-					return nil
-				}
-				out = append(out, append([]byte(nil), m.data...))
-				if r.flags&netlink.Acknowledge == 0 {
-					done = true
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+	err := c.session(ctx, func(l link) (err error) {
+		out, err = c.doOn(l, r)
+		return err
 	})
 	return out, err
+}
+
+// doOn runs one request on l; ModifyDestination runs a dump and a request
+// in one session.
+func (c *Client) doOn(l link, r request) ([][]byte, error) {
+	var out [][]byte
+	seq := c.nextSeq()
+	send := l.send
+	if r.isRead() {
+		send = l.sendRead
+	}
+	c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
+	if err := send(c.sendBuf); err != nil {
+		return nil, err
+	}
+	for done := false; !done; {
+		d, err := l.recv()
+		if err != nil {
+			return nil, err
+		}
+		err = eachMessage(d, func(m message) error {
+			if m.seq != seq {
+				return errDesync
+			}
+			if m.typ == nlmsgError {
+				errno, err := errnoOf(m)
+				if err != nil {
+					return err
+				}
+				if errno != 0 {
+					return kernelError(seq, errno)
+				}
+				done = true // the acknowledgement
+				return nil
+			}
+			out = append(out, append([]byte(nil), m.data...))
+			if r.flags&netlink.Acknowledge == 0 {
+				done = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // dump sends a dump request and calls each with the payload of every
@@ -401,7 +421,7 @@ func (c *Client) dumpOn(l link, r request, each func(payload []byte) error) erro
 				return errDesync
 			}
 			switch m.typ {
-			case unix.NLMSG_DONE, unix.NLMSG_ERROR:
+			case nlmsgDone, nlmsgError:
 				errno, err := errnoOf(m)
 				if err != nil {
 					return err
@@ -432,45 +452,4 @@ func genlAttrs(payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("short generic netlink message (%d bytes)", len(payload))
 	}
 	return payload[4:], nil
-}
-
-// classify maps an errno to the sentinel that applies to every operation.
-// op-specific errnos are handled by the operations.
-func classify(err error, specific map[unix.Errno]error) error {
-	var errno unix.Errno
-	if !errors.As(err, &errno) {
-		return nil
-	}
-	if s, ok := specific[errno]; ok {
-		return s
-	}
-	switch errno {
-	case unix.EPERM, unix.EACCES:
-		return ErrPermission
-	}
-	return nil
-}
-
-// opError wraps err from op on object, adding the sentinel its errno means
-// for that operation.
-func opError(op, object string, err error, specific map[unix.Errno]error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &OpError{Op: op, Object: object, Err: err}
-	}
-	var oe *OpError
-	if errors.As(err, &oe) && oe.Op == "open" {
-		return err
-	}
-	var errno unix.Errno
-	if errors.As(err, &errno) {
-		// Unwrap netlink's OpError so Err is the plain errno.
-		var ie *invalidError
-		if !errors.As(err, &ie) {
-			err = errno
-		}
-	}
-	return &OpError{Op: op, Object: object, Err: err, kind: classify(err, specific)}
 }

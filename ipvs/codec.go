@@ -7,7 +7,6 @@ import (
 	"net/netip"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
-	"golang.org/x/sys/unix"
 )
 
 // This file turns the value types into IPVS attributes and back. Ports are
@@ -188,7 +187,7 @@ func encodeDestination(e *attrEncoder, d Destination, full bool) {
 	e.uint8(uapi.DestAttrTunType, uint8(d.TunnelType))
 	putPort(e, uapi.DestAttrTunPort, d.TunnelPort)
 	e.uint16(uapi.DestAttrTunFlags, uint16(d.TunnelFlags))
-	e.uint32(uapi.DestAttrFwdMethod, uint32(d.ForwardMethod))
+	e.uint32(uapi.DestAttrFwdMethod, d.ForwardMethod.kernel())
 	e.uint32(uapi.DestAttrWeight, d.Weight)
 	e.uint32(uapi.DestAttrUThresh, d.UpperThreshold)
 	e.uint32(uapi.DestAttrLThresh, d.LowerThreshold)
@@ -220,7 +219,7 @@ func decodeDestination(b []byte, svcFamily Family) (Destination, error) {
 				return d, perr
 			}
 		case uapi.DestAttrFwdMethod:
-			d.ForwardMethod = ForwardMethod(ad.Uint32() & uapi.FwdMask)
+			d.ForwardMethod = forwardFromKernel(ad.Uint32() & uapi.FwdMask)
 		case uapi.DestAttrWeight:
 			d.Weight = ad.Uint32()
 		case uapi.DestAttrUThresh:
@@ -379,77 +378,4 @@ func nested(payload []byte, typ uint16) ([]byte, error) {
 		return nil, err
 	}
 	return nil, fmt.Errorf("reply without attribute %d", typ)
-}
-
-// validateService checks locally what the kernel would refuse with a bare
-// errno, so the caller learns why.
-func validateService(s Service, full bool) error {
-	k := s.Key()
-	if k.FWMark == 0 && !s.Addr.IsValid() {
-		return invalidf(unix.EINVAL, "service has neither an address nor a firewall mark")
-	}
-	if k.Family != IPv4 && k.Family != IPv6 {
-		return invalidf(unix.EAFNOSUPPORT, "address family %v is neither IPv4 nor IPv6", k.Family)
-	}
-	if k.FWMark == 0 {
-		if familyOf(s.Addr) != k.Family {
-			return invalidf(unix.EINVAL, "service address %v is not %v", s.Addr, k.Family)
-		}
-		switch k.Protocol {
-		case TCP, UDP, SCTP:
-		default:
-			return invalidf(unix.EINVAL, "protocol %d is not TCP, UDP or SCTP", uint16(k.Protocol))
-		}
-	}
-	if !full {
-		return nil
-	}
-	if k.FWMark == 0 && k.Port == 0 && s.Flags&FlagPersistent == 0 {
-		return invalidf(unix.EINVAL, "port 0 (all ports) needs a persistent service")
-	}
-	if k.Family == IPv6 && !s.Netmask.IsDefault() {
-		if n := s.Netmask.Value(IPv6); n < 1 || n > 128 {
-			return invalidf(unix.EINVAL, "IPv6 persistence prefix /%d is outside 1..128", n)
-		}
-	}
-	if len(s.Scheduler) >= uapi.SchedNameMaxLen {
-		return invalidf(unix.EINVAL, "scheduler name %q is longer than %d bytes", s.Scheduler, uapi.SchedNameMaxLen-1)
-	}
-	if len(s.PEName) >= uapi.PENameMaxLen {
-		return invalidf(unix.EINVAL, "persistence engine name %q is longer than %d bytes", s.PEName, uapi.PENameMaxLen-1)
-	}
-	return nil
-}
-
-func validateDestination(k ServiceKey, d Destination, full bool) error {
-	if !d.Addr.IsValid() {
-		return invalidf(unix.EINVAL, "destination has no address")
-	}
-	if !full {
-		return nil
-	}
-	if d.Family() != k.Family && d.ForwardMethod != Tunnel {
-		return invalidf(unix.EINVAL, "destination %v is not %v: only tunnel destinations may differ in family from their service", d.Addr, k.Family)
-	}
-	if d.ForwardMethod > DirectRoute {
-		return invalidf(unix.EINVAL, "unknown forwarding method %d", uint32(d.ForwardMethod))
-	}
-	if d.Weight > 1<<31-1 {
-		return invalidf(unix.ERANGE, "weight %d is above 2147483647", d.Weight)
-	}
-	if d.ForwardMethod == Tunnel && d.TunnelType == GUE && d.TunnelPort == 0 {
-		return invalidf(unix.EINVAL, "a GUE tunnel needs a port")
-	}
-	return nil
-}
-
-// explainDestinationError gives the reason for an ERANGE the kernel
-// returned for a destination write. The thresholds are not checked before
-// sending because the kernel reports a missing service first, and callers
-// that mirror ipvsadm's messages depend on that order.
-func explainDestinationError(d Destination, err error) error {
-	if errors.Is(err, unix.ERANGE) && d.LowerThreshold > d.UpperThreshold {
-		return invalidf(unix.ERANGE, "lower threshold %d is above upper threshold %d", d.LowerThreshold, d.UpperThreshold)
-	}
-	return err
 }

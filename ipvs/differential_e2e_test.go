@@ -46,7 +46,7 @@ func a(s string) netip.Addr { return netip.MustParseAddr(s) }
 var (
 	dsvc4 = ipvs.Service{Protocol: ipvs.TCP, Addr: a("10.0.0.1"), Port: 80, Scheduler: "rr"}
 	dsvc6 = ipvs.Service{Protocol: ipvs.UDP, Addr: a("2001:db8::1"), Port: 53, Scheduler: "sh", Flags: ipvs.FlagPersistent | ipvs.FlagSched2, Timeout: 100, Netmask: ipvs.IPv6Prefix(64)}
-	dfwm  = ipvs.Service{FWMark: 42, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24), PEName: "sip"}
+	dfwm  = ipvs.Service{FWMark: 42, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskBits(0xffffff00), PEName: "sip"}
 )
 
 // differentialSteps exercise every command with successes and the

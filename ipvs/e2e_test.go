@@ -75,12 +75,12 @@ func TestKernelServicesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	svcs := []ipvs.Service{
 		{Protocol: ipvs.TCP, Addr: addr("10.0.0.1"), Port: 80, Scheduler: "rr"},
-		{Protocol: ipvs.UDP, Addr: addr("10.0.0.2"), Port: 53, Scheduler: "wrr", Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24)},
+		{Protocol: ipvs.UDP, Addr: addr("10.0.0.2"), Port: 53, Scheduler: "wrr", Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300, Netmask: ipvs.IPv4NetmaskBits(0xffffff00)},
 		{Protocol: ipvs.SCTP, Addr: addr("10.0.0.3"), Port: 3868, Scheduler: "lc"},
 		{Protocol: ipvs.TCP, Addr: addr("2001:db8::1"), Port: 443, Scheduler: "sh", Flags: ipvs.FlagPersistent | ipvs.FlagSched1 | ipvs.FlagSched2, Timeout: 60, Netmask: ipvs.IPv6Prefix(64)},
 		{Protocol: ipvs.UDP, Addr: addr("10.0.0.4"), Port: 5060, Scheduler: "mh", Flags: ipvs.FlagPersistent | ipvs.FlagSched1, Timeout: 30, PEName: "sip"},
 		{Protocol: ipvs.TCP, Addr: addr("10.0.0.5"), Port: 0, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 360, Netmask: ipvs.IPv4NetmaskBits(0)},
-		{FWMark: 42, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskPrefix(24), PEName: "sip"},
+		{FWMark: 42, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: ipvs.IPv4NetmaskBits(0xffffff00), PEName: "sip"},
 		{Family: ipvs.IPv6, FWMark: 43, Scheduler: "wlc", Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300, Netmask: ipvs.IPv6Prefix(48)},
 		{FWMark: 3000000000, Scheduler: "rr", Flags: ipvs.FlagSched1 | ipvs.FlagSched3},
 	}
@@ -596,4 +596,45 @@ func waitStats(t *testing.T, c *ipvs.Client, k ipvs.ServiceKey, ok func(ipvs.Sta
 		}
 	}
 	return s
+}
+
+// TestKernelZeroDestinationAndModify: the zero Destination is direct
+// routing in the kernel's own listing (/proc/net/ip_vs says "Route"), and
+// ModifyDestination drains and restores the weight with every other
+// setting kept, on the real kernel.
+func TestKernelZeroDestinationAndModify(t *testing.T) {
+	c := kernelClient(t)
+	ctx := context.Background()
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.1"), Port: 80, Scheduler: "wrr"}
+	must(t, c.CreateService(ctx, svc))
+	zero := ipvs.Destination{Addr: addr("10.0.0.2"), Port: 80, Weight: 4, UpperThreshold: 100, LowerThreshold: 10}
+	must(t, c.CreateDestination(ctx, svc.Key(), zero))
+	proc, err := os.ReadFile("/proc/net/ip_vs")
+	must(t, err)
+	if !strings.Contains(string(proc), "-> 0A000002:0050      Route   4") {
+		t.Errorf("the zero Destination is not direct routing in the kernel:\n%s", proc)
+	}
+
+	must(t, c.ModifyDestination(ctx, svc.Key(), zero.Key(), func(d *ipvs.Destination) { d.Weight = 0 }))
+	got, err := c.Destinations(ctx, svc.Key())
+	must(t, err)
+	drained := zero
+	drained.Weight = 0
+	if diff := cmp.Diff([]ipvs.Destination{drained}, got, cmpValues, ignoreCounters); diff != "" {
+		t.Errorf("after the drain (-want +got):\n%s", diff)
+	}
+	must(t, c.ModifyDestination(ctx, svc.Key(), zero.Key(), func(d *ipvs.Destination) { d.Weight = 4 }))
+	got, err = c.Destinations(ctx, svc.Key())
+	must(t, err)
+	if diff := cmp.Diff([]ipvs.Destination{zero}, got, cmpValues, ignoreCounters); diff != "" {
+		t.Errorf("after the restore (-want +got):\n%s", diff)
+	}
+	err = c.ModifyDestination(ctx, svc.Key(), ipvs.DestinationKey{Addr: addr("10.0.0.3"), Port: 80}, func(*ipvs.Destination) {})
+	if !errors.Is(err, ipvs.ErrDestinationNotFound) {
+		t.Errorf("ModifyDestination of a missing destination: %v", err)
+	}
+	err = c.ModifyService(ctx, ipvs.ServiceKey{Protocol: ipvs.UDP, Addr: addr("10.0.0.1"), Port: 80}, func(*ipvs.Service) {})
+	if !errors.Is(err, ipvs.ErrServiceNotFound) {
+		t.Errorf("ModifyService of a missing service: %v", err)
+	}
 }

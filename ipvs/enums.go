@@ -5,18 +5,18 @@ import (
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
-	"golang.org/x/sys/unix"
 )
 
 // Family is an address family: IPv4 or IPv6.
 type Family uint16
 
-// Address families, with the kernel's AF_* numbers.
+// Address families, with Linux's AF_* numbers.
 const (
-	IPv4 Family = unix.AF_INET
-	IPv6 Family = unix.AF_INET6
+	IPv4 Family = 2  // AF_INET
+	IPv6 Family = 10 // AF_INET6
 )
 
+// String returns "IPv4", "IPv6", or "Family(N)" for any other number.
 func (f Family) String() string {
 	switch f {
 	case IPv4:
@@ -32,13 +32,13 @@ type Protocol uint16
 
 // Protocols IPVS balances, with their IP protocol numbers.
 const (
-	TCP  Protocol = unix.IPPROTO_TCP
-	UDP  Protocol = unix.IPPROTO_UDP
-	SCTP Protocol = unix.IPPROTO_SCTP
+	TCP  Protocol = 6
+	UDP  Protocol = 17
+	SCTP Protocol = 132
 )
 
-// String returns the name ipvsadm prints in listings: TCP, UDP, SCTP, or "?"
-// for any other number.
+// String returns the name ipvsadm prints in listings: TCP, UDP, SCTP, or
+// "Protocol(N)" for any other number.
 func (p Protocol) String() string {
 	switch p {
 	case TCP:
@@ -48,7 +48,7 @@ func (p Protocol) String() string {
 	case SCTP:
 		return "SCTP"
 	}
-	return "?"
+	return fmt.Sprintf("Protocol(%d)", uint16(p))
 }
 
 // ParseProtocol accepts "tcp", "udp" and "sctp" in any case.
@@ -64,19 +64,22 @@ func ParseProtocol(s string) (Protocol, error) {
 	return 0, fmt.Errorf("ipvs: unknown protocol %q", s)
 }
 
-// ForwardMethod is how packets reach a destination (the kernel's
-// IP_VS_CONN_F_FWD_MASK bits).
+// ForwardMethod is how packets reach a destination. The zero value is
+// DirectRoute, ipvsadm's default. The numbers are this package's own, not
+// the kernel's (whose zero is masquerading); reads convert, so a
+// destination read back compares equal to the one written.
 type ForwardMethod uint32
 
 // Forwarding methods.
 const (
-	Masquerade  ForwardMethod = uapi.FwdMasq   // NAT, ipvsadm -m
-	Local       ForwardMethod = uapi.FwdLocal  // the director itself
-	Tunnel      ForwardMethod = uapi.FwdTunnel // encapsulation, ipvsadm -i
-	DirectRoute ForwardMethod = uapi.FwdRoute  // gatewaying, ipvsadm -g (the default)
+	DirectRoute ForwardMethod = 0 // gatewaying, ipvsadm -g (the default)
+	Masquerade  ForwardMethod = 1 // NAT, ipvsadm -m
+	Tunnel      ForwardMethod = 2 // encapsulation, ipvsadm -i
+	Local       ForwardMethod = 3 // the director itself (the kernel's choice for local addresses)
 )
 
-// String returns ipvsadm's listing spelling: Masq, Local, Tunnel, Route.
+// String returns ipvsadm's listing spelling: Route, Masq, Tunnel, Local,
+// or "ForwardMethod(N)" for any other number.
 func (m ForwardMethod) String() string {
 	switch m {
 	case Masquerade:
@@ -91,17 +94,24 @@ func (m ForwardMethod) String() string {
 	return fmt.Sprintf("ForwardMethod(%d)", uint32(m))
 }
 
+// kernel is the kernel's number for m (m must be valid).
+func (m ForwardMethod) kernel() uint32 { return uapi.FwdMethods[m] }
+
+// forwardFromKernel is the inverse of ForwardMethod.kernel.
+func forwardFromKernel(v uint32) ForwardMethod { return ForwardMethod(uapi.FwdMethodIndex(v)) }
+
 // TunnelType is the encapsulation of a Tunnel destination (Linux 5.2+).
 type TunnelType uint8
 
 // Tunnel types.
 const (
-	IPIP TunnelType = uapi.TunTypeIPIP
-	GUE  TunnelType = uapi.TunTypeGUE
-	GRE  TunnelType = uapi.TunTypeGRE
+	IPIP TunnelType = 0
+	GUE  TunnelType = 1
+	GRE  TunnelType = 2
 )
 
-// String returns ipvsadm's spelling: ipip, gue, gre.
+// String returns ipvsadm's spelling: ipip, gue, gre, or "TunnelType(N)"
+// for any other number.
 func (t TunnelType) String() string {
 	switch t {
 	case IPIP:
@@ -133,11 +143,12 @@ type TunnelFlags uint16
 
 // Tunnel flags.
 const (
-	TunnelCsum    TunnelFlags = uapi.TunFlagCsum    // --tun-csum
-	TunnelRemCsum TunnelFlags = uapi.TunFlagRemCsum // --tun-remcsum
+	TunnelCsum    TunnelFlags = 0x1 // --tun-csum
+	TunnelRemCsum TunnelFlags = 0x2 // --tun-remcsum
 )
 
-// String returns the flag as ipvsadm's --tun-info shows it: -c, +c or r+c.
+// String returns the flag as ipvsadm's --tun-info shows it: -c, +c or
+// r+c, or "TunnelFlags(0xN)" for any other combination.
 func (f TunnelFlags) String() string {
 	switch f {
 	case 0:
@@ -157,14 +168,14 @@ type ServiceFlags uint32
 
 // Service flags.
 const (
-	FlagPersistent ServiceFlags = uapi.SvcFlagPersistent // ipvsadm -p
-	FlagOnePacket  ServiceFlags = uapi.SvcFlagOnePacket  // ipvsadm -o
-	FlagSched1     ServiceFlags = uapi.SvcFlagSched1     // sh-fallback, mh-fallback, flag-1
-	FlagSched2     ServiceFlags = uapi.SvcFlagSched2     // sh-port, mh-port, flag-2
-	FlagSched3     ServiceFlags = uapi.SvcFlagSched3     // flag-3
+	FlagPersistent ServiceFlags = 0x01 // ipvsadm -p
+	FlagOnePacket  ServiceFlags = 0x04 // ipvsadm -o
+	FlagSched1     ServiceFlags = 0x08 // sh-fallback, mh-fallback, flag-1
+	FlagSched2     ServiceFlags = 0x10 // sh-port, mh-port, flag-2
+	FlagSched3     ServiceFlags = 0x20 // flag-3
 
 	// FlagSchedMask covers the three scheduler-specific flags.
-	FlagSchedMask = FlagSched1 | FlagSched2 | FlagSched3
+	FlagSchedMask ServiceFlags = 0x38
 
 	flagHashed ServiceFlags = uapi.SvcFlagHashed
 )
@@ -199,8 +210,8 @@ func (f ServiceFlags) SchedFlagNames(scheduler string) []string {
 
 // ParseSchedFlag returns the flag a single ipvsadm -b name stands for under
 // the given scheduler. ErrSchedFlagIncompatible means the name exists but
-// belongs to another scheduler (sh-port with rr); ErrSchedFlagUnknown means
-// no scheduler has it.
+// belongs to another scheduler (sh-port with rr); any other error means no
+// scheduler has it.
 func ParseSchedFlag(name, scheduler string) (ServiceFlags, error) {
 	switch name {
 	case "flag-1":
@@ -218,7 +229,7 @@ func ParseSchedFlag(name, scheduler string) (ServiceFlags, error) {
 			return 0, ErrSchedFlagIncompatible
 		}
 	default:
-		return 0, ErrSchedFlagUnknown
+		return 0, fmt.Errorf("ipvs: unknown scheduler flag %q", name)
 	}
 	if strings.HasSuffix(name, "-fallback") {
 		return FlagSched1, nil
@@ -231,11 +242,12 @@ type DaemonState uint32
 
 // Sync daemon states.
 const (
-	Master DaemonState = uapi.StateMaster
-	Backup DaemonState = uapi.StateBackup
+	Master DaemonState = 1
+	Backup DaemonState = 2
 )
 
-// String returns "master" or "backup", as ipvsadm spells them.
+// String returns "master" or "backup", as ipvsadm spells them, or
+// "DaemonState(N)" for any other number.
 func (s DaemonState) String() string {
 	switch s {
 	case Master:
@@ -244,15 +256,4 @@ func (s DaemonState) String() string {
 		return "backup"
 	}
 	return fmt.Sprintf("DaemonState(%d)", uint32(s))
-}
-
-// ParseDaemonState accepts "master" and "backup".
-func ParseDaemonState(s string) (DaemonState, error) {
-	switch s {
-	case "master":
-		return Master, nil
-	case "backup":
-		return Backup, nil
-	}
-	return 0, fmt.Errorf("ipvs: unknown sync daemon state %q", s)
 }

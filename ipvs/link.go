@@ -4,13 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // A link carries netlink datagrams: one send is one sendmsg of one or more
@@ -30,128 +27,10 @@ type link interface {
 	// kernel serves without sleeping for long.
 	sendRead(b []byte) error
 	recv() ([]byte, error) // valid until the next recv
-	setDeadline(t time.Time) error
+	SetDeadline(t time.Time) error
 	setReadDeadline(t time.Time) error
 	receiveBuffer() int // SO_RCVBUF, or 0 if unknown
 	close() error
-}
-
-// newLink picks the link for conn; a raw link reads with a buffer of
-// bufSize (see dumpBufferSize and destDumpBufferSize).
-func newLink(conn *netlink.Conn, bufSize int) link {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return &connLink{conn: conn}
-	}
-	l := &rawLink{conn: conn, rc: rc, buf: make([]byte, bufSize), fd: -1}
-	rc.Control(func(fd uintptr) { l.fd = int(fd) })
-	return l
-}
-
-// rawLink does the I/O on the descriptor itself.
-type rawLink struct {
-	conn *netlink.Conn // owns the descriptor; deadlines and close
-	rc   syscall.RawConn
-	fd   int // valid while conn is open
-	buf  []byte
-}
-
-var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
-
-func (l *rawLink) send(b []byte) error {
-	// Changes go through the scheduler-aware path: the kernel carries out
-	// every IPVS request inside sendmsg, and some sleep there (starting a
-	// sync daemon creates kernel threads; a new scheduler loads a module),
-	// which a raw system call would hide from the Go scheduler (the 6.1
-	// guest hung once in TestKernelDaemons that way).
-	var err error
-	werr := l.rc.Write(func(fd uintptr) bool {
-		err = unix.Sendto(int(fd), b, 0, kernelAddr)
-		return err != unix.EAGAIN
-	})
-	if werr != nil {
-		return werr
-	}
-	if err != nil {
-		return os.NewSyscallError("sendmsg", err)
-	}
-	return nil
-}
-
-// sendRead sends a read request with a raw system call: the kernel only
-// takes short locks to serve it (a dump fills its first batch inside
-// sendmsg), and a raw call does not enter the scheduler. When system calls
-// are slow (emulation, load) Go's sysmon otherwise hands the processor to
-// another thread and back for each one: two context switches per call,
-// which dominated listing large tables.
-func (l *rawLink) sendRead(b []byte) error {
-	if l.fd < 0 {
-		return l.send(b)
-	}
-	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(l.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
-	switch e {
-	case 0:
-		return nil
-	case unix.EAGAIN:
-		return l.send(b)
-	}
-	return os.NewSyscallError("sendmsg", e)
-}
-
-// recvNow is one non-blocking recvfrom as a raw system call. It never
-// sleeps in the kernel, and a raw call does not enter the scheduler: when
-// system calls are slow (emulation, load), Go's sysmon otherwise hands the
-// processor to another thread and back for each one, two context switches
-// per call, which dominated listing large tables. With MSG_TRUNC the
-// kernel returns the datagram's true length.
-func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
-	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)),
-		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
-	return int(n), e
-}
-
-func (l *rawLink) recv() ([]byte, error) {
-	for {
-		e := unix.Errno(unix.EAGAIN)
-		var got int
-		if l.fd >= 0 {
-			got, e = l.recvNow(l.fd)
-		}
-		if e == unix.EAGAIN {
-			// Nothing queued yet: wait through the poller, which
-			// honours the deadlines.
-			rerr := l.rc.Read(func(fd uintptr) bool {
-				got, e = l.recvNow(int(fd))
-				return e != unix.EAGAIN
-			})
-			if rerr != nil {
-				return nil, rerr
-			}
-		}
-		if e != 0 {
-			return nil, os.NewSyscallError("recvmsg", e)
-		}
-		if got > len(l.buf) {
-			// Cannot happen with IPVS (the kernel sizes dump batches
-			// from our reads, requests are small), and a datagram cut
-			// short cannot be read.
-			return nil, errors.New("netlink datagram larger than the receive buffer")
-		}
-		if got > 0 {
-			return l.buf[:got], nil
-		}
-	}
-}
-
-func (l *rawLink) setDeadline(t time.Time) error     { return l.conn.SetDeadline(t) }
-func (l *rawLink) setReadDeadline(t time.Time) error { return l.conn.SetReadDeadline(t) }
-func (l *rawLink) close() error                      { return l.conn.Close() }
-func (l *rawLink) receiveBuffer() int {
-	n, err := l.conn.ReadBuffer()
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 // connLink speaks through netlink.Conn's message API, for sockets without a
@@ -187,7 +66,7 @@ func (l *connLink) recv() ([]byte, error) {
 	msgs, err := l.conn.Receive()
 	if err != nil {
 		var oe *netlink.OpError
-		var errno unix.Errno
+		var errno syscall.Errno
 		if errors.As(err, &oe) && oe.Sequence != 0 && errors.As(err, &errno) {
 			return appendError(l.out[:0], oe.Sequence, errno), nil
 		}
@@ -204,16 +83,16 @@ func (l *connLink) recv() ([]byte, error) {
 	switch {
 	case multi:
 		// netlink.Conn swallows the done message of a dump.
-		l.out = appendMessage(l.out, unix.NLMSG_DONE, uint16(netlink.Multi), last.Sequence, last.PID, []byte{0, 0, 0, 0})
+		l.out = appendMessage(l.out, nlmsgDone, uint16(netlink.Multi), last.Sequence, last.PID, []byte{0, 0, 0, 0})
 	case len(msgs) == 0:
 		// An empty dump: netlink.Conn returns nothing for its lone done
 		// message.
-		l.out = appendMessage(l.out, unix.NLMSG_DONE, uint16(netlink.Multi), l.lastSeq, 0, []byte{0, 0, 0, 0})
+		l.out = appendMessage(l.out, nlmsgDone, uint16(netlink.Multi), l.lastSeq, 0, []byte{0, 0, 0, 0})
 	}
 	return l.out, nil
 }
 
-func (l *connLink) setDeadline(t time.Time) error     { return l.conn.SetDeadline(t) }
+func (l *connLink) SetDeadline(t time.Time) error     { return l.conn.SetDeadline(t) }
 func (l *connLink) setReadDeadline(t time.Time) error { return l.conn.SetReadDeadline(t) }
 func (l *connLink) close() error                      { return l.conn.Close() }
 func (l *connLink) receiveBuffer() int {
@@ -226,6 +105,12 @@ func (l *connLink) receiveBuffer() int {
 
 // Netlink framing: a 16-byte header, the payload, padding to 4 bytes.
 const nlmsgHeaderLen = 16
+
+// Netlink message types (NLMSG_ERROR, NLMSG_DONE).
+const (
+	nlmsgError = 2
+	nlmsgDone  = 3
+)
 
 type nlHeader struct {
 	length uint32
@@ -263,10 +148,10 @@ func appendMessage(b []byte, typ, flags uint16, seq, pid uint32, payload []byte)
 }
 
 // appendError appends the error message the kernel would send for errno.
-func appendError(b []byte, seq uint32, errno unix.Errno) []byte {
+func appendError(b []byte, seq uint32, errno syscall.Errno) []byte {
 	payload := binary.NativeEndian.AppendUint32(nil, uint32(-int32(errno)))
 	payload = append(payload, make([]byte, nlmsgHeaderLen)...) // the request's header, not needed here
-	return appendMessage(b, unix.NLMSG_ERROR, 0, seq, 0, payload)
+	return appendMessage(b, nlmsgError, 0, seq, 0, payload)
 }
 
 // appendRequest appends a generic netlink request of the IPVS family.
@@ -312,7 +197,7 @@ func eachMessage(b []byte, fn func(m message) error) error {
 
 // errnoOf reads the code of an error or done message: 0 for an
 // acknowledgement or the end of a dump.
-func errnoOf(m message) (unix.Errno, error) {
+func errnoOf(m message) (syscall.Errno, error) {
 	if len(m.data) < 4 {
 		return 0, errors.New("short netlink error message")
 	}
@@ -320,11 +205,11 @@ func errnoOf(m message) (unix.Errno, error) {
 	if code > 0 {
 		return 0, fmt.Errorf("netlink error code %d", code)
 	}
-	return unix.Errno(-code), nil
+	return syscall.Errno(-code), nil
 }
 
 // kernelError is the kernel's refusal of the request seq; it has the
 // netlink package's error type, as netlink.Conn would return it.
-func kernelError(seq uint32, errno unix.Errno) error {
+func kernelError(seq uint32, errno syscall.Errno) error {
 	return &netlink.OpError{Op: "receive", Err: errno, Sequence: seq}
 }

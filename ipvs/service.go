@@ -18,9 +18,6 @@ type ServiceKey struct {
 	FWMark   uint32
 }
 
-// IsFWMark reports whether the key names a firewall-mark service.
-func (k ServiceKey) IsFWMark() bool { return k.FWMark != 0 }
-
 // String gives a short, unambiguous text for error messages: "TCP
 // 10.0.0.1:80", "UDP [2001:db8::1]:53", "FWM 42", "FWM 42 IPv6".
 func (k ServiceKey) String() string {
@@ -107,16 +104,6 @@ type Netmask struct {
 	set bool
 }
 
-// IPv4Netmask returns the mask given in dotted form. 255.255.255.255 gives
-// the zero Netmask.
-func IPv4Netmask(mask netip.Addr) (Netmask, error) {
-	if !mask.Is4() {
-		return Netmask{}, fmt.Errorf("ipvs: netmask %v is not an IPv4 address", mask)
-	}
-	b := mask.As4()
-	return IPv4NetmaskBits(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])), nil
-}
-
 // IPv4NetmaskBits returns an IPv4 mask given as a number (0xffffff00 for
 // 255.255.255.0). All ones gives the zero Netmask.
 func IPv4NetmaskBits(mask uint32) Netmask {
@@ -124,18 +111,6 @@ func IPv4NetmaskBits(mask uint32) Netmask {
 		return Netmask{}
 	}
 	return Netmask{v: mask, set: true}
-}
-
-// IPv4NetmaskPrefix returns the contiguous IPv4 mask of the given length
-// (0..32); 32 gives the zero Netmask.
-func IPv4NetmaskPrefix(bits int) Netmask {
-	if bits <= 0 {
-		return IPv4NetmaskBits(0)
-	}
-	if bits >= 32 {
-		return Netmask{}
-	}
-	return IPv4NetmaskBits(^uint32(0) << (32 - bits))
 }
 
 // IPv6Prefix returns the IPv6 persistence prefix of the given length; 128

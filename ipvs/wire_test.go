@@ -115,7 +115,7 @@ func TestCreateServiceWire(t *testing.T) {
 		{
 			name: "IPv4 TCP persistent with mask and pe",
 			svc: Service{Protocol: TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "rr",
-				Flags: FlagPersistent | FlagSched1, Timeout: 300, Netmask: IPv4NetmaskPrefix(24), PEName: "sip"},
+				Flags: FlagPersistent | FlagSched1, Timeout: 300, Netmask: IPv4NetmaskBits(0xffffff00), PEName: "sip"},
 			want: []netlink.Attribute{
 				{Type: uapi.SvcAttrAF, Data: []byte{2, 0}},
 				{Type: uapi.SvcAttrProtocol, Data: []byte{6, 0}},
@@ -289,7 +289,7 @@ func TestDecodeServiceFromKernel(t *testing.T) {
 				{Type: uapi.SvcAttrStats | netlink.Nested, Data: kernelStats32([10]uint64{1, 2, 3, 1 << 40, 5, 6, 7, 8, 9, 10})},
 			},
 			want: Service{Family: IPv4, FWMark: 3000000000, Scheduler: "wlc", PEName: "sip",
-				Flags: FlagPersistent, Timeout: 360, Netmask: IPv4NetmaskPrefix(24),
+				Flags: FlagPersistent, Timeout: 360, Netmask: IPv4NetmaskBits(0xffffff00),
 				Stats: Stats{1, 2, 3, 1 << 40, 5, 6, 7, 8, 9, 10}},
 		},
 	}
@@ -532,7 +532,7 @@ func TestNetmaskZeroValueRoundTrip(t *testing.T) {
 	if IPv4NetmaskBits(0) == (Netmask{}) {
 		t.Error("mask 0.0.0.0 must differ from the default")
 	}
-	m, _ := IPv4Netmask(netip.MustParseAddr("255.255.255.255"))
+	m := IPv4NetmaskBits(0xffffffff)
 	if !m.IsDefault() {
 		t.Error("255.255.255.255 must be the default netmask")
 	}
@@ -642,7 +642,7 @@ func FuzzAttrEncoderMatchesNetlink(f *testing.F) {
 func TestRequestsMatchNetlinkEncoder(t *testing.T) {
 	k := ServiceKey{Family: IPv6, Protocol: SCTP, Addr: netip.MustParseAddr("2001:db8::1"), Port: 65535}
 	svc := Service{Family: IPv4, Protocol: TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "sh",
-		Flags: FlagPersistent | FlagSched1, Timeout: 300, PEName: "sip", Netmask: IPv4NetmaskPrefix(24)}
+		Flags: FlagPersistent | FlagSched1, Timeout: 300, PEName: "sip", Netmask: IPv4NetmaskBits(0xffffff00)}
 	dst := Destination{Addr: netip.MustParseAddr("2001:db8::5"), Port: 8080, ForwardMethod: Tunnel, Weight: 7,
 		UpperThreshold: 9, LowerThreshold: 3, TunnelType: GUE, TunnelPort: 6080, TunnelFlags: TunnelCsum}
 	putAddrNL := func(ae *netlink.AttributeEncoder, typ uint16, a netip.Addr) {

@@ -126,7 +126,7 @@ func TestLossless(t *testing.T) {
 	entries := append(testtable.Capture(false), testtable.More()...)
 	entries = append(entries,
 		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.5"), Port: 80, Scheduler: "rr",
-			Netmask: ipvs.IPv4NetmaskPrefix(24)},
+			Netmask: ipvs.IPv4NetmaskBits(0xffffff00)},
 			Destinations: []ipvs.Destination{{Addr: a("192.168.1.5"), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: 3,
 				UpperThreshold: 2147483647, LowerThreshold: 100}}},
 		ipvs.ServiceEntry{Service: ipvs.Service{Family: ipvs.IPv6, FWMark: 4294967295, Scheduler: "mh",

@@ -308,9 +308,9 @@ func entriesFromJSON(doc listing.JSONTable) ([]ipvs.ServiceEntry, error) {
 			return nil, fmt.Errorf("%+v: protocol, address and port must be null exactly for fwmark services", s)
 		}
 		if s.Protocol != nil {
-			p, err := ipvs.ParseProtocol(*s.Protocol)
-			if err != nil {
-				return nil, err
+			p, ok := map[string]ipvs.Protocol{"TCP": ipvs.TCP, "UDP": ipvs.UDP, "SCTP": ipvs.SCTP}[*s.Protocol]
+			if !ok {
+				return nil, fmt.Errorf("protocol %q", *s.Protocol)
 			}
 			a, err := netip.ParseAddr(*s.Address)
 			if err != nil {
@@ -330,8 +330,11 @@ func entriesFromJSON(doc listing.JSONTable) ([]ipvs.ServiceEntry, error) {
 				}
 			}
 			svc.Netmask = ipvs.IPv6Prefix(bits)
-		} else if svc.Netmask, err = ipvs.IPv4Netmask(m); err != nil {
-			return nil, err
+		} else if m.Is4() {
+			b := m.As4()
+			svc.Netmask = ipvs.IPv4NetmaskBits(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+		} else {
+			return nil, fmt.Errorf("netmask %v is not IPv4", m)
 		}
 		if s.Persistent != (svc.Flags&ipvs.FlagPersistent != 0) || s.OnePacket != (svc.Flags&ipvs.FlagOnePacket != 0) {
 			return nil, fmt.Errorf("%+v: persistent/one_packet disagree with flags", s)
@@ -396,9 +399,9 @@ func daemonsFromJSON(t *testing.T, doc listing.JSONDaemonsDocument) []ipvs.Daemo
 	t.Helper()
 	var out []ipvs.Daemon
 	for _, d := range doc.Daemons {
-		st, err := ipvs.ParseDaemonState(d.State)
-		if err != nil {
-			t.Fatal(err)
+		st, ok := map[string]ipvs.DaemonState{"master": ipvs.Master, "backup": ipvs.Backup}[d.State]
+		if !ok {
+			t.Fatalf("daemon state %q", d.State)
 		}
 		pd := ipvs.Daemon{State: st, Interface: d.McastInterface, SyncID: d.SyncID, MaxLen: d.SyncMaxLen,
 			Port: d.McastPort, TTL: d.McastTTL}

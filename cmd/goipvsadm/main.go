@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -29,13 +30,23 @@ func main() {
 		stdout:   bufio.NewWriterSize(os.Stdout, 64<<10),
 		stderr:   os.Stderr,
 		open:     func() (*ipvs.Client, error) { return ipvs.New(nil) },
-		modprobe: func() error { return ipvs.LoadModule(context.Background()) },
+		modprobe: loadModule,
 		procRoot: "/proc",
 		names:    names.New(),
 	}
 	code := a.main(os.Args[1:])
 	a.stdout.Flush()
 	os.Exit(code)
+}
+
+// loadModule runs modprobe as ipvsadm does, its complaints on stderr.
+func loadModule() error {
+	err := ipvs.LoadModule(context.Background())
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Stderr.Write(ee.Stderr)
+	}
+	return err
 }
 
 // app is one run of the program, with its environment made explicit so

@@ -145,7 +145,7 @@ var plainSaveLosses = []saveLoss{
 		return false
 	}, example: func() randomTable {
 		t := exampleTable()
-		t.Entries[0].Service.Netmask = ipvs.IPv4NetmaskPrefix(24)
+		t.Entries[0].Service.Netmask = ipvs.IPv4NetmaskBits(0xffffff00)
 		return t
 	}},
 	{name: "flag-3 of sh and mh", lose: func(t *randomTable) bool {

@@ -140,7 +140,7 @@ func (g *tableGen) service() ipvs.Service {
 		if s.Family == ipvs.IPv6 {
 			s.Netmask = ipvs.IPv6Prefix(int(g.pick(1, 127)))
 		} else if g.chance(2) {
-			s.Netmask = ipvs.IPv4NetmaskPrefix(int(g.pick(0, 31)))
+			s.Netmask = ipvs.IPv4NetmaskBits(^uint32(0) << (32 - g.pick(0, 31))) // a /0 to /31 prefix
 		} else {
 			s.Netmask = ipvs.IPv4NetmaskBits(g.r.Uint32()) // ipvsadm takes any mask
 		}

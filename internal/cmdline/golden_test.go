@@ -64,9 +64,12 @@ func summarize(cmd *Command, err error) string {
 			s.Family, s.Protocol, addrText(s.Addr, s.Family), s.Port, s.FWMark, s.Scheduler,
 			cHex(uint64(s.Flags)), s.Timeout, cHex(uint64(s.Netmask.Value(s.Family))), s.PEName)
 	}
+	// The golden records the kernel's forwarding numbers, as ipvsadm
+	// sends them.
+	kernelForward := map[ipvs.ForwardMethod]int{ipvs.Masquerade: 0, ipvs.Local: 1, ipvs.Tunnel: 2, ipvs.DirectRoute: 3}
 	dest := func(d ipvs.Destination) string {
 		return fmt.Sprintf(" dest{af=%d addr=%s port=%d fwd=%d weight=%d x=%d y=%d tun=%d/%d/%d}",
-			d.Family(), addrText(d.Addr, d.Family()), d.Port, d.ForwardMethod, d.Weight,
+			d.Family(), addrText(d.Addr, d.Family()), d.Port, kernelForward[d.ForwardMethod], d.Weight,
 			d.UpperThreshold, d.LowerThreshold, d.TunnelType, d.TunnelPort, d.TunnelFlags)
 	}
 	daemon := func(d ipvs.Daemon) string {

@@ -16,7 +16,7 @@ import (
 // edgeTable exercises names, cuts and flags.
 func edgeTable() []ipvs.ServiceEntry {
 	a := netip.MustParseAddr
-	mask, _ := ipvs.IPv4Netmask(a("255.255.0.0"))
+	mask := ipvs.IPv4NetmaskBits(0xffff0000)
 	return []ipvs.ServiceEntry{
 		{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.44"), Port: 8080, Scheduler: "rr",
 			Flags: ipvs.FlagSched1 | ipvs.FlagSched3},

@@ -75,7 +75,7 @@ func refService(svc ipvs.Service, dests []ipvs.Destination) JSONService {
 	for _, d := range dests {
 		jd := JSONDestination{
 			Family: map[bool]string{true: "IPv4", false: "IPv6"}[d.Addr.Is4()], Address: d.Addr.String(), Port: d.Port,
-			Forward: map[ipvs.ForwardMethod]string{0: "masq", 1: "local", 2: "tunnel", 3: "route"}[d.ForwardMethod],
+			Forward: map[ipvs.ForwardMethod]string{ipvs.Masquerade: "masq", ipvs.Local: "local", ipvs.Tunnel: "tunnel", ipvs.DirectRoute: "route"}[d.ForwardMethod],
 			Weight:  d.Weight, UpperThreshold: d.UpperThreshold, LowerThreshold: d.LowerThreshold,
 			ActiveConns: d.ActiveConns, InactiveConns: d.InactiveConns, PersistentConns: d.PersistentConns,
 			Stats: refStats(d.Stats), Rates: refRates(d.Stats),

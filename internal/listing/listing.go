@@ -195,7 +195,12 @@ func AppendServiceName(dst []byte, r *names.Resolver, k ipvs.ServiceKey, numeric
 		}
 		return dst
 	}
-	dst = append(dst, k.Protocol.String()...)
+	switch k.Protocol {
+	case ipvs.TCP, ipvs.UDP, ipvs.SCTP:
+		dst = append(dst, k.Protocol.String()...)
+	default:
+		dst = append(dst, '?') // as ipvsadm prints an unknown protocol
+	}
 	dst = appendPadTo(dst, 4, start)
 	dst = append(dst, ' ')
 	dst = r.AppendAddrPort(dst, ServiceAddr(k), k.Port, names.ProtoName(uint16(k.Protocol)), numeric)

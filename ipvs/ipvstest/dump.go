@@ -2,7 +2,7 @@ package ipvstest
 
 import (
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 type dumpKind uint8
@@ -26,11 +26,11 @@ type dumpState struct {
 
 // startDump is netlink_dump_start: one dump per socket at a time; the
 // first batch is made at once.
-func (k *Kernel) startDump(s *socket, h header, msg []byte, f Fault) ([]reply, unix.Errno, bool) {
+func (k *Kernel) startDump(s *socket, h header, msg []byte, f Fault) ([]reply, syscall.Errno, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dump != nil {
-		return nil, unix.EBUSY, false
+		return nil, syscall.EBUSY, false
 	}
 	d := &dumpState{seq: h.seq, request: append([]byte(nil), msg...), fault: f}
 	switch {
@@ -84,9 +84,9 @@ func (k *Kernel) continueDump(s *socket) {
 // with NLMSG_DONE once the dump function has nothing more, in a datagram
 // of its own unless the last one has room left. Called with k.mu and s.mu
 // held.
-func (k *Kernel) dumpBatchLocked(s *socket) ([]byte, int, unix.Errno) {
+func (k *Kernel) dumpBatchLocked(s *socket) ([]byte, int, syscall.Errno) {
 	if s.rmem >= s.rcvbuf {
-		return nil, 0, unix.ENOBUFS
+		return nil, 0, syscall.ENOBUFS
 	}
 	d := s.dump
 	alloc := k.cfg.dumpBatch

@@ -2,8 +2,10 @@ package ipvstest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
@@ -31,4 +33,33 @@ func Example() {
 	}
 	// Output:
 	// TCP 10.0.0.1:80 rr 1
+}
+
+// A caller's own test of how its code copes with a kernel that does not
+// answer: the fault hook stalls every IPVS request, and the call ends at
+// its context's deadline.
+func ExampleKernel_InjectFault() {
+	k := ipvstest.New()
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() {
+			return ipvstest.Stall()
+		}
+		return ipvstest.Fault{}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err = c.Services(ctx)
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+
+	k.InjectFault(nil) // the kernel answers again; so does the client
+	svcs, err := c.Services(context.Background())
+	fmt.Println(len(svcs), err)
+	// Output:
+	// true
+	// 0 <nil>
 }

@@ -2,11 +2,11 @@ package ipvstest
 
 import (
 	"encoding/binary"
+	"syscall"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // A Request is one netlink request as the kernel received it, for a fault
@@ -52,7 +52,7 @@ func (r Request) IsRead() bool {
 // request is handled normally.
 type Fault struct {
 	kind  faultKind
-	errno unix.Errno
+	errno syscall.Errno
 	delay time.Duration
 }
 
@@ -70,7 +70,7 @@ const (
 
 // Fail makes the kernel refuse the request with errno, changing nothing.
 // Fail(0) is no fault.
-func Fail(errno unix.Errno) Fault {
+func Fail(errno syscall.Errno) Fault {
 	if errno == 0 {
 		return Fault{}
 	}

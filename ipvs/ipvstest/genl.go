@@ -2,18 +2,18 @@ package ipvstest
 
 import (
 	"encoding/binary"
+	"syscall"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
-	"golang.org/x/sys/unix"
 )
 
 // The generic netlink controller (include/uapi/linux/genetlink.h).
 const (
-	ctrlFamilyID      = unix.GENL_ID_CTRL
+	ctrlFamilyID      = uapi.GenlIDCtrl
 	ctrlVersion       = 2
-	ctrlCmdNewFamily  = unix.CTRL_CMD_NEWFAMILY
-	ctrlCmdGetFamily  = unix.CTRL_CMD_GETFAMILY
+	ctrlCmdNewFamily  = uapi.CtrlCmdNewFamily
+	ctrlCmdGetFamily  = uapi.CtrlCmdGetFamily
 	ctrlCmdGetPolicy  = 10 // CTRL_CMD_GETPOLICY
 	ctrlAttrMax       = 10
 	ctrlNotifyGroupID = 0x10
@@ -64,7 +64,7 @@ func (k *Kernel) handleMessage(s *socket, h header, msg []byte) {
 	defer k.mu.Unlock()
 	var (
 		out     []reply
-		errno   unix.Errno
+		errno   syscall.Errno
 		dumping bool
 	)
 	if fault.kind == faultFail {
@@ -124,7 +124,7 @@ func (s *socket) queueReplyLocked(r reply) {
 // ack builds the NLMSG_ERROR message netlink_ack sends: the error code and
 // the request's header, followed, for errors on a socket without
 // NETLINK_CAP_ACK, by the request's payload.
-func (k *Kernel) ack(s *socket, h header, msg []byte, errno unix.Errno) reply {
+func (k *Kernel) ack(s *socket, h header, msg []byte, errno syscall.Errno) reply {
 	s.mu.Lock()
 	capAck := s.capAck
 	s.mu.Unlock()
@@ -179,7 +179,7 @@ var ctrlOps = map[uint8]genlOp{
 // genlRcv is genl_rcv_msg for one request: it returns the replies, the
 // errno to acknowledge, and whether a dump started (which is never
 // acknowledged). Called with k.mu held.
-func (k *Kernel) genlRcv(s *socket, h header, msg []byte, f Fault) ([]reply, unix.Errno, bool) {
+func (k *Kernel) genlRcv(s *socket, h header, msg []byte, f Fault) ([]reply, syscall.Errno, bool) {
 	var ops map[uint8]genlOp
 	switch {
 	case h.typ == ctrlFamilyID:
@@ -187,19 +187,19 @@ func (k *Kernel) genlRcv(s *socket, h header, msg []byte, f Fault) ([]reply, uni
 	case h.typ == FamilyID && !k.cfg.unavailable:
 		ops = ipvsOps
 	default:
-		return nil, unix.ENOENT, false
+		return nil, syscall.ENOENT, false
 	}
 	if len(msg) < nlmsgHdrLen+genlHdrLen {
-		return nil, unix.EINVAL, false
+		return nil, syscall.EINVAL, false
 	}
 	cmd := msg[nlmsgHdrLen]
 	dump := h.flags&flagDump == flagDump
 	op, ok := ops[cmd]
 	if !ok || (dump && !op.dump) || (!dump && !op.do) {
-		return nil, unix.EOPNOTSUPP, false
+		return nil, syscall.EOPNOTSUPP, false
 	}
 	if op.admin && k.cfg.permissionDenied {
-		return nil, unix.EPERM, false
+		return nil, syscall.EPERM, false
 	}
 	if dump {
 		return k.startDump(s, h, msg, f)
@@ -221,14 +221,14 @@ func (k *Kernel) genlRcv(s *socket, h header, msg []byte, f Fault) ([]reply, uni
 }
 
 var ctrlPolicy = policy{
-	ctrlAttrMax:                 {},
-	unix.CTRL_ATTR_FAMILY_ID:    {kind: kindU16},
-	unix.CTRL_ATTR_FAMILY_NAME:  {kind: kindNulString, len: 15},
-	unix.CTRL_ATTR_VERSION:      {},
-	unix.CTRL_ATTR_HDRSIZE:      {},
-	unix.CTRL_ATTR_MAXATTR:      {},
-	unix.CTRL_ATTR_OPS:          {},
-	unix.CTRL_ATTR_MCAST_GROUPS: {},
+	ctrlAttrMax:              {},
+	uapi.CtrlAttrFamilyID:    {kind: kindU16},
+	uapi.CtrlAttrFamilyName:  {kind: kindNulString, len: 15},
+	uapi.CtrlAttrVersion:     {},
+	uapi.CtrlAttrHdrSize:     {},
+	uapi.CtrlAttrMaxAttr:     {},
+	uapi.CtrlAttrOps:         {},
+	uapi.CtrlAttrMcastGroups: {},
 }
 
 // A family the controller describes.
@@ -279,12 +279,12 @@ func (k *Kernel) families() []genlFamily {
 }
 
 // ctrlGetFamily is ctrl_getfamily: look a family up by ID or name.
-func (k *Kernel) ctrlGetFamily(s *socket, h header, attrs [][]byte) ([]reply, unix.Errno, bool) {
+func (k *Kernel) ctrlGetFamily(s *socket, h header, attrs [][]byte) ([]reply, syscall.Errno, bool) {
 	var found *genlFamily
-	errno := unix.EINVAL
+	errno := syscall.EINVAL
 	fams := k.families()
-	if a := attrs[unix.CTRL_ATTR_FAMILY_ID]; a != nil {
-		errno = unix.ENOENT
+	if a := attrs[uapi.CtrlAttrFamilyID]; a != nil {
+		errno = syscall.ENOENT
 		found = nil
 		for i := range fams {
 			if fams[i].id == getU16(a) {
@@ -292,8 +292,8 @@ func (k *Kernel) ctrlGetFamily(s *socket, h header, attrs [][]byte) ([]reply, un
 			}
 		}
 	}
-	if a := attrs[unix.CTRL_ATTR_FAMILY_NAME]; a != nil {
-		errno = unix.ENOENT
+	if a := attrs[uapi.CtrlAttrFamilyName]; a != nil {
+		errno = syscall.ENOENT
 		found = nil
 		for i := range fams {
 			if fams[i].name == getCString(a) {
@@ -312,27 +312,27 @@ func (k *Kernel) ctrlGetFamily(s *socket, h header, attrs [][]byte) ([]reply, un
 
 // writeFamily is ctrl_fill_info.
 func writeFamily(w *attrWriter, f *genlFamily) {
-	w.putString(unix.CTRL_ATTR_FAMILY_NAME, f.name)
-	w.putU16(unix.CTRL_ATTR_FAMILY_ID, f.id)
-	w.putU32(unix.CTRL_ATTR_VERSION, f.version)
-	w.putU32(unix.CTRL_ATTR_HDRSIZE, 0)
-	w.putU32(unix.CTRL_ATTR_MAXATTR, f.maxattr)
-	ops := w.nest(unix.CTRL_ATTR_OPS)
+	w.putString(uapi.CtrlAttrFamilyName, f.name)
+	w.putU16(uapi.CtrlAttrFamilyID, f.id)
+	w.putU32(uapi.CtrlAttrVersion, f.version)
+	w.putU32(uapi.CtrlAttrHdrSize, 0)
+	w.putU32(uapi.CtrlAttrMaxAttr, f.maxattr)
+	ops := w.nest(uapi.CtrlAttrOps)
 	for i, c := range f.ops {
 		op := w.nest(uint16(i + 1))
-		w.putU32(unix.CTRL_ATTR_OP_ID, uint32(c))
-		w.putU32(unix.CTRL_ATTR_OP_FLAGS, f.opFlags(c))
+		w.putU32(uapi.CtrlAttrOpID, uint32(c))
+		w.putU32(uapi.CtrlAttrOpFlags, f.opFlags(c))
 		w.endNest(op)
 	}
 	w.endNest(ops)
 	if len(f.groups) > 0 {
-		groups := w.nest(unix.CTRL_ATTR_MCAST_GROUPS)
+		groups := w.nest(uapi.CtrlAttrMcastGroups)
 		i := 0
 		for name, id := range f.groups {
 			i++
 			g := w.nest(uint16(i))
-			w.putU32(unix.CTRL_ATTR_MCAST_GRP_ID, id)
-			w.putString(unix.CTRL_ATTR_MCAST_GRP_NAME, name)
+			w.putU32(uapi.CtrlAttrMcastGrpID, id)
+			w.putString(uapi.CtrlAttrMcastGrpName, name)
 			w.endNest(g)
 		}
 		w.endNest(groups)

@@ -3,10 +3,10 @@ package ipvstest
 import (
 	"encoding/binary"
 	"slices"
+	"syscall"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
-	"golang.org/x/sys/unix"
 )
 
 // Attribute policies of ip_vs_ctl.c.
@@ -94,7 +94,7 @@ func (k *Kernel) daemonPolicy() policy {
 }
 
 // ipvsDo handles an IPVS command that is not a dump. Called with k.mu held.
-func (k *Kernel) ipvsDo(s *socket, h header, cmd uint8, attrs [][]byte) ([]reply, unix.Errno, bool) {
+func (k *Kernel) ipvsDo(s *socket, h header, cmd uint8, attrs [][]byte) ([]reply, syscall.Errno, bool) {
 	switch cmd {
 	case uapi.CmdGetService, uapi.CmdGetConfig, uapi.CmdGetInfo:
 		r, errno := k.getCmd(s, h, cmd, attrs)
@@ -121,25 +121,25 @@ type userService struct {
 
 // parseService is ip_vs_genl_parse_service: it returns the service the
 // identity names (nil if none) and, for a full entry, its new settings.
-func (k *Kernel) parseService(nla []byte, full bool) (*service, userService, unix.Errno) {
+func (k *Kernel) parseService(nla []byte, full bool) (*service, userService, syscall.Errno) {
 	var u userService
 	if nla == nil {
-		return nil, u, unix.EINVAL
+		return nil, u, syscall.EINVAL
 	}
 	tb, errno := parseAttrs(nla, k.svcPolicy())
 	if errno != 0 {
-		return nil, u, unix.EINVAL
+		return nil, u, syscall.EINVAL
 	}
 	af, proto, addr, port, mark := tb[uapi.SvcAttrAF], tb[uapi.SvcAttrProtocol], tb[uapi.SvcAttrAddr], tb[uapi.SvcAttrPort], tb[uapi.SvcAttrFwmark]
 	if af == nil || (mark == nil && (port == nil || proto == nil || addr == nil)) {
-		return nil, u, unix.EINVAL
+		return nil, u, syscall.EINVAL
 	}
 	u.af = getU16(af)
-	if u.af != unix.AF_INET && u.af != unix.AF_INET6 {
-		return nil, u, unix.EAFNOSUPPORT
+	if u.af != uapi.AFInet && u.af != uapi.AFInet6 {
+		return nil, u, syscall.EAFNOSUPPORT
 	}
 	if mark != nil {
-		u.protocol = unix.IPPROTO_TCP
+		u.protocol = uapi.IPProtoTCP
 		u.fwmark = getU32(mark)
 	} else {
 		u.protocol = getU16(proto)
@@ -151,7 +151,7 @@ func (k *Kernel) parseService(nla []byte, full bool) (*service, userService, uni
 	if full {
 		sched, flags, timeout, netmask := tb[uapi.SvcAttrSchedName], tb[uapi.SvcAttrFlags], tb[uapi.SvcAttrTimeout], tb[uapi.SvcAttrNetmask]
 		if sched == nil || flags == nil || timeout == nil || netmask == nil {
-			return svc, u, unix.EINVAL
+			return svc, u, syscall.EINVAL
 		}
 		var fm [8]byte
 		memcpy(fm[:], flags)
@@ -185,18 +185,18 @@ type userDest struct {
 }
 
 // parseDest is ip_vs_genl_parse_dest.
-func (k *Kernel) parseDest(nla []byte, full bool) (userDest, unix.Errno) {
+func (k *Kernel) parseDest(nla []byte, full bool) (userDest, syscall.Errno) {
 	var u userDest
 	if nla == nil {
-		return u, unix.EINVAL
+		return u, syscall.EINVAL
 	}
 	tb, errno := parseAttrs(nla, k.destPolicy())
 	if errno != 0 {
-		return u, unix.EINVAL
+		return u, syscall.EINVAL
 	}
 	addr, port := tb[uapi.DestAttrAddr], tb[uapi.DestAttrPort]
 	if addr == nil || port == nil {
-		return u, unix.EINVAL
+		return u, syscall.EINVAL
 	}
 	memcpy(u.addr[:], addr)
 	u.port = getBE16(port)
@@ -208,7 +208,7 @@ func (k *Kernel) parseDest(nla []byte, full bool) (userDest, unix.Errno) {
 	if full {
 		fwd, weight, uth, lth := tb[uapi.DestAttrFwdMethod], tb[uapi.DestAttrWeight], tb[uapi.DestAttrUThresh], tb[uapi.DestAttrLThresh]
 		if fwd == nil || weight == nil || uth == nil || lth == nil {
-			return u, unix.EINVAL
+			return u, syscall.EINVAL
 		}
 		u.fwd = getU32(fwd) & uapi.FwdMask
 		u.weight = int32(getU32(weight))
@@ -232,7 +232,7 @@ func (k *Kernel) parseDest(nla []byte, full bool) (userDest, unix.Errno) {
 }
 
 // setCmd is ip_vs_genl_set_cmd.
-func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) unix.Errno {
+func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) syscall.Errno {
 	switch {
 	case cmd == uapi.CmdFlush:
 		for i := range k.addrTable {
@@ -256,7 +256,7 @@ func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) unix.Errno {
 		return errno
 	}
 	if cmd != uapi.CmdNewService && svc == nil {
-		return unix.ESRCH
+		return syscall.ESRCH
 	}
 
 	var udest userDest
@@ -268,14 +268,14 @@ func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) unix.Errno {
 		if udest.af == 0 {
 			udest.af = svc.af
 		}
-		if udest.af != unix.AF_INET && udest.af != unix.AF_INET6 {
-			return unix.EAFNOSUPPORT
+		if udest.af != uapi.AFInet && udest.af != uapi.AFInet6 {
+			return syscall.EAFNOSUPPORT
 		}
 		if udest.af != svc.af && cmd != uapi.CmdDelDest {
 			// The sync protocol cannot carry mixed families, and
 			// only tunnels can forward across them.
 			if k.master != nil || k.backup != nil || udest.fwd != uapi.FwdTunnel {
-				return unix.EINVAL
+				return syscall.EINVAL
 			}
 		}
 		udest.addr = normalizeAddr(udest.af, udest.addr)
@@ -284,7 +284,7 @@ func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) unix.Errno {
 	switch cmd {
 	case uapi.CmdNewService:
 		if svc != nil {
-			return unix.EEXIST
+			return syscall.EEXIST
 		}
 		return k.addService(usvc)
 	case uapi.CmdSetService:
@@ -299,7 +299,7 @@ func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) unix.Errno {
 	case uapi.CmdDelDest:
 		d := svc.lookupDest(udest.af, udest.addr, udest.port)
 		if d == nil {
-			return unix.ENOENT
+			return syscall.ENOENT
 		}
 		svc.dests = slices.DeleteFunc(svc.dests, func(x *dest) bool { return x == d })
 		return 0
@@ -307,7 +307,7 @@ func (k *Kernel) setCmd(cmd uint8, attrs [][]byte) unix.Errno {
 		svc.zero()
 		return 0
 	}
-	return unix.EINVAL
+	return syscall.EINVAL
 }
 
 func (s *service) zero() {
@@ -320,20 +320,20 @@ func (s *service) zero() {
 // checkSchedPE looks the scheduler and persistence engine up as
 // ip_vs_add_service and ip_vs_edit_service do, with the IPv6 netmask check
 // that follows.
-func (k *Kernel) checkSchedPE(u userService) unix.Errno {
+func (k *Kernel) checkSchedPE(u userService) syscall.Errno {
 	if u.sched != "none" && !slices.Contains(k.cfg.schedulers, u.sched) {
-		return unix.ENOENT
+		return syscall.ENOENT
 	}
 	if u.pe != "" && u.pe != "sip" {
-		return unix.ENOENT
+		return syscall.ENOENT
 	}
-	if u.af == unix.AF_INET6 && (u.netmask < 1 || u.netmask > 128) {
-		return unix.EINVAL
+	if u.af == uapi.AFInet6 && (u.netmask < 1 || u.netmask > 128) {
+		return syscall.EINVAL
 	}
 	return 0
 }
 
-func (k *Kernel) addService(u userService) unix.Errno {
+func (k *Kernel) addService(u userService) syscall.Errno {
 	if errno := k.checkSchedPE(u); errno != 0 {
 		return errno
 	}
@@ -352,7 +352,7 @@ func (k *Kernel) addService(u userService) unix.Errno {
 	return 0
 }
 
-func (k *Kernel) editService(s *service, u userService) unix.Errno {
+func (k *Kernel) editService(s *service, u userService) syscall.Errno {
 	if errno := k.checkSchedPE(u); errno != 0 {
 		return errno
 	}
@@ -365,12 +365,12 @@ func (k *Kernel) editService(s *service, u userService) unix.Errno {
 }
 
 // checkDest is the validation ip_vs_add_dest and ip_vs_edit_dest share.
-func checkDest(u userDest) unix.Errno {
+func checkDest(u userDest) syscall.Errno {
 	if u.weight < 0 || u.lThresh > u.uThresh {
-		return unix.ERANGE
+		return syscall.ERANGE
 	}
 	if u.tunType == uapi.TunTypeGUE && u.tunPort == 0 {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	return 0
 }
@@ -381,7 +381,7 @@ func checkDest(u userDest) unix.Errno {
 // Subnet broadcast addresses are not emulated: the fake's interfaces have
 // no IPv4 subnets.
 func destAddrValid(af uint16, a [16]byte) bool {
-	if af == unix.AF_INET {
+	if af == uapi.AFInet {
 		ip := [4]byte(a[:4])
 		switch {
 		case ip == [4]byte{}, ip == [4]byte{255, 255, 255, 255}:
@@ -404,15 +404,15 @@ func destAddrValid(af uint16, a [16]byte) bool {
 	return true
 }
 
-func (k *Kernel) addDest(s *service, u userDest) unix.Errno {
+func (k *Kernel) addDest(s *service, u userDest) syscall.Errno {
 	if errno := checkDest(u); errno != 0 {
 		return errno
 	}
 	if s.lookupDest(u.af, u.addr, u.port) != nil {
-		return unix.EEXIST
+		return syscall.EEXIST
 	}
 	if !destAddrValid(u.af, u.addr) {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	d := &dest{af: u.af, addr: u.addr, port: u.port}
 	d.update(u)
@@ -420,13 +420,13 @@ func (k *Kernel) addDest(s *service, u userDest) unix.Errno {
 	return 0
 }
 
-func (k *Kernel) editDest(s *service, u userDest) unix.Errno {
+func (k *Kernel) editDest(s *service, u userDest) syscall.Errno {
 	if errno := checkDest(u); errno != 0 {
 		return errno
 	}
 	d := s.lookupDest(u.af, u.addr, u.port)
 	if d == nil {
-		return unix.ENOENT
+		return syscall.ENOENT
 	}
 	d.update(u)
 	return 0
@@ -442,7 +442,7 @@ func (d *dest) update(u userDest) {
 
 // setConfig is ip_vs_genl_set_config and ip_vs_set_timeout: zero keeps a
 // timeout, and each must fit in an int of ticks.
-func (k *Kernel) setConfig(attrs [][]byte) unix.Errno {
+func (k *Kernel) setConfig(attrs [][]byte) syscall.Errno {
 	t := [3]uint32{k.tcpTimeout, k.tcpFinTimeout, k.udpTimeout}
 	for i, a := range []uint16{uapi.CmdAttrTimeoutTCP, uapi.CmdAttrTimeoutTCPFin, uapi.CmdAttrTimeoutUDP} {
 		if b := attrs[a]; b != nil {
@@ -452,7 +452,7 @@ func (k *Kernel) setConfig(attrs [][]byte) unix.Errno {
 	const maxSeconds = (1<<31 - 1) / hz
 	for _, v := range t {
 		if int32(v) < 0 || v > maxSeconds {
-			return unix.EINVAL
+			return syscall.EINVAL
 		}
 	}
 	for i, p := range []*uint32{&k.tcpTimeout, &k.tcpFinTimeout, &k.udpTimeout} {
@@ -464,7 +464,7 @@ func (k *Kernel) setConfig(attrs [][]byte) unix.Errno {
 }
 
 // getCmd is ip_vs_genl_get_cmd: one reply message.
-func (k *Kernel) getCmd(s *socket, h header, cmd uint8, attrs [][]byte) ([]reply, unix.Errno) {
+func (k *Kernel) getCmd(s *socket, h header, cmd uint8, attrs [][]byte) ([]reply, syscall.Errno) {
 	replyCmd := map[uint8]uint8{
 		uapi.CmdGetService: uapi.CmdNewService,
 		uapi.CmdGetInfo:    uapi.CmdSetInfo,
@@ -478,7 +478,7 @@ func (k *Kernel) getCmd(s *socket, h header, cmd uint8, attrs [][]byte) ([]reply
 			return nil, errno
 		}
 		if svc == nil {
-			return nil, unix.ESRCH
+			return nil, syscall.ESRCH
 		}
 		k.writeService(w, svc)
 	case uapi.CmdGetConfig:
@@ -494,33 +494,33 @@ func (k *Kernel) getCmd(s *socket, h header, cmd uint8, attrs [][]byte) ([]reply
 }
 
 // setDaemon is ip_vs_genl_set_daemon.
-func (k *Kernel) setDaemon(cmd uint8, attrs [][]byte) unix.Errno {
+func (k *Kernel) setDaemon(cmd uint8, attrs [][]byte) syscall.Errno {
 	nla := attrs[uapi.CmdAttrDaemon]
 	if nla == nil {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	tb, errno := parseAttrs(nla, k.daemonPolicy())
 	if errno != 0 {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	if cmd == uapi.CmdDelDaemon {
 		st := tb[uapi.DaemonAttrState]
 		if st == nil {
-			return unix.EINVAL
+			return syscall.EINVAL
 		}
 		switch getU32(st) {
 		case uapi.StateMaster:
 			if k.master == nil {
-				return unix.ESRCH
+				return syscall.ESRCH
 			}
 			k.master = nil
 		case uapi.StateBackup:
 			if k.backup == nil {
-				return unix.ESRCH
+				return syscall.ESRCH
 			}
 			k.backup = nil
 		default:
-			return unix.EINVAL
+			return syscall.EINVAL
 		}
 		return 0
 	}
@@ -528,10 +528,10 @@ func (k *Kernel) setDaemon(cmd uint8, attrs [][]byte) unix.Errno {
 }
 
 // newDaemon is ip_vs_genl_new_daemon and start_sync_thread.
-func (k *Kernel) newDaemon(tb [][]byte) unix.Errno {
+func (k *Kernel) newDaemon(tb [][]byte) syscall.Errno {
 	st, ifn, id := tb[uapi.DaemonAttrState], tb[uapi.DaemonAttrMcastIfn], tb[uapi.DaemonAttrSyncID]
 	if st == nil || ifn == nil || id == nil {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	d := &daemon{ifname: getCString(ifn), syncID: getU32(id)}
 	if len(tb) > uapi.DaemonAttrMcastTTL {
@@ -539,16 +539,16 @@ func (k *Kernel) newDaemon(tb [][]byte) unix.Errno {
 			d.maxLen = getU16(a)
 		}
 		if a := tb[uapi.DaemonAttrMcastGroup]; a != nil {
-			d.groupAF = unix.AF_INET
+			d.groupAF = uapi.AFInet
 			copy(d.group[:4], a)
 			if d.group[0]&0xf0 != 0xe0 {
-				return unix.EINVAL
+				return syscall.EINVAL
 			}
 		} else if a := tb[uapi.DaemonAttrMcastGroup6]; a != nil {
-			d.groupAF = unix.AF_INET6
+			d.groupAF = uapi.AFInet6
 			copy(d.group[:], a)
 			if d.group[0] != 0xff {
-				return unix.EINVAL
+				return syscall.EINVAL
 			}
 		}
 		if a := tb[uapi.DaemonAttrMcastPort]; a != nil {
@@ -559,12 +559,12 @@ func (k *Kernel) newDaemon(tb [][]byte) unix.Errno {
 		}
 	}
 	if k.mixedDests() > 0 {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 
 	// start_sync_thread: defaults, the interface, the message size.
 	if d.groupAF == 0 {
-		d.groupAF = unix.AF_INET
+		d.groupAF = uapi.AFInet
 		d.group = [16]byte{224, 0, 0, 81}
 	}
 	if d.port == 0 {
@@ -575,10 +575,10 @@ func (k *Kernel) newDaemon(tb [][]byte) unix.Errno {
 	}
 	mtu, ok := k.cfg.interfaces[d.ifname]
 	if !ok {
-		return unix.ENODEV
+		return syscall.ENODEV
 	}
 	hlen := 20 + 8
-	if d.groupAF == unix.AF_INET6 {
+	if d.groupAF == uapi.AFInet6 {
 		hlen = 40 + 8
 	}
 	d.state = getU32(st)
@@ -597,16 +597,16 @@ func (k *Kernel) newDaemon(tb [][]byte) unix.Errno {
 	switch d.state {
 	case uapi.StateMaster:
 		if k.master != nil {
-			return unix.EEXIST
+			return syscall.EEXIST
 		}
 		k.master = d
 	case uapi.StateBackup:
 		if k.backup != nil {
-			return unix.EEXIST
+			return syscall.EEXIST
 		}
 		k.backup = d
 	default:
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	return 0
 }
@@ -701,7 +701,7 @@ func (k *Kernel) writeDaemon(w *attrWriter, d *daemon) {
 		w.putU16(uapi.DaemonAttrSyncMaxLen, d.maxLen)
 		w.putU16(uapi.DaemonAttrMcastPort, d.port)
 		w.putU8(uapi.DaemonAttrMcastTTL, d.ttl)
-		if d.groupAF == unix.AF_INET6 {
+		if d.groupAF == uapi.AFInet6 {
 			w.put(uapi.DaemonAttrMcastGroup6, d.group[:])
 		} else {
 			w.put(uapi.DaemonAttrMcastGroup, d.group[:4])

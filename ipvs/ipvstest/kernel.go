@@ -3,6 +3,7 @@ package ipvstest
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 	"net/netip"
 	"slices"
 	"sync"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // FamilyID is the generic netlink family ID the fake kernel gives IPVS.
@@ -186,7 +186,7 @@ func (k *Kernel) Daemons() []ipvs.Daemon {
 			Port:      d.port,
 			TTL:       d.ttl,
 		}
-		if d.groupAF == unix.AF_INET6 {
+		if d.groupAF == uapi.AFInet6 {
 			pd.Group = netip.AddrFrom16(d.group)
 		} else {
 			pd.Group = netip.AddrFrom4([4]byte(d.group[:4]))
@@ -244,9 +244,9 @@ func (k *Kernel) lookupKey(key ipvs.ServiceKey) (*service, error) {
 	proto := uint16(key.Protocol)
 	if key.FWMark != 0 {
 		if af == 0 {
-			af = unix.AF_INET
+			af = uapi.AFInet
 		}
-		proto = unix.IPPROTO_TCP
+		proto = uapi.IPProtoTCP
 	}
 	s := k.lookup(af, key.FWMark, proto, addr, key.Port)
 	if s == nil {
@@ -269,10 +269,10 @@ func (k *Kernel) lookupDestKey(svc ipvs.ServiceKey, d ipvs.DestinationKey) (*des
 
 func familyOf(a netip.Addr) uint16 {
 	if a.Is4() {
-		return unix.AF_INET
+		return uapi.AFInet
 	}
 	if a.Is6() {
-		return unix.AF_INET6
+		return uapi.AFInet6
 	}
 	return 0
 }
@@ -289,7 +289,7 @@ func addrBytes(a netip.Addr) [16]byte {
 }
 
 func toAddr(af uint16, b [16]byte) netip.Addr {
-	if af == unix.AF_INET6 {
+	if af == uapi.AFInet6 {
 		return netip.AddrFrom16(b)
 	}
 	return netip.AddrFrom4([4]byte(b[:4]))
@@ -297,7 +297,7 @@ func toAddr(af uint16, b [16]byte) netip.Addr {
 
 // addrEqual is ip_vs_addr_equal: IPv4 compares the first four bytes only.
 func addrEqual(af uint16, a, b [16]byte) bool {
-	if af == unix.AF_INET6 {
+	if af == uapi.AFInet6 {
 		return a == b
 	}
 	return [4]byte(a[:4]) == [4]byte(b[:4])
@@ -305,7 +305,7 @@ func addrEqual(af uint16, a, b [16]byte) bool {
 
 // normalizeAddr is ip_vs_addr_copy into zeroed memory.
 func normalizeAddr(af uint16, a [16]byte) [16]byte {
-	if af == unix.AF_INET6 {
+	if af == uapi.AFInet6 {
 		return a
 	}
 	var b [16]byte
@@ -329,7 +329,7 @@ func (s *service) public() ipvs.Service {
 		p.Addr = toAddr(s.af, s.addr)
 		p.Port = s.port
 	}
-	if s.af == unix.AF_INET6 {
+	if s.af == uapi.AFInet6 {
 		p.Netmask = ipvs.IPv6Prefix(int(s.netmask))
 	} else {
 		p.Netmask = ipvs.IPv4NetmaskBits(binary.BigEndian.Uint32(binary.NativeEndian.AppendUint32(nil, s.netmask)))
@@ -341,7 +341,7 @@ func (d *dest) public() ipvs.Destination {
 	return ipvs.Destination{
 		Addr:            toAddr(d.af, d.addr),
 		Port:            d.port,
-		ForwardMethod:   ipvs.ForwardMethod(d.fwd),
+		ForwardMethod:   ipvs.ForwardMethod(uapi.FwdMethodIndex(d.fwd)),
 		Weight:          d.weight,
 		UpperThreshold:  d.uThresh,
 		LowerThreshold:  d.lThresh,
@@ -359,7 +359,7 @@ func (d *dest) public() ipvs.Destination {
 // HashSeed stands in for.
 func (k *Kernel) svcHash(af uint16, proto uint16, addr [16]byte, port uint16) int {
 	fold := binary.BigEndian.Uint32(addr[0:4])
-	if af == unix.AF_INET6 {
+	if af == uapi.AFInet6 {
 		fold ^= binary.BigEndian.Uint32(addr[4:8]) ^
 			binary.BigEndian.Uint32(addr[8:12]) ^
 			binary.BigEndian.Uint32(addr[12:16])

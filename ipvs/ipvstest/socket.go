@@ -5,10 +5,10 @@ import (
 	"iter"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Kernel sk_buff geometry on x86-64, for receive-buffer accounting.
@@ -37,7 +37,7 @@ type socket struct {
 	rcvbuf  int // sk_rcvbuf
 	sndbuf  int
 	// sockErr is sk_err: reported by the next receive, once.
-	sockErr   unix.Errno
+	sockErr   syscall.Errno
 	congested bool // NETLINK_S_CONGESTED
 	dump      *dumpState
 	// maxRecvmsgLen is the largest recvmsg buffer seen, which sizes dump
@@ -102,7 +102,7 @@ func (s *socket) send(b []byte) error {
 	s.mu.Unlock()
 	switch {
 	case closed:
-		return os.NewSyscallError("sendmsg", unix.EBADF)
+		return os.NewSyscallError("sendmsg", syscall.EBADF)
 	case expired:
 		return os.ErrDeadlineExceeded
 	}
@@ -117,7 +117,7 @@ func (s *socket) Receive() ([]netlink.Message, error) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return nil, os.NewSyscallError("recvmsg", unix.EBADF)
+			return nil, os.NewSyscallError("recvmsg", syscall.EBADF)
 		}
 		if !s.readDeadline.IsZero() && !time.Now().Before(s.readDeadline) {
 			s.mu.Unlock()
@@ -229,7 +229,7 @@ func (s *socket) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return os.NewSyscallError("close", unix.EBADF)
+		return os.NewSyscallError("close", syscall.EBADF)
 	}
 	s.closed = true
 	s.dump = nil
@@ -280,7 +280,7 @@ func (s *socket) SetOption(option netlink.ConnOption, enable bool) error {
 		s.noENOBUFS = enable
 	case netlink.PacketInfo, netlink.BroadcastError, netlink.ListenAllNSID, netlink.GetStrictCheck:
 	default:
-		return os.NewSyscallError("setsockopt", unix.ENOPROTOOPT)
+		return os.NewSyscallError("setsockopt", syscall.ENOPROTOOPT)
 	}
 	return nil
 }
@@ -332,7 +332,7 @@ func (s *socket) overrunLocked() {
 		return
 	}
 	s.congested = true
-	s.sockErr = unix.ENOBUFS
+	s.sockErr = syscall.ENOBUFS
 	s.broadcastLocked()
 }
 

@@ -2,8 +2,7 @@ package ipvstest
 
 import (
 	"encoding/binary"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // Sizes of the fixed netlink headers.
@@ -168,7 +167,7 @@ type policy []attrPolicy
 // and a policy violation fails the whole parse with the errno
 // validate_nla returns. The table is indexed by type; absent attributes
 // are nil, present ones are non-nil (possibly empty).
-func parseAttrs(b []byte, pol policy) ([][]byte, unix.Errno) {
+func parseAttrs(b []byte, pol policy) ([][]byte, syscall.Errno) {
 	tb := make([][]byte, len(pol))
 	for len(b) >= nlaHdrLen {
 		l := int(binary.NativeEndian.Uint16(b[0:]))
@@ -194,28 +193,28 @@ func parseAttrs(b []byte, pol policy) ([][]byte, unix.Errno) {
 // validate mirrors the checks of lib/nlattr.c validate_nla in liberal mode:
 // an over-long fixed-size attribute is accepted (the kernel only warns), a
 // short one is -ERANGE.
-func validate(data []byte, p attrPolicy) unix.Errno {
+func validate(data []byte, p attrPolicy) syscall.Errno {
 	n := len(data)
 	switch p.kind {
 	case kindU8:
 		if n < 1 {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	case kindU16:
 		if n < 2 {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	case kindU32:
 		if n < 4 {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	case kindNested:
 		if n != 0 && n < nlaHdrLen {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	case kindBinary:
 		if p.len > 0 && n > p.len {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	case kindNulString:
 		window := n
@@ -230,17 +229,17 @@ func validate(data []byte, p attrPolicy) unix.Errno {
 			}
 		}
 		if window == 0 || !nul {
-			return unix.EINVAL
+			return syscall.EINVAL
 		}
 		if data[n-1] == 0 {
 			n--
 		}
 		if p.len > 0 && n > p.len {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	case kindUnspec:
 		if n < p.len {
-			return unix.ERANGE
+			return syscall.ERANGE
 		}
 	}
 	return 0

@@ -24,7 +24,7 @@ func Capture(full64 bool) []ipvs.ServiceEntry {
 		return v & 0xffffffff
 	}
 	a := netip.MustParseAddr
-	mask24, _ := ipvs.IPv4Netmask(a("255.255.255.0"))
+	mask24 := ipvs.IPv4NetmaskBits(0xffffff00)
 
 	tcp := ipvs.ServiceEntry{
 		Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a("10.0.0.1"), Port: 80, Scheduler: "wlc",

@@ -130,6 +130,23 @@ const (
 	FwdMask   = 7
 )
 
+// FwdMethods holds the kernel's forwarding method for each value of
+// ipvs.ForwardMethod, whose zero value is direct routing (ipvsadm's
+// default) where the kernel's zero is masquerading.
+var FwdMethods = [...]uint32{FwdRoute, FwdMasq, FwdTunnel, FwdLocal}
+
+// FwdMethodIndex is the inverse of FwdMethods: the ipvs.ForwardMethod of
+// the kernel's method v. Numbers the kernel does not define map past the
+// end of FwdMethods, to len(FwdMethods)+v.
+func FwdMethodIndex(v uint32) int {
+	for i, k := range FwdMethods {
+		if k == v {
+			return i
+		}
+	}
+	return len(FwdMethods) + int(v)
+}
+
 // Tunnel types and flags (IP_VS_CONN_F_TUNNEL_TYPE_*, IP_VS_TUNNEL_ENCAP_FLAG_*).
 const (
 	TunTypeIPIP = 0
@@ -152,4 +169,31 @@ const (
 	PENameMaxLen    = 16 // IP_VS_PENAME_MAXLEN, including the NUL
 	IfNameMaxLen    = 16 // IP_VS_IFNAME_MAXLEN, including the NUL
 	AddrLen         = 16 // sizeof(union nf_inet_addr)
+)
+
+// Address families and protocols, with Linux's numbers (AF_INET,
+// AF_INET6, IPPROTO_TCP).
+const (
+	AFInet     = 2
+	AFInet6    = 10
+	IPProtoTCP = 6
+)
+
+// The generic netlink controller (include/uapi/linux/genetlink.h), which
+// resolves family names.
+const (
+	GenlIDCtrl           = 0x10
+	CtrlCmdNewFamily     = 1
+	CtrlCmdGetFamily     = 3
+	CtrlAttrFamilyID     = 1
+	CtrlAttrFamilyName   = 2
+	CtrlAttrVersion      = 3
+	CtrlAttrHdrSize      = 4
+	CtrlAttrMaxAttr      = 5
+	CtrlAttrOps          = 6
+	CtrlAttrMcastGroups  = 7
+	CtrlAttrOpID         = 1
+	CtrlAttrOpFlags      = 2
+	CtrlAttrMcastGrpName = 1
+	CtrlAttrMcastGrpID   = 2
 )

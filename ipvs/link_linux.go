@@ -1,0 +1,130 @@
+package ipvs
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// newLink picks the link for conn; a raw link reads with a buffer of
+// bufSize (see dumpBufferSize and destDumpBufferSize).
+func newLink(conn *netlink.Conn, bufSize int) link {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return &connLink{conn: conn}
+	}
+	l := &rawLink{conn: conn, rc: rc, buf: make([]byte, bufSize), fd: -1}
+	rc.Control(func(fd uintptr) { l.fd = int(fd) })
+	return l
+}
+
+// rawLink does the I/O on the descriptor itself.
+type rawLink struct {
+	conn *netlink.Conn // owns the descriptor; deadlines and close
+	rc   syscall.RawConn
+	fd   int // valid while conn is open
+	buf  []byte
+}
+
+var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
+
+func (l *rawLink) send(b []byte) error {
+	// Changes go through the scheduler-aware path: the kernel carries out
+	// every IPVS request inside sendmsg, and some sleep there (starting a
+	// sync daemon creates kernel threads; a new scheduler loads a module),
+	// which a raw system call would hide from the Go scheduler: a thread
+	// asleep in the kernel would hold its processor.
+	var err error
+	werr := l.rc.Write(func(fd uintptr) bool {
+		err = unix.Sendto(int(fd), b, 0, kernelAddr)
+		return err != unix.EAGAIN
+	})
+	if werr != nil {
+		return werr
+	}
+	if err != nil {
+		return os.NewSyscallError("sendmsg", err)
+	}
+	return nil
+}
+
+// sendRead sends a read request with a raw system call: the kernel only
+// takes short locks to serve it (a dump fills its first batch inside
+// sendmsg), and a raw call does not enter the scheduler. When system calls
+// are slow (emulation, load) Go's sysmon otherwise hands the processor to
+// another thread and back for each one: two context switches per call,
+// which dominated listing large tables.
+func (l *rawLink) sendRead(b []byte) error {
+	if l.fd < 0 {
+		return l.send(b)
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(l.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
+	switch e {
+	case 0:
+		return nil
+	case unix.EAGAIN:
+		return l.send(b)
+	}
+	return os.NewSyscallError("sendmsg", e)
+}
+
+// recvNow is one non-blocking recvfrom as a raw system call. It never
+// sleeps in the kernel, and a raw call does not enter the scheduler: when
+// system calls are slow (emulation, load), Go's sysmon otherwise hands the
+// processor to another thread and back for each one, two context switches
+// per call, which dominated listing large tables. With MSG_TRUNC the
+// kernel returns the datagram's true length.
+func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+	return int(n), e
+}
+
+func (l *rawLink) recv() ([]byte, error) {
+	for {
+		e := unix.Errno(unix.EAGAIN)
+		var got int
+		if l.fd >= 0 {
+			got, e = l.recvNow(l.fd)
+		}
+		if e == unix.EAGAIN {
+			// Nothing queued yet: wait through the poller, which
+			// honours the deadlines.
+			rerr := l.rc.Read(func(fd uintptr) bool {
+				got, e = l.recvNow(int(fd))
+				return e != unix.EAGAIN
+			})
+			if rerr != nil {
+				return nil, rerr
+			}
+		}
+		if e != 0 {
+			return nil, os.NewSyscallError("recvmsg", e)
+		}
+		if got > len(l.buf) {
+			// Cannot happen with IPVS (the kernel sizes dump batches
+			// from our reads, requests are small), and a datagram cut
+			// short cannot be read.
+			return nil, errors.New("netlink datagram larger than the receive buffer")
+		}
+		if got > 0 {
+			return l.buf[:got], nil
+		}
+	}
+}
+
+func (l *rawLink) SetDeadline(t time.Time) error     { return l.conn.SetDeadline(t) }
+func (l *rawLink) setReadDeadline(t time.Time) error { return l.conn.SetReadDeadline(t) }
+func (l *rawLink) close() error                      { return l.conn.Close() }
+func (l *rawLink) receiveBuffer() int {
+	n, err := l.conn.ReadBuffer()
+	if err != nil {
+		return 0
+	}
+	return n
+}

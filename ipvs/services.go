@@ -1,0 +1,345 @@
+package ipvs
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/mdlayher/netlink"
+)
+
+// attrs returns the attributes fn writes.
+func attrs(fn func(e *attrEncoder)) []byte {
+	var e attrEncoder
+	fn(&e)
+	return e.b
+}
+
+func ack(cmd uint8, a []byte) request {
+	return request{cmd: cmd, flags: netlink.Request | netlink.Acknowledge, attrs: a}
+}
+
+// Services lists every virtual service, in the kernel's order. An empty
+// table is an empty slice.
+//
+// Errors: ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	var svcs []Service
+	err := c.session(ctx, func(l link) (err error) {
+		svcs, err = c.dumpServices(l)
+		return err
+	})
+	return svcs, opError("list services", "", err, nil)
+}
+
+// dumpServices runs the service dump on l.
+func (c *Client) dumpServices(l link) ([]Service, error) {
+	svcs := []Service{}
+	err := c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
+		b, err := nested(m, uapi.CmdAttrService)
+		if err != nil {
+			return err
+		}
+		s, err := decodeService(b)
+		if err != nil {
+			return err
+		}
+		svcs = append(svcs, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return svcs, nil
+}
+
+// Service returns one service.
+//
+// Errors: ErrServiceNotFound, ErrInvalid (a malformed key), ErrPermission,
+// ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) Service(ctx context.Context, k ServiceKey) (Service, error) {
+	k = canonicalKey(k)
+	var s Service
+	err := c.session(ctx, func(l link) (err error) {
+		s, err = c.getService(l, k)
+		return err
+	})
+	return s, opError("get service", k.String(), err, serviceErrors)
+}
+
+// getService reads one service on l.
+func (c *Client) getService(l link, k ServiceKey) (Service, error) {
+	if err := validateService(serviceOf(k), false); err != nil {
+		return Service{}, err
+	}
+	msgs, err := c.doOn(l, request{cmd: uapi.CmdGetService, flags: netlink.Request, attrs: appendServiceKeyAttr(nil, k)})
+	if err != nil {
+		return Service{}, err
+	}
+	if len(msgs) == 0 {
+		return Service{}, errDesync
+	}
+	b, err := nested(msgs[0], uapi.CmdAttrService)
+	if err != nil {
+		return Service{}, err
+	}
+	return decodeService(b)
+}
+
+// CreateService adds a service. The zero values of the configuration are
+// ipvsadm's defaults: scheduler wlc, no persistence, a netmask of one
+// address.
+//
+// Errors: ErrServiceExists, ErrSchedulerNotFound, ErrInvalid,
+// ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) CreateService(ctx context.Context, s Service) error {
+	return c.apply1(ctx, CreateService(s))
+}
+
+// UpdateService replaces the whole configuration of an existing service
+// with s's: fields left zero take their defaults, as with ipvsadm -E. To
+// change some settings and keep the rest, use ModifyService.
+//
+// Errors: ErrServiceNotFound, ErrSchedulerNotFound, ErrInvalid,
+// ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) UpdateService(ctx context.Context, s Service) error {
+	return c.apply1(ctx, UpdateService(s))
+}
+
+// ModifyService reads the service k, lets edit change it, and writes it
+// back: the settings edit leaves alone keep their values. edit must not
+// change the key (that is ErrInvalid) and must not use the Client.
+//
+// No other call of this Client runs between the read and the write. The
+// kernel has no compare-and-swap, so a change another process makes in
+// that window (one round trip) is overwritten.
+//
+// Errors: those of Service and of UpdateService.
+func (c *Client) ModifyService(ctx context.Context, k ServiceKey, edit func(s *Service)) error {
+	k = canonicalKey(k)
+	var op Op
+	err := c.session(ctx, func(l link) error {
+		s, err := c.getService(l, k)
+		if err != nil {
+			return err
+		}
+		edit(&s)
+		if s.Key() != k {
+			return invalidf(0, "the edit changed the service's key to %v", s.Key())
+		}
+		op = UpdateService(s)
+		return c.applyOn(l, op)
+	})
+	if op.Kind == 0 {
+		return opError("update service", k.String(), err, serviceErrors)
+	}
+	return op.errorFor(err)
+}
+
+// DeleteService removes a service and its destinations.
+//
+// Errors: ErrServiceNotFound, ErrInvalid (a malformed key), ErrPermission,
+// ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) DeleteService(ctx context.Context, k ServiceKey) error {
+	return c.apply1(ctx, DeleteService(k))
+}
+
+// Destinations lists a service's destinations, newest first (the kernel's
+// order). A service without destinations, and one that does not exist,
+// give an empty slice: the kernel does not tell them apart here.
+//
+// Errors: ErrInvalid (a malformed key), ErrPermission, ErrUnavailable,
+// ErrClosed, or the context's error.
+func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination, error) {
+	k = canonicalKey(k)
+	if err := validateService(serviceOf(k), false); err != nil {
+		return nil, opError("list destinations", k.String(), err, nil)
+	}
+	var dests []Destination
+	err := c.sessionLinks(ctx, true, func(_, dl link) (err error) {
+		dests, err = c.dumpDestinations(dl, k)
+		return err
+	})
+	return dests, opError("list destinations", k.String(), err, serviceErrors)
+}
+
+// dumpDestinations runs the destination dump of k on l.
+func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
+	// Decode into a reused slice and copy out once: appending to a new
+	// slice grew it four times for a service of ten destinations.
+	dests := c.destBuf[:0]
+	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
+	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) error {
+		b, err := nested(m, uapi.CmdAttrDest)
+		if err != nil {
+			return err
+		}
+		d, err := decodeDestination(b, k.Family)
+		if err != nil {
+			return err
+		}
+		dests = append(dests, d)
+		return nil
+	})
+	if cap(dests) <= 4096 { // keep no outsized buffer for good
+		c.destBuf = dests[:0]
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]Destination, 0, len(dests)), dests...), nil
+}
+
+// CreateDestination adds a destination to a service. The zero values of
+// the configuration are ipvsadm's defaults: direct routing, no thresholds;
+// the zero Weight takes no new connections.
+//
+// Errors: ErrServiceNotFound, ErrDestinationExists, ErrInvalid,
+// ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) CreateDestination(ctx context.Context, k ServiceKey, d Destination) error {
+	return c.apply1(ctx, CreateDestination(k, d))
+}
+
+// UpdateDestination replaces the whole configuration of a destination with
+// d's: fields left zero take their defaults (direct routing, no
+// thresholds), as with ipvsadm -e. To change some settings, such as the
+// weight for a drain, and keep the rest, use ModifyDestination.
+//
+// Errors: ErrServiceNotFound, ErrDestinationNotFound, ErrInvalid,
+// ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) UpdateDestination(ctx context.Context, k ServiceKey, d Destination) error {
+	return c.apply1(ctx, UpdateDestination(k, d))
+}
+
+// ModifyDestination reads the destination dk of service k, lets edit
+// change it, and writes it back: the settings edit leaves alone keep their
+// values. A drain and its end:
+//
+//	c.ModifyDestination(ctx, k, dk, func(d *ipvs.Destination) { d.Weight = 0 })
+//	c.ModifyDestination(ctx, k, dk, func(d *ipvs.Destination) { d.Weight = 100 })
+//
+// edit must not change the key (that is ErrInvalid) and must not use the
+// Client. No other call of this Client runs between the read and the
+// write. The kernel has no compare-and-swap, so a change another process
+// makes in that window (one round trip) is overwritten.
+//
+// Errors: ErrServiceNotFound, ErrDestinationNotFound, ErrInvalid,
+// ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) ModifyDestination(ctx context.Context, k ServiceKey, dk DestinationKey, edit func(d *Destination)) error {
+	k = canonicalKey(k)
+	op := UpdateDestination(k, Destination{Addr: dk.Addr, Port: dk.Port})
+	if err := validateService(op.Service, false); err != nil {
+		return op.errorFor(err)
+	}
+	if err := validateDestination(k, op.Destination, false); err != nil {
+		return op.errorFor(err)
+	}
+	err := c.sessionLinks(ctx, true, func(l, dl link) error {
+		d, err := c.findDestination(l, dl, k, dk)
+		if err != nil {
+			return err
+		}
+		edit(&d)
+		if d.Key() != dk {
+			return invalidf(0, "the edit changed the destination's key to %v", d.Key())
+		}
+		op.Destination = d
+		return c.applyOn(l, op)
+	})
+	return op.errorFor(err)
+}
+
+// findDestination reads destination dk of service k, and when there is
+// none, says whether the service is missing too.
+func (c *Client) findDestination(l, dl link, k ServiceKey, dk DestinationKey) (Destination, error) {
+	dests, err := c.dumpDestinations(dl, k)
+	if err != nil {
+		return Destination{}, err
+	}
+	for _, d := range dests {
+		if d.Key() == dk {
+			return d, nil
+		}
+	}
+	if _, err := c.getService(l, k); err != nil {
+		return Destination{}, err
+	}
+	return Destination{}, kernelError(c.seq, syscall.ENOENT) // as SET_DEST would answer
+}
+
+// DeleteDestination removes a destination from a service.
+//
+// Errors: ErrServiceNotFound, ErrDestinationNotFound, ErrInvalid (a
+// malformed key), ErrPermission, ErrUnavailable, ErrClosed, or the
+// context's error.
+func (c *Client) DeleteDestination(ctx context.Context, k ServiceKey, dk DestinationKey) error {
+	return c.apply1(ctx, DeleteDestination(k, dk))
+}
+
+// Snapshot returns every service with its destinations: one service dump,
+// then one destination dump per service, all in one session (the kernel
+// has no dump of both, and runs one dump at a time per socket), so no
+// other call of this Client changes the table in between.
+//
+// Errors: ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
+	var entries []ServiceEntry
+	err := c.sessionLinks(ctx, true, func(l, dl link) error {
+		svcs, err := c.dumpServices(l)
+		if err != nil {
+			return err
+		}
+		entries = make([]ServiceEntry, len(svcs))
+		for i := range svcs {
+			dests, err := c.dumpDestinations(dl, svcs[i].Key())
+			if err != nil {
+				return err
+			}
+			entries[i] = ServiceEntry{Service: svcs[i], Destinations: dests}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, opError("snapshot", "", err, nil)
+	}
+	return entries, nil
+}
+
+// Flush removes every service.
+//
+// Errors: ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) Flush(ctx context.Context) error {
+	_, err := c.do(ctx, ack(uapi.CmdFlush, nil))
+	return opError("flush", "", err, nil)
+}
+
+// ZeroAll zeroes the counters of every service and destination.
+//
+// Errors: ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) ZeroAll(ctx context.Context) error {
+	_, err := c.do(ctx, ack(uapi.CmdZero, nil))
+	return opError("zero", "", err, nil)
+}
+
+// Zero zeroes the counters of one service and its destinations.
+//
+// Errors: ErrServiceNotFound, ErrInvalid (a malformed key), ErrPermission,
+// ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) Zero(ctx context.Context, k ServiceKey) error {
+	k = canonicalKey(k)
+	if err := validateService(serviceOf(k), false); err != nil {
+		return opError("zero", k.String(), err, nil)
+	}
+	_, err := c.do(ctx, ack(uapi.CmdZero, appendServiceKeyAttr(nil, k)))
+	return opError("zero", k.String(), err, serviceErrors)
+}
+
+// canonicalKey fills in the family and clears what a fwmark key does not
+// use, so user-made keys behave like keys read from the kernel.
+func canonicalKey(k ServiceKey) ServiceKey {
+	return serviceOf(k).Key()
+}
+
+func serviceOf(k ServiceKey) Service {
+	return Service{Family: k.Family, Protocol: k.Protocol, Addr: k.Addr, Port: k.Port, FWMark: k.FWMark}
+}
