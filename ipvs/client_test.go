@@ -328,3 +328,30 @@ func TestLargeDumpUsesFewBatches(t *testing.T) {
 		t.Errorf("a dump took %d requests", n)
 	}
 }
+
+// TestLargeDumpKeepsEveryService: a service dump longer than the chunks
+// it is gathered in returns every service once, in the kernel's order.
+func TestLargeDumpKeepsEveryService(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	const n = 20000
+	ops := make([]ipvs.Op, n)
+	for i := range ops {
+		ops[i] = ipvs.CreateService(ipvs.Service{Protocol: ipvs.UDP,
+			Addr: netip.AddrFrom4([4]byte{10, 4, byte(i >> 8), byte(i)}), Port: uint16(1 + i%7), Scheduler: "rr"})
+	}
+	if _, err := c.Apply(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := c.Services(ctx)
+	must(t, err)
+	want := k.Services()
+	if len(svcs) != len(want) || len(svcs) != n {
+		t.Fatalf("dumped %d services, the kernel holds %d, want %d", len(svcs), len(want), n)
+	}
+	for i := range svcs {
+		if svcs[i].Key() != want[i].Service.Key() || svcs[i].Scheduler != "rr" {
+			t.Fatalf("service %d: got %v (%s), want %v", i, svcs[i].Key(), svcs[i].Scheduler, want[i].Service.Key())
+		}
+	}
+}

@@ -32,9 +32,17 @@ func (c *Client) Services(ctx context.Context) ([]Service, error) {
 	return svcs, opError("list services", "", err, nil)
 }
 
-// dumpServices runs the service dump on l.
+// dumpServices runs the service dump on l. The services are gathered in
+// chunks that double in size, then copied once into a slice of the exact
+// length: a slice grown by appending holds its old and new arrays at once
+// and leaves the garbage of every earlier growth, several times the table
+// at the peak (a Service is 168 bytes, 100,000 of them 17 MB).
 func (c *Client) dumpServices(l link) ([]Service, error) {
-	svcs := []Service{}
+	var (
+		chunks [][]Service
+		n      int
+	)
+	cur := make([]Service, 0, firstServiceChunk)
 	err := c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrService)
 		if err != nil {
@@ -44,14 +52,33 @@ func (c *Client) dumpServices(l link) ([]Service, error) {
 		if err != nil {
 			return err
 		}
-		svcs = append(svcs, s)
+		if len(cur) == cap(cur) {
+			chunks = append(chunks, cur)
+			cur = make([]Service, 0, min(2*cap(cur), lastServiceChunk))
+		}
+		cur = append(cur, s)
+		n++
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return svcs, nil
+	if len(chunks) == 0 {
+		return cur, nil
+	}
+	svcs := make([]Service, 0, n)
+	for _, ch := range chunks {
+		svcs = append(svcs, ch...)
+	}
+	return append(svcs, cur...), nil
 }
+
+// The service dump's chunks: the first holds a typical table, the last
+// bounds what a chunk leaves unused.
+const (
+	firstServiceChunk = 64
+	lastServiceChunk  = 8192
+)
 
 // Service returns one service.
 //
