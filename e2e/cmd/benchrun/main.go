@@ -118,7 +118,7 @@ func main() {
 		scale     = flag.Bool("scale", false, "listings of 10,000 and 100,000 services instead of the usual cases")
 		ref       = flag.Bool("ref", true, "run the reference ipvsadm too (false: goipvsadm and the floor only, for tables where ipvsadm takes many minutes)")
 		floorProg = flag.String("floor", envOr("IPVSPROF", "/usr/local/bin/ipvsprof"), "the floor program (bench/cmd/ipvsprof); empty: no floor")
-		only      = flag.String("only", "", "run only the cases of this operation (-R, -Sn, -Ln, -C)")
+		only      = flag.String("only", "", "run only the cases of these operations (-R, -Sn, -Ln, -C; comma-separated)")
 		strict    = flag.Bool("strict", false, "exit 3 when a target is missed")
 		gen       = flag.String("gen", "", "write the rules of table SxD (e.g. 10000x10) to stdout and exit")
 		loader    = flag.String("loader", "goipvsadm", "tool that loads the table before -Sn, -Ln and -C runs: ipvsadm or goipvsadm")
@@ -151,7 +151,8 @@ func main() {
 		cases = scaleCases
 	}
 	if *only != "" {
-		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return c.Op != *only })
+		ops := strings.Split(*only, ",")
+		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return !slices.Contains(ops, c.Op) })
 	}
 	b := &bench{
 		dir:    *dir,
