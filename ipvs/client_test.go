@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -327,4 +328,106 @@ func TestLargeDumpUsesFewBatches(t *testing.T) {
 	if n := k.Requests() - before; n != 1 {
 		t.Errorf("a dump took %d requests", n)
 	}
+}
+
+// TestLargeDumpKeepsEveryService: a service dump longer than the chunks
+// it is gathered in returns every service once, in the kernel's order.
+func TestLargeDumpKeepsEveryService(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	const n = 20000
+	ops := make([]ipvs.Op, n)
+	for i := range ops {
+		ops[i] = ipvs.CreateService(ipvs.Service{Protocol: ipvs.UDP,
+			Addr: netip.AddrFrom4([4]byte{10, 4, byte(i >> 8), byte(i)}), Port: uint16(1 + i%7), Scheduler: "rr"})
+	}
+	if _, err := c.Apply(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := c.Services(ctx)
+	must(t, err)
+	want := k.Services()
+	if len(svcs) != len(want) || len(svcs) != n {
+		t.Fatalf("dumped %d services, the kernel holds %d, want %d", len(svcs), len(want), n)
+	}
+	for i := range svcs {
+		if svcs[i].Key() != want[i].Service.Key() || svcs[i].Scheduler != "rr" {
+			t.Fatalf("service %d: got %v (%s), want %v", i, svcs[i].Key(), svcs[i].Scheduler, want[i].Service.Key())
+		}
+	}
+}
+
+// TestWalkDestinations: the walk gives each service's destinations, in the
+// order of the services given, exactly as Destinations does; an error
+// from fn stops it and comes back as it is; a failed dump stops it with
+// the dump's error.
+func TestWalkDestinations(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	var svcs []ipvs.Service
+	for i := range 5 {
+		s := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 5, 0, byte(i)}), Port: 80}
+		must(t, c.CreateService(ctx, s))
+		for j := range i {
+			must(t, c.CreateDestination(ctx, s.Key(), ipvs.Destination{
+				Addr: netip.AddrFrom4([4]byte{172, 16, byte(i), byte(j)}), Port: 8080, Weight: uint32(j)}))
+		}
+		svcs = append([]ipvs.Service{s}, svcs...) // not the kernel's order
+	}
+	var got []int
+	err := c.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
+		got = append(got, i)
+		want, err := c2Destinations(t, k, svcs[i].Key())
+		if err != nil {
+			return err
+		}
+		if len(dests) != len(want) {
+			t.Errorf("service %d: %d destinations, want %d", i, len(dests), len(want))
+		}
+		for j := range min(len(dests), len(want)) {
+			if dests[j].Addr != want[j].Addr || dests[j].Weight != want[j].Weight {
+				t.Errorf("service %d destination %d: %v weight %d, want %v weight %d", i, j, dests[j].Addr, dests[j].Weight, want[j].Addr, want[j].Weight)
+			}
+		}
+		return nil
+	})
+	must(t, err)
+	if !slices.Equal(got, []int{0, 1, 2, 3, 4}) {
+		t.Errorf("walked %v", got)
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	err = c.WalkDestinations(ctx, svcs, func(i int, _ []ipvs.Destination) error {
+		calls++
+		if i == 1 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != 2 {
+		t.Errorf("fn's error: walk returned %v after %d calls, want %v after 2", err, calls, stop)
+	}
+
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == uapi.CmdGetDest {
+			return ipvstest.Fail(unix.EPERM)
+		}
+		return ipvstest.Fault{}
+	})
+	calls = 0
+	err = c.WalkDestinations(ctx, svcs, func(int, []ipvs.Destination) error { calls++; return nil })
+	if !errors.Is(err, unix.EPERM) || calls != 0 {
+		t.Errorf("failed dump: walk returned %v after %d calls, want EPERM after 0", err, calls)
+	}
+}
+
+// c2Destinations lists k's destinations of key on a client of its own.
+func c2Destinations(t *testing.T, k *ipvstest.Kernel, key ipvs.ServiceKey) ([]ipvs.Destination, error) {
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Destinations(context.Background(), key)
 }

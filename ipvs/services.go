@@ -32,9 +32,17 @@ func (c *Client) Services(ctx context.Context) ([]Service, error) {
 	return svcs, opError("list services", "", err, nil)
 }
 
-// dumpServices runs the service dump on l.
+// dumpServices runs the service dump on l. The services are gathered in
+// chunks that double in size, then copied once into a slice of the exact
+// length: a slice grown by appending holds its old and new arrays at once
+// and leaves the garbage of every earlier growth, several times the table
+// at the peak (a Service is 168 bytes, 100,000 of them 17 MB).
 func (c *Client) dumpServices(l link) ([]Service, error) {
-	svcs := []Service{}
+	var (
+		chunks [][]Service
+		n      int
+	)
+	cur := make([]Service, 0, firstServiceChunk)
 	err := c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrService)
 		if err != nil {
@@ -44,14 +52,33 @@ func (c *Client) dumpServices(l link) ([]Service, error) {
 		if err != nil {
 			return err
 		}
-		svcs = append(svcs, s)
+		if len(cur) == cap(cur) {
+			chunks = append(chunks, cur)
+			cur = make([]Service, 0, min(2*cap(cur), lastServiceChunk))
+		}
+		cur = append(cur, s)
+		n++
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return svcs, nil
+	if len(chunks) == 0 {
+		return cur, nil
+	}
+	svcs := make([]Service, 0, n)
+	for _, ch := range chunks {
+		svcs = append(svcs, ch...)
+	}
+	return append(svcs, cur...), nil
 }
+
+// The service dump's chunks: the first holds a typical table, the last
+// bounds what a chunk leaves unused.
+const (
+	firstServiceChunk = 64
+	lastServiceChunk  = 8192
+)
 
 // Service returns one service.
 //
@@ -163,10 +190,55 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 	return dests, opError("list destinations", k.String(), err, serviceErrors)
 }
 
+// WalkDestinations calls fn for each service of svcs, in order, with its
+// destinations in the kernel's order: the destination dumps of a whole
+// listing in one session, decoded into one reused slice, so that listing
+// a large table neither allocates per service nor holds every destination
+// at once. dests is valid only during the call, and fn must not use the
+// Client. The walk stops at the first error: fn's, returned as it is, or
+// the failed dump's.
+//
+// Errors: fn's, or those of Destinations.
+func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i int, dests []Destination) error) error {
+	var (
+		fnErr error
+		k     ServiceKey
+	)
+	err := c.sessionLinks(ctx, true, func(_, dl link) error {
+		for i := range svcs {
+			k = canonicalKey(svcs[i].Key())
+			if err := validateService(serviceOf(k), false); err != nil {
+				return err
+			}
+			dests, err := c.dumpDestinationsReused(dl, k)
+			if err != nil {
+				return err
+			}
+			if fnErr = fn(i, dests); fnErr != nil {
+				return fnErr
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return opError("list destinations", k.String(), err, serviceErrors)
+}
+
 // dumpDestinations runs the destination dump of k on l.
 func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
-	// Decode into a reused slice and copy out once: appending to a new
-	// slice grew it four times for a service of ten destinations.
+	dests, err := c.dumpDestinationsReused(l, k)
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]Destination, 0, len(dests)), dests...), nil
+}
+
+// dumpDestinationsReused runs the destination dump of k on l, decoding
+// into c's reused slice (valid until the next dump): appending to a new
+// slice grew it four times for a service of ten destinations.
+func (c *Client) dumpDestinationsReused(l link, k ServiceKey) ([]Destination, error) {
 	dests := c.destBuf[:0]
 	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
 	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) error {
@@ -187,7 +259,7 @@ func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(make([]Destination, 0, len(dests)), dests...), nil
+	return dests, nil
 }
 
 // CreateDestination adds a destination to a service. The zero values of

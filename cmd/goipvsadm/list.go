@@ -75,13 +75,13 @@ func (a *app) list(ctx context.Context, cmd *cmdline.Command) int {
 		listing.SortServices(svcs)
 	}
 	w.Title()
-	for i := range svcs {
-		dests, err := a.client.Destinations(ctx, svcs[i].Key())
-		if err != nil {
-			w.Flush()
-			return a.kernelFailure(opGetDests, err, 1)
-		}
+	err = a.client.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
 		w.Entry(&svcs[i], dests)
+		return nil
+	})
+	if err != nil {
+		w.Flush()
+		return a.kernelFailure(opGetDests, err, 1)
 	}
 	w.EndTable()
 	return 0

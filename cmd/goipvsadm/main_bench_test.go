@@ -70,3 +70,11 @@ func BenchmarkSaveNumeric10kx10(b *testing.B) { benchmarkList(b, 10000, 10, "-Sn
 func BenchmarkListNumeric10kx10(b *testing.B) { benchmarkList(b, 10000, 10, "-Ln") }
 func BenchmarkSaveNumeric16kx1(b *testing.B)  { benchmarkList(b, 16000, 1, "-Sn") }
 func BenchmarkListNumeric16kx1(b *testing.B)  { benchmarkList(b, 16000, 1, "-Ln") }
+
+// Ten times the services should cost goipvsadm at most eleven times the
+// time (the in-memory kernel's own cost per request does not grow with its
+// table, unlike a real kernel's).
+func BenchmarkListNumeric10kx0(b *testing.B)  { benchmarkList(b, 10000, 0, "-Ln") }
+func BenchmarkListNumeric100kx0(b *testing.B) { benchmarkList(b, 100000, 0, "-Ln") }
+func BenchmarkSaveNumeric10kx1(b *testing.B)  { benchmarkList(b, 10000, 1, "-Sn") }
+func BenchmarkSaveNumeric100kx1(b *testing.B) { benchmarkList(b, 100000, 1, "-Sn") }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/internal/listing"
+	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/save"
 )
 
@@ -30,17 +31,17 @@ func (a *app) save(ctx context.Context, f cmdline.Format) int {
 	}
 	listing.SortServices(svcs)
 	var sorter listing.Sorter
-	for i := range svcs {
-		dests, err := a.client.Destinations(ctx, svcs[i].Key())
-		if err != nil {
-			w.Flush()
-			return a.kernelFailure(opGetDests, err, 1)
-		}
+	err = a.client.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
 		sorter.Destinations(dests)
 		w.Service(&svcs[i])
 		for j := range dests {
 			w.Destination(&svcs[i], &dests[j])
 		}
+		return nil
+	})
+	if err != nil {
+		w.Flush()
+		return a.kernelFailure(opGetDests, err, 1)
 	}
 	if err := w.Loss(); err != nil {
 		w.Flush()

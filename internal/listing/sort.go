@@ -168,7 +168,7 @@ func permute[T any](s []T, order []int32) {
 
 // SortServices sorts services as ipvsadm does (see CompareServices).
 func SortServices(s []ipvs.Service) {
-	var so sorter
+	so := sorter{keys: make([]sortKey, 0, len(s))}
 	for i := range s {
 		so.keys = append(so.keys, serviceSortKey(&s[i]))
 	}

@@ -6,6 +6,10 @@
 //
 //	ipvsprof -op save -cpuprofile save.pprof    # Snapshot + save.Write of the loaded table
 //	ipvsprof -op apply -table 1000x10 -cpuprofile apply.pprof
+//
+// It also holds the kernel's floors that make bench compares goipvsadm
+// with: -op rawlist for -Sn and -Ln, -op record and -op replay for -R (see
+// floor.go).
 package main
 
 import (
@@ -24,13 +28,23 @@ import (
 
 func main() {
 	var (
-		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, rawlist (the snapshot's requests with plain system calls, a yardstick), or kernelcost (the kernel's cost per request in several shapes)")
+		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, rawlist (the snapshot's requests with plain system calls: the listing floor), record and replay (the restore floor: -requests), or kernelcost (the kernel's cost per request in several shapes)")
+		reqs    = flag.String("requests", "", "for -op record and replay: the file of pre-encoded requests")
+		window  = flag.Int("window", 1024, "for -op replay: requests per sendmsg, the last one acknowledged")
 		table   = flag.String("table", "1000x10", "for -op apply: SERVICESxDESTS to create (after a flush)")
 		repeat  = flag.Int("n", 1, "repetitions")
 		cpuprof = flag.String("cpuprofile", "", "write a CPU profile here")
 		memprof = flag.String("memprofile", "", "write an allocation profile here")
 	)
 	flag.Parse()
+	switch *op {
+	case "record", "replay":
+		// The floors: nothing else in the process.
+		if err := floor(*op, *reqs, *window); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	ctx := context.Background()
 	c, err := ipvs.New(nil)
 	if err != nil {
@@ -128,6 +142,29 @@ func main() {
 		}
 		f.Close()
 	}
+}
+
+// floor runs -op record or replay.
+func floor(op, reqs string, window int) error {
+	if reqs == "" {
+		return fmt.Errorf("-op %s needs -requests", op)
+	}
+	if window < 1 {
+		return fmt.Errorf("-window %d: want at least 1", window)
+	}
+	start := time.Now()
+	var n int
+	var err error
+	if op == "record" {
+		n, err = record(reqs)
+	} else {
+		n, err = replay(reqs, window)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ipvsprof: %s: %d requests in %.3fs\n", op, n, time.Since(start).Seconds())
+	return nil
 }
 
 func devNull() *os.File {

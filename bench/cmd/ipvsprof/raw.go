@@ -1,16 +1,18 @@
 package main
 
-// rawList is a yardstick for -op rawlist: the same conversation as
-// Client.Snapshot (one service dump, then one destination dump per
-// service), on a blocking netlink socket with plain system calls, one
-// reused buffer and no decoding beyond what the requests need. The gap
-// between it and -op snapshot is what the client adds over the kernel's
-// own cost.
+// rawList is the kernel's floor for listing (-op rawlist): the same
+// conversation as Client.Snapshot (one service dump, then one destination
+// dump per service), on blocking netlink sockets with plain system calls,
+// reused buffers and no decoding beyond what the requests need. The gap
+// between it and -op snapshot, or a whole goipvsadm -Sn, is what the
+// client adds over the kernel's own cost.
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,7 +67,34 @@ func (s *rawSock) send(family uint16, flags uint16, cmd, version uint8, attrs []
 	b = append(b, cmd, version, 0, 0)
 	b = append(b, attrs...)
 	s.req = b
-	return unix.Sendto(s.fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	return rawSend(s.fd, b)
+}
+
+// rawSend and rawRecv are sendto and recvfrom as raw system calls, which
+// the Go scheduler does not see: a blocking system call that takes a while
+// (they do, under emulation) makes the runtime hand its P to another
+// thread, context switches the kernel's cost should not include. The
+// kernel answers IPVS requests inside sendmsg, so the answers are there
+// when recvfrom is called. The socket is unconnected: without an address,
+// netlink sends to the kernel.
+func rawSend(fd int, b []byte) error {
+	_, err := rawCall(unix.SYS_SENDTO, fd, b)
+	return err
+}
+
+func rawRecv(fd int, b []byte) (int, error) { return rawCall(unix.SYS_RECVFROM, fd, b) }
+
+func rawCall(trap uintptr, fd int, b []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+		default:
+			return 0, e
+		}
+	}
 }
 
 // receive reads datagrams until the answer to the last request is complete
@@ -73,7 +102,7 @@ func (s *rawSock) send(family uint16, flags uint16, cmd, version uint8, attrs []
 // each for every message's attributes.
 func (s *rawSock) receive(dump bool, each func(attrs []byte)) error {
 	for {
-		n, _, err := unix.Recvfrom(s.fd, s.buf, 0)
+		n, err := rawRecv(s.fd, s.buf)
 		if err != nil {
 			return err
 		}
@@ -163,7 +192,11 @@ func (s *rawSock) serviceKeys(family uint16) ([][]byte, error) {
 	return keys, err
 }
 
-// rawList lists every service and its destinations; it returns the number
+// rawList lists every service and its destinations as Client.Snapshot
+// does: the service dump on one socket with large reads (each batch of a
+// service dump walks the table from its start), the destination dumps on
+// a second socket with page-sized reads (the kernel sizes its dump
+// buffers from the largest read a socket has seen). It returns the number
 // of services and destinations.
 func rawList() (int, int, error) {
 	s, err := newRawSock()
@@ -179,12 +212,18 @@ func rawList() (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	ds, err := newRawSock()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unix.Close(ds.fd)
+	ds.buf = make([]byte, min(os.Getpagesize(), 8192))
 	dests := 0
 	for _, k := range keys {
-		if err := s.send(family, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, 8, 1, k); err != nil {
+		if err := ds.send(family, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, cmdGetDest, 1, k); err != nil {
 			return 0, 0, err
 		}
-		if err := s.receive(true, func([]byte) { dests++ }); err != nil {
+		if err := ds.receive(true, func([]byte) { dests++ }); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -1,10 +1,13 @@
 // Command benchrun times goipvsadm against ipvsadm on a real kernel. It runs
 // in the e2e guest (make bench, see bench/README.md): it generates the
-// rules files, runs each operation with both tools alternately, measures the
-// wall time and peak RSS of every run, checks that both tools produce the
-// same output (and the same table), and prints a table of medians.
+// rules files, runs each operation with both tools and the kernel's floor
+// (ipvsprof: the same requests with nothing else) alternately, each run in
+// a fresh network namespace where the table it needs is built first,
+// measures the wall time and peak RSS of every run, checks that both tools
+// produce the same output (and the same table), and prints a table of
+// medians.
 //
-//	benchrun [-small] [-rounds 3] [-only -Sn]
+//	benchrun [-small | -scale] [-rounds 3] [-only -Sn]
 //	benchrun -gen 10000x10 >rules   # only write a rules file
 //
 // Its exit status is 1 when any output differed or a command failed, 3
@@ -18,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +32,11 @@ type benchCase struct {
 	Op     string // -R, -Sn, -Ln, -C
 	Table  tableSpec
 	Target float64 // the goipvsadm/ipvsadm wall-time ratio to stay under
+	// FloorTarget is the goipvsadm/floor wall-time ratio to stay under;
+	// zero for none (-C has no floor program).
+	FloorTarget float64
+	// RSSLimit is the goal for goipvsadm's peak RSS in KiB; zero for none.
+	RSSLimit int64
 	// MinRounds raises -rounds for this case. -C runs for a tenth of a
 	// second, nearly all of it the kernel's flush, whose time varies by
 	// a third from run to run for either tool: one slow flush decided a
@@ -38,27 +45,48 @@ type benchCase struct {
 	MinRounds int
 }
 
+// rssLimit is the goal for goipvsadm's peak RSS listing big tables (KiB).
+const rssLimit = 64 << 10
+
 var fullCases = []benchCase{
-	{"-R", tableSpec{1000, 10}, 0.5, 0},
-	{"-R", tableSpec{10000, 10}, 0.25, 0},
-	{"-Sn", tableSpec{10000, 10}, 0.4, 0},
-	{"-Ln", tableSpec{10000, 10}, 0.5, 0},
-	{"-C", tableSpec{10000, 10}, 1.0, 7},
-	{"-Sn", tableSpec{16000, 1}, 0.4, 0},
-	{"-Ln", tableSpec{16000, 1}, 0.5, 0},
+	{"-R", tableSpec{2000, 10}, 0.5, 1.10, 0, 0},
+	{"-R", tableSpec{10000, 10}, 0.25, 1.10, 0, 0},
+	{"-Sn", tableSpec{10000, 10}, 0.4, 1.10, 0, 0},
+	{"-Ln", tableSpec{10000, 10}, 0.5, 1.10, rssLimit, 0},
+	{"-C", tableSpec{10000, 10}, 1.0, 0, 0, 7},
+	{"-Sn", tableSpec{16000, 1}, 0.4, 1.10, 0, 0},
+	{"-Ln", tableSpec{16000, 1}, 0.5, 1.10, 0, 0},
+}
+
+// scaleCases list 10,000 and 100,000 services, with and without
+// destinations: memory, the distance to the floor, and the growth of
+// goipvsadm's own CPU time with the table.
+var scaleCases = []benchCase{
+	{"-Ln", tableSpec{10000, 0}, 0.5, 1.15, rssLimit, 0},
+	{"-Ln", tableSpec{100000, 0}, 0.5, 1.15, rssLimit, 0},
+	{"-Sn", tableSpec{10000, 0}, 0.4, 1.15, rssLimit, 0},
+	{"-Sn", tableSpec{100000, 0}, 0.4, 1.15, rssLimit, 0},
+	{"-Ln", tableSpec{10000, 1}, 0.5, 1.15, rssLimit, 0},
+	{"-Ln", tableSpec{100000, 1}, 0.5, 1.15, rssLimit, 0},
+	{"-Sn", tableSpec{10000, 1}, 0.4, 1.15, rssLimit, 0},
+	{"-Sn", tableSpec{100000, 1}, 0.4, 1.15, rssLimit, 0},
 }
 
 var smallCases = []benchCase{
-	{"-R", tableSpec{500, 10}, 0.5, 0},
-	{"-Sn", tableSpec{500, 10}, 0.4, 0},
-	{"-Ln", tableSpec{500, 10}, 0.5, 0},
-	{"-C", tableSpec{500, 10}, 1.0, 0},
-	{"-Sn", tableSpec{1000, 1}, 0.4, 0},
-	{"-Ln", tableSpec{1000, 1}, 0.5, 0},
+	{"-R", tableSpec{500, 10}, 0.5, 1.10, 0, 0},
+	{"-Sn", tableSpec{500, 10}, 0.4, 1.10, 0, 0},
+	{"-Ln", tableSpec{500, 10}, 0.5, 1.10, 0, 0},
+	{"-C", tableSpec{500, 10}, 1.0, 0, 0, 0},
+	{"-Sn", tableSpec{1000, 1}, 0.4, 1.10, 0, 0},
+	{"-Ln", tableSpec{1000, 1}, 0.5, 1.10, 0, 0},
 }
 
-// rssLimitKiB is the goal for goipvsadm's peak RSS listing 10,000×10.
-const rssLimitKiB = 64 << 10
+// Indexes in bench.tools.
+const (
+	refTool   = 0 // ipvsadm
+	ourTool   = 1 // goipvsadm
+	floorTool = 2 // ipvsprof, the kernel's floor
+)
 
 type run = Run
 
@@ -69,11 +97,11 @@ type tool struct {
 
 type bench struct {
 	dir    string
-	tools  [2]tool // ipvsadm, goipvsadm
+	tools  []tool // ipvsadm, goipvsadm and, unless disabled, the floor
 	rounds int
-	reload bool      // reload the IPVS modules after each flush
+	ref    bool      // run tools[refTool]
 	loader int       // index in tools of the tool that loads tables
-	loaded tableSpec // the table in the kernel now; zero when empty or unknown
+	loaded tableSpec // the table in the spawner's namespace; zero when empty
 	rules  map[tableSpec]string
 	failed bool
 	log    io.Writer
@@ -87,16 +115,19 @@ func main() {
 		dir       = flag.String("dir", "/tmp/bench", "directory for rules files and outputs")
 		rounds    = flag.Int("rounds", 3, "runs of each tool per case")
 		small     = flag.Bool("small", false, "small tables (smoke test; targets not enforced)")
-		only      = flag.String("only", "", "run only the cases of this operation (-R, -Sn, -Ln, -C)")
+		scale     = flag.Bool("scale", false, "listings of 10,000 and 100,000 services instead of the usual cases")
+		ref       = flag.Bool("ref", true, "run the reference ipvsadm too (false: goipvsadm and the floor only, for tables where ipvsadm takes many minutes)")
+		floorProg = flag.String("floor", envOr("IPVSPROF", "/usr/local/bin/ipvsprof"), "the floor program (bench/cmd/ipvsprof); empty: no floor")
+		only      = flag.String("only", "", "run only the cases of these operations (-R, -Sn, -Ln, -C; comma-separated)")
 		strict    = flag.Bool("strict", false, "exit 3 when a target is missed")
-		reload    = flag.Bool("reload", true, "reload the IPVS modules after each flush, to empty the kernel's trash of deleted destinations")
 		gen       = flag.String("gen", "", "write the rules of table SxD (e.g. 10000x10) to stdout and exit")
 		loader    = flag.String("loader", "goipvsadm", "tool that loads the table before -Sn, -Ln and -C runs: ipvsadm or goipvsadm")
 	)
 	spawn := flag.Bool("spawn", false, "internal: be the process that starts the timed commands")
+	spawnNetns := flag.Bool("spawn-netns", false, "internal: the spawner is in a new network namespace")
 	flag.Parse()
 	if *spawn {
-		spawnMain()
+		spawnMain(*spawnNetns)
 		return
 	}
 	if *gen != "" {
@@ -113,19 +144,26 @@ func main() {
 		fatal(errors.New("-rounds must be at least 1"))
 	}
 	cases := fullCases
-	if *small {
+	switch {
+	case *small:
 		cases = smallCases
+	case *scale:
+		cases = scaleCases
 	}
 	if *only != "" {
-		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return c.Op != *only })
+		ops := strings.Split(*only, ",")
+		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return !slices.Contains(ops, c.Op) })
 	}
 	b := &bench{
 		dir:    *dir,
-		tools:  [2]tool{{"ipvsadm", *ipvsadm}, {"goipvsadm", *goipvsadm}},
+		tools:  []tool{{"ipvsadm", *ipvsadm}, {"goipvsadm", *goipvsadm}},
 		rounds: *rounds,
-		reload: *reload,
+		ref:    *ref,
 		rules:  map[tableSpec]string{},
 		log:    os.Stdout,
+	}
+	if *floorProg != "" {
+		b.tools = append(b.tools, tool{"floor", *floorProg})
 	}
 	switch *loader {
 	case "ipvsadm":
@@ -137,13 +175,10 @@ func main() {
 	if err := os.MkdirAll(b.dir, 0o755); err != nil {
 		fatal(err)
 	}
-	sp, err := startSpawner()
-	if err != nil {
+	if err := b.fresh(); err != nil {
 		fatal(err)
 	}
-	defer sp.close()
-	b.sp = sp
-	if rep, err := sp.run(spawnRequest{Path: "/bin/true", Args: []string{"true"}, Stdin: os.DevNull, Stdout: os.DevNull}); err == nil {
+	if rep, err := b.sp.run(spawnRequest{Path: "/bin/true", Args: []string{"true"}, Stdin: os.DevNull, Stdout: os.DevNull}); err == nil {
 		fmt.Fprintf(b.log, "bench: RSS floor (maxrss of /bin/true from the spawner): %.1f MiB\n", float64(rep.MaxRSS)/1024)
 	}
 	var results []result
@@ -157,9 +192,10 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	b.reset()
+	b.closeNamespace()
 	fmt.Fprintf(b.log, "bench: %d cases in %.0fs\n", len(results), time.Since(start).Seconds())
 	missed := printTable(os.Stdout, results, !*small)
+	printGrowth(os.Stdout, results)
 	switch {
 	case b.failed:
 		os.Exit(1)
@@ -171,14 +207,26 @@ func main() {
 // A result is the measurements of one case.
 type result struct {
 	Case benchCase
-	Runs [2][]run
+	Runs [3][]run // by tool index; Runs[floorTool] empty without a floor
 }
 
-func median(runs []run) run {
-	s := slices.Clone(runs)
-	slices.SortFunc(s, func(a, b run) int { return int(a.Wall - b.Wall) })
+// median returns the median of what of runs.
+func median(runs []run, what func(run) time.Duration) time.Duration {
+	if len(runs) == 0 {
+		return 0
+	}
+	s := make([]time.Duration, len(runs))
+	for i, r := range runs {
+		s[i] = what(r)
+	}
+	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+func wall(r run) time.Duration      { return r.Wall }
+func user(r run) time.Duration      { return r.User }
+func cpu(r run) time.Duration       { return r.User + r.Sys }
+func medianWall(runs []run) float64 { return median(runs, wall).Seconds() }
 
 func maxRSS(runs []run) int64 {
 	var m int64
@@ -188,24 +236,51 @@ func maxRSS(runs []run) int64 {
 	return m
 }
 
+// ratio is goipvsadm's median time over ipvsadm's, 0 without ipvsadm.
 func (r result) ratio() float64 {
-	return median(r.Runs[1]).Wall.Seconds() / median(r.Runs[0]).Wall.Seconds()
+	if len(r.Runs[refTool]) == 0 {
+		return 0
+	}
+	return medianWall(r.Runs[ourTool]) / medianWall(r.Runs[refTool])
+}
+
+// floorRatio is goipvsadm's median time over the floor's, 0 without one.
+func (r result) floorRatio() float64 {
+	if len(r.Runs[floorTool]) == 0 {
+		return 0
+	}
+	return medianWall(r.Runs[ourTool]) / medianWall(r.Runs[floorTool])
 }
 
 func (r result) pass() bool {
-	ok := r.ratio() <= r.Case.Target
-	if r.Case.Op == "-Ln" && r.Case.Table == (tableSpec{10000, 10}) {
-		ok = ok && maxRSS(r.Runs[1]) < rssLimitKiB
+	ok := r.ratio() <= r.Case.Target // 0 without ipvsadm
+	if f := r.floorRatio(); f != 0 && r.Case.FloorTarget != 0 {
+		ok = ok && f <= r.Case.FloorTarget
+	}
+	if r.Case.RSSLimit != 0 {
+		ok = ok && maxRSS(r.Runs[ourTool]) < r.Case.RSSLimit
 	}
 	return ok
+}
+
+// target describes the case's targets.
+func (c benchCase) target() string {
+	t := fmt.Sprintf("≤ %.2f", c.Target)
+	if c.FloorTarget != 0 {
+		t += fmt.Sprintf(", floor ≤ %.2f", c.FloorTarget)
+	}
+	if c.RSSLimit != 0 {
+		t += fmt.Sprintf(", RSS < %d MiB", c.RSSLimit>>10)
+	}
+	return t
 }
 
 // printTable prints the results as a Markdown table between markers, and
 // reports whether any target was missed.
 func printTable(w io.Writer, results []result, enforce bool) (missed bool) {
 	fmt.Fprintln(w, "BENCH-TABLE-BEGIN")
-	fmt.Fprintln(w, "| operation | table | ipvsadm | goipvsadm | ratio | target | result | goipvsadm peak RSS | ipvsadm peak RSS | goipvsadm user+sys | ipvsadm user+sys |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| operation | table | ipvsadm | goipvsadm | ratio | floor | ratio to floor | target | result | goipvsadm peak RSS | ipvsadm peak RSS | goipvsadm user+sys | ipvsadm user+sys | floor user+sys |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|")
 	for _, r := range results {
 		verdict := "pass"
 		if !r.pass() {
@@ -215,18 +290,55 @@ func printTable(w io.Writer, results []result, enforce bool) (missed bool) {
 		if !enforce {
 			verdict = "(" + verdict + ")"
 		}
-		ref, ours := median(r.Runs[0]), median(r.Runs[1])
-		target := fmt.Sprintf("≤ %.2f", r.Case.Target)
-		if r.Case.Op == "-Ln" && r.Case.Table == (tableSpec{10000, 10}) {
-			target += ", RSS < 64 MiB"
+		ref, ours, fl := r.Runs[refTool], r.Runs[ourTool], r.Runs[floorTool]
+		floor, floorRatio, floorCPU := "—", "—", "—"
+		if len(fl) > 0 {
+			floor, floorRatio, floorCPU = secs(median(fl, wall)), fmt.Sprintf("%.2f", r.floorRatio()), secs(median(fl, cpu))
 		}
-		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %.2f | %s | %s | %.1f MiB | %.1f MiB | %s | %s |\n",
-			r.Case.Op, r.Case.Table, secs(ref.Wall), secs(ours.Wall), r.ratio(), target, verdict,
-			float64(maxRSS(r.Runs[1]))/1024, float64(maxRSS(r.Runs[0]))/1024,
-			secs(ours.User+ours.Sys), secs(ref.User+ref.Sys))
+		refWall, ratio, refRSS, refCPU := "—", "—", "—", "—"
+		if len(ref) > 0 {
+			refWall, ratio, refCPU = secs(median(ref, wall)), fmt.Sprintf("%.2f", r.ratio()), secs(median(ref, cpu))
+			refRSS = fmt.Sprintf("%.1f MiB", float64(maxRSS(ref))/1024)
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %.1f MiB | %s | %s | %s | %s |\n",
+			r.Case.Op, r.Case.Table, refWall, secs(median(ours, wall)), ratio, floor, floorRatio,
+			r.Case.target(), verdict, float64(maxRSS(ours))/1024, refRSS,
+			secs(median(ours, cpu)), refCPU, floorCPU)
 	}
 	fmt.Fprintln(w, "BENCH-TABLE-END")
 	return missed && enforce
+}
+
+// printGrowth compares goipvsadm's user CPU time on tables ten times
+// apart (same operation, same destinations per service): the kernel's
+// own time per service grows with its table, goipvsadm's should not.
+func printGrowth(w io.Writer, results []result) {
+	var lines []string
+	for _, big := range results {
+		for _, small := range results {
+			if small.Case.Op != big.Case.Op || small.Case.Table.Dests != big.Case.Table.Dests ||
+				small.Case.Table.Services*10 != big.Case.Table.Services {
+				continue
+			}
+			u0, u1 := median(small.Runs[ourTool], user), median(big.Runs[ourTool], user)
+			verdict := "pass"
+			if u1 > 11*u0 {
+				verdict = "FAIL"
+			}
+			lines = append(lines, fmt.Sprintf("| `%s` | %s → %s | %s → %s | %.1f× | ≤ 11× | %s |",
+				big.Case.Op, small.Case.Table, big.Case.Table, secs(u0), secs(u1), u1.Seconds()/u0.Seconds(), verdict))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "BENCH-TABLE-BEGIN")
+	fmt.Fprintln(w, "| operation | tables | goipvsadm user CPU (median) | growth | target | result |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|---|")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w, "BENCH-TABLE-END")
 }
 
 func secs(d time.Duration) string {
@@ -236,61 +348,49 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
-// runCase measures one case: rounds × both tools, alternating, the order
-// of the two swapped every round.
+// order is the order of the tools in a round: reversed every round. -C
+// has no floor program; without -ref, ipvsadm does not run.
+func (b *bench) order(c benchCase, round int) []int {
+	var o []int
+	for ti := range b.tools {
+		if ti == refTool && !b.ref || ti == floorTool && c.Op == "-C" {
+			continue
+		}
+		o = append(o, ti)
+	}
+	if round%2 == 1 {
+		slices.Reverse(o)
+	}
+	return o
+}
+
+// runCase measures one case: rounds × every tool, alternating, each run
+// in a fresh network namespace.
 func (b *bench) runCase(c benchCase) (result, error) {
 	res := result{Case: c}
 	rules, err := b.rulesFile(c.Table)
 	if err != nil {
 		return res, err
 	}
-	// want is the output every run must produce: ipvsadm's, which runs
-	// first. For -R, it is the table that ipvsadm -Sn shows after it.
+	var requests string
+	if c.Op == "-R" && len(b.tools) > floorTool {
+		if requests, err = b.recordRequests(c.Table); err != nil {
+			return res, err
+		}
+	}
+	// want is the output every run must produce: that of the first run
+	// (ipvsadm's). For -R, it is the table that ipvsadm -Sn shows after
+	// it; the floor's is compared only there.
 	var want []byte
 	for round := range max(b.rounds, c.MinRounds) {
-		for k := range 2 {
-			ti := k
-			if round%2 == 1 {
-				ti = 1 - k
-			}
+		for _, ti := range b.order(c, round) {
 			t := b.tools[ti]
-			var (
-				r   run
-				out []byte
-			)
-			switch c.Op {
-			case "-R":
-				if err := b.flush(); err != nil {
-					return res, err
-				}
-				r, _, err = b.timed(t, rules, "-R")
-				if err == nil {
-					b.loaded = c.Table
-					out, err = b.saveRef()
-				}
-			case "-C":
-				if err := b.load(c.Table); err != nil {
-					return res, err
-				}
-				r, _, err = b.timed(t, "", "-C")
-				b.loaded = tableSpec{}
-				if err == nil {
-					out, err = b.saveRef()
-					if err == nil && len(out) != 0 {
-						err = fmt.Errorf("table not empty after %s -C: %d bytes of -Sn", t.Name, len(out))
-					}
-				}
-			default:
-				if err := b.load(c.Table); err != nil {
-					return res, err
-				}
-				r, out, err = b.timed(t, "", c.Op)
-			}
+			r, out, err := b.measure(c, ti, rules, requests)
 			if err != nil {
 				return res, err
 			}
 			switch {
-			case c.Op == "-C":
+			case c.Op == "-C" || ti == floorTool && c.Op != "-R":
 			case want == nil:
 				want = out
 			case !bytes.Equal(out, want):
@@ -309,6 +409,71 @@ func (b *bench) runCase(c benchCase) (result, error) {
 		return res, fmt.Errorf("%s printed nothing", c.Op)
 	}
 	return res, nil
+}
+
+// measure makes one timed run of tool ti in a fresh namespace, with the
+// table the operation needs built there first, and returns what is to be
+// compared: for -R the table after it, for listings the output.
+func (b *bench) measure(c benchCase, ti int, rules, requests string) (run, []byte, error) {
+	if err := b.fresh(); err != nil {
+		return run{}, nil, err
+	}
+	t := b.tools[ti]
+	args := []string{c.Op}
+	if ti == floorTool {
+		args = []string{"-op", "rawlist"}
+		if c.Op == "-R" {
+			args = []string{"-op", "replay", "-requests", requests}
+		}
+	}
+	if c.Op == "-R" {
+		r, _, err := b.timed(t, rules, args...)
+		if err != nil {
+			return r, nil, err
+		}
+		b.loaded = c.Table
+		out, err := b.saveRef()
+		return r, out, err
+	}
+	if err := b.load(c.Table); err != nil {
+		return run{}, nil, err
+	}
+	r, out, err := b.timed(t, "", args...)
+	if err != nil {
+		return r, nil, err
+	}
+	switch {
+	case c.Op == "-C":
+		b.loaded = tableSpec{}
+		if out, err = b.saveRef(); err == nil && len(out) != 0 {
+			err = fmt.Errorf("table not empty after %s -C: %d bytes of -Sn", t.Name, len(out))
+		}
+		return r, nil, err
+	case ti == floorTool:
+		// ipvsprof: rawlist: N objects in ...
+		want := fmt.Sprintf("rawlist: %d objects", c.Table.Services*(1+c.Table.Dests))
+		if !strings.Contains(string(out), want) {
+			err = fmt.Errorf("floor listed %q, want %q", strings.TrimSpace(string(out)), want)
+		}
+	}
+	return r, out, err
+}
+
+// recordRequests writes the requests of table t for the floor's replay:
+// the table loaded in a namespace of its own, then read back by ipvsprof
+// -op record.
+func (b *bench) recordRequests(t tableSpec) (string, error) {
+	p := filepath.Join(b.dir, fmt.Sprintf("requests-%dx%d", t.Services, t.Dests))
+	if err := b.fresh(); err != nil {
+		return "", err
+	}
+	if err := b.load(t); err != nil {
+		return "", err
+	}
+	if _, _, err := b.timed(b.tools[floorTool], "", "-op", "record", "-requests", p); err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 // firstDiff describes the first differing line of two outputs.
@@ -350,15 +515,9 @@ func (b *bench) rulesFile(t tableSpec) (string, error) {
 	return p, nil
 }
 
-// load puts table t in the kernel with the loader's -R, unless it is there
-// already. (The -R case checks that both tools load the same table.)
+// load builds table t in the spawner's namespace with the loader's -R.
+// (The -R case checks that both tools load the same table.)
 func (b *bench) load(t tableSpec) error {
-	if b.loaded == t {
-		return nil
-	}
-	if err := b.flush(); err != nil {
-		return err
-	}
 	rules, err := b.rulesFile(t)
 	if err != nil {
 		return err
@@ -371,52 +530,77 @@ func (b *bench) load(t tableSpec) error {
 	return nil
 }
 
-// flush empties the table with ipvsadm -C and, with -reload, reloads the
-// IPVS modules.
-func (b *bench) flush() error {
-	b.loaded = tableSpec{}
-	if _, _, err := b.timed(b.tools[0], "", "-C"); err != nil {
-		return err
-	}
-	if b.reload {
-		return reloadIPVS()
-	}
-	return nil
+// fresh replaces the spawner by one in a new network namespace, whose IPVS
+// table is empty and has no history: the kernel keeps deleted destinations
+// for minutes in a per-namespace trash list that every destination add
+// searches, so a table flushed in the same namespace would slow the next
+// run's adds, for any tool.
+func (b *bench) fresh() error {
+	b.closeNamespace()
+	sp, err := startSpawner(true)
+	b.sp = sp
+	return err
 }
 
-// reloadIPVS unloads the IPVS modules and loads ip_vs again. A flush alone
-// is not a clean slate: the kernel keeps deleted destinations in a trash
-// list for two minutes or more (IP_VS_DEST_TRASH_PERIOD), and adding any
-// destination searches that whole list first. -R of 100,000 destinations
-// right after -C of as many is quadratic then, for any tool: minutes under
-// TCG, and the time depends on what the previous run left behind.
-func reloadIPVS() error {
-	data, err := os.ReadFile("/proc/modules")
+// closeNamespace ends the spawner and with it its namespace, first
+// flushing its table untimed, so that the namespace's teardown (kernel
+// work done in the background) is small and does not overlap the next
+// timed run.
+func (b *bench) closeNamespace() {
+	if b.sp == nil {
+		return
+	}
+	if b.loaded != (tableSpec{}) {
+		b.timed(b.tools[refTool], "", "-C")
+		b.loaded = tableSpec{}
+	}
+	b.sp.close()
+	b.sp = nil
+	settle()
+}
+
+// settle waits, at most 30 s, until the CPU has been idle for 200 ms: the
+// kernel tears a closed namespace down in a worker thread, which would
+// otherwise run during the next timed command.
+func settle() {
+	for start := time.Now(); time.Since(start) < 30*time.Second; {
+		busy0, total0, err := cpuTicks()
+		if err != nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		busy1, total1, err := cpuTicks()
+		if err != nil || total1 == total0 || 10*(busy1-busy0) < total1-total0 {
+			return
+		}
+	}
+}
+
+// cpuTicks reads the busy and total ticks of all CPUs from /proc/stat.
+func cpuTicks() (busy, total uint64, err error) {
+	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	var scheds []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if name, _, _ := strings.Cut(line, " "); strings.HasPrefix(name, "ip_vs_") {
-			scheds = append(scheds, name)
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, errors.New("/proc/stat: no cpu line")
+	}
+	// user nice system idle iowait irq softirq steal (guest time is
+	// counted in user already).
+	for i, f := range fields[1:min(len(fields), 9)] {
+		var v uint64
+		if _, err := fmt.Sscan(f, &v); err != nil {
+			return 0, 0, err
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
 		}
 	}
-	if len(scheds) > 0 {
-		if out, err := exec.Command("rmmod", scheds...).CombinedOutput(); err != nil {
-			return fmt.Errorf("rmmod %s: %v: %s", strings.Join(scheds, " "), err, out)
-		}
-	}
-	if out, err := exec.Command("rmmod", "ip_vs").CombinedOutput(); err != nil {
-		return fmt.Errorf("rmmod ip_vs: %v: %s", err, out)
-	}
-	if out, err := exec.Command("modprobe", "ip_vs").CombinedOutput(); err != nil {
-		return fmt.Errorf("modprobe ip_vs: %v: %s", err, out)
-	}
-	return nil
+	return busy, total, nil
 }
-
-// reset empties the table, reporting nothing.
-func (b *bench) reset() { b.flush() }
 
 // saveRef lists the table with ipvsadm -Sn.
 func (b *bench) saveRef() ([]byte, error) {

@@ -8,6 +8,12 @@ package main
 // itself re-executed with -spawn, a small process that does nothing else.
 // Its own RSS, the floor below which no command can be measured, is
 // reported (the maxrss of /bin/true).
+//
+// Each spawner can live in a network namespace of its own (CLONE_NEWNET,
+// with lo up), which the commands it starts share: a fresh spawner per
+// timed run gives every run an empty IPVS table with no history, since
+// the kernel keeps deleted destinations in a per-namespace trash list
+// that every destination add scans.
 
 import (
 	"bufio"
@@ -21,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A spawnRequest asks the spawner to run one command.
@@ -56,12 +64,17 @@ type spawner struct {
 	out *bufio.Scanner
 }
 
-func startSpawner() (*spawner, error) {
+// startSpawner starts a spawner, in a new network namespace if netns.
+func startSpawner(netns bool) (*spawner, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(self, "-spawn")
+	if netns {
+		cmd.Args = append(cmd.Args, "-spawn-netns")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -102,8 +115,14 @@ func (s *spawner) close() {
 }
 
 // spawnMain is the spawner: one JSON request per line on stdin, one reply
-// per line on stdout.
-func spawnMain() {
+// per line on stdout. With netns, it is alone in a new network namespace,
+// whose lo it brings up first.
+func spawnMain(netns bool) {
+	if netns {
+		if err := loopbackUp(); err != nil {
+			fatal(fmt.Errorf("lo up: %w", err))
+		}
+	}
 	// Keep the heap, and so the floor, small and steady.
 	debug.SetGCPercent(5)
 	sc := bufio.NewScanner(os.Stdin)
@@ -118,6 +137,24 @@ func spawnMain() {
 			fatal(err)
 		}
 	}
+}
+
+// loopbackUp sets lo up, as "ip link set lo up" does.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 func spawnOne(req spawnRequest) spawnReply {
