@@ -162,6 +162,8 @@ main() {
 	SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 	export SOURCE_DATE_EPOCH
 	mkdir -p "$OUT"
+	# Only this build's packages in OUT: make e2e-boot installs OUT/*.deb.
+	rm -f "$OUT"/goipvsadm_*.deb "$OUT"/goipvsadm-ipvsadm_*.deb
 	local tmp
 	tmp=$(mktemp -d)
 	# shellcheck disable=SC2064 # expand now: tmp is local
