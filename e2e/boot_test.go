@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -100,27 +101,24 @@ func bootPhase(t *testing.T, k Kernel, disk, phase string, opts RunOptions) bool
 	return res.Done
 }
 
+// bootLine matches check.sh's lines, as the console shows a unit's output
+// ("[ 16.2] check.sh[242]: BOOT-CHECK PASS unit-active") or bare.
+var bootLine = regexp.MustCompile(`^(?:\[[^\]]*\] \S+\[\d+\]: )?BOOT-(?:CHECK (PASS|FAIL) ([^ :]+)(?:: (.*))?|INFO (.*))$`)
+
 // bootCheckResults reads check.sh's console lines: the result of each check
 // by name ("" when it passed, else why it failed) and the BOOT-INFO lines.
 func bootCheckResults(console []string) (checks map[string]string, info []string) {
 	checks = make(map[string]string)
 	for _, line := range console {
-		// Output of a unit on the console is prefixed by the kernel's
-		// timestamp and the process: "[ 16.2] check.sh[242]: BOOT-...".
-		if i := strings.Index(line, "BOOT-"); i > 0 {
-			line = line[i:]
-		}
-		switch rest, ok := strings.CutPrefix(line, "BOOT-CHECK "); {
-		case ok:
-			verdict, nameWhy, _ := strings.Cut(rest, " ")
-			if verdict == "PASS" {
-				checks[strings.TrimSpace(nameWhy)] = ""
-			} else {
-				name, why, _ := strings.Cut(nameWhy, ": ")
-				checks[name] = "FAIL " + why
-			}
-		case strings.HasPrefix(line, "BOOT-INFO "):
-			info = append(info, strings.TrimPrefix(line, "BOOT-INFO "))
+		m := bootLine.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+		case m[1] == "PASS":
+			checks[m[2]] = ""
+		case m[1] == "FAIL":
+			checks[m[2]] = "FAIL " + m[3]
+		default:
+			info = append(info, m[4])
 		}
 	}
 	return checks, info
