@@ -28,6 +28,7 @@ FAILS=0
 check() {
 	local name=$1 out
 	shift
+	echo "BOOT-RUN $name"
 	if out=$("$@" 2>&1); then
 		echo "BOOT-CHECK PASS $name"
 	else
@@ -112,15 +113,13 @@ mark_journal() {
 # service counts three connections). The kernel adds the counts up
 # every two seconds: wait until all three show (a minute at most).
 traffic() {
-	local pids=() n
+	local pids=() n end=$((SECONDS + 60))
 	for n in 1 2 3; do
 		bash -c 'exec 3<>/dev/tcp/10.0.0.100/80' 2>/dev/null &
 		pids+=($!)
 	done
-	n=0
-	while [ "$(conns 10.0.0.100:80)" -lt 3 ] && [ $n -lt 120 ]; do
+	while [ "$(conns 10.0.0.100:80)" -lt 3 ] && [ $SECONDS -lt $end ]; do
 		sleep 0.5
-		n=$((n + 1))
 	done
 	kill "${pids[@]}" 2>/dev/null
 	wait
