@@ -48,7 +48,9 @@ func TestBoot(t *testing.T) {
 	}
 	opts := RunOptions{
 		Timeout:     envDuration(t, "E2E_VM_TIMEOUT", 8*time.Minute),
-		IdleTimeout: envDuration(t, "E2E_VM_IDLE", 3*time.Minute),
+		// A check prints when it starts and when it ends; under load
+		// one may take minutes.
+		IdleTimeout: envDuration(t, "E2E_VM_IDLE", 6*time.Minute),
 		// The shutdown after the checks saves the table for the reboot.
 		PowerOffGrace: 3 * time.Minute,
 	}

@@ -113,8 +113,8 @@ mark_journal() {
 # service counts three connections). The kernel adds the counts up
 # every two seconds: wait until all three show (a minute at most).
 traffic() {
-	local pids=() n end=$((SECONDS + 60))
-	for n in 1 2 3; do
+	local pids=() end=$((SECONDS + 60))
+	while [ ${#pids[@]} -lt 3 ]; do
 		bash -c 'exec 3<>/dev/tcp/10.0.0.100/80' 2>/dev/null &
 		pids+=($!)
 	done
