@@ -47,7 +47,7 @@ func TestBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := RunOptions{
-		Timeout:     envDuration(t, "E2E_VM_TIMEOUT", 8*time.Minute),
+		Timeout: envDuration(t, "E2E_VM_TIMEOUT", 8*time.Minute),
 		// A check prints when it starts and when it ends; under load
 		// one may take minutes.
 		IdleTimeout: envDuration(t, "E2E_VM_IDLE", 6*time.Minute),
