@@ -126,9 +126,9 @@ traffic() {
 	return 0
 }
 
-# conns SERVICE: the Conns column of the service's line in -Ln --stats.
+# conns SERVICE: the Conns column of the TCP service's line in -Ln --stats.
 conns() {
-	$REF -Ln --stats -t "$1" | awk 'NR == 4 {print $3}'
+	$REF -Ln --stats -t "$1" | awk -v svc="$1" '$1 == "TCP" && $2 == svc {print $3; exit}'
 }
 
 # ---- phase boot1 ----
