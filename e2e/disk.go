@@ -24,13 +24,9 @@ func (g *DiskGuest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 
 // diskQEMUArgs is QEMUArgs with a root disk instead of an initramfs.
 func diskQEMUArgs(vmlinuz, disk string, extra []string) []string {
-	cmdline := append([]string{"console=ttyS0", "root=/dev/nvme0n1", "rootfstype=ext4", "rw", "panic=-1", "quiet"}, extra...)
-	return []string{
-		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
-		"-nic", "none", "-nographic", "-no-reboot",
-		"-kernel", vmlinuz,
-		"-drive", "file=" + disk + ",format=raw,if=none,id=root",
+	cmdline := append([]string{guestCmdline, "root=/dev/nvme0n1", "rootfstype=ext4", "rw"}, extra...)
+	return append(baseQEMUArgs(vmlinuz),
+		"-drive", "file="+disk+",format=raw,if=none,id=root",
 		"-device", "nvme,serial=e2e-root,drive=root",
-		"-append", strings.Join(cmdline, " "),
-	}
+		"-append", strings.Join(cmdline, " "))
 }

@@ -223,11 +223,18 @@ func (r *Result) Err() error {
 // skips the kernel's IO-APIC timer test, which a slow emulated CPU on a busy
 // host can fail ("IO-APIC + timer doesn't work"), panicking the boot.
 func QEMUArgs(vmlinuz, initrd string) []string {
+	return append(baseQEMUArgs(vmlinuz), "-initrd", initrd, "-append", guestCmdline)
+}
+
+// guestCmdline is the kernel command line of every guest.
+const guestCmdline = "console=ttyS0 panic=-1 quiet no_timer_check"
+
+// baseQEMUArgs are the emulator arguments every guest boots with.
+func baseQEMUArgs(vmlinuz string) []string {
 	return []string{
 		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
 		"-nic", "none", "-nographic", "-no-reboot",
-		"-kernel", vmlinuz, "-initrd", initrd,
-		"-append", "console=ttyS0 panic=-1 quiet no_timer_check",
+		"-kernel", vmlinuz,
 	}
 }
 
