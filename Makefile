@@ -146,6 +146,28 @@ uninstall:
 	done
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/goipvsadm $(DESTDIR)$(DOCDIR) 2>/dev/null
 
+# Debian packages built with dpkg-deb into DEB_OUT (see packaging/deb/),
+# then checked with lintian, which must find nothing (remaining tags are
+# explained in packaging/deb/*/lintian-overrides); DEB_LINT=no skips that.
+DEB_OUT ?= build/deb
+DEB_LINT ?= yes
+.PHONY: deb
+deb:
+	GO="$(GO)" MAKE="$(MAKE)" DEB_OUT=$(DEB_OUT) DEB_LINT=$(DEB_LINT) packaging/deb/build.sh
+
+# The boot test: Debian 12 with systemd (a root file system from the Debian
+# archive, cached in $(E2E_CACHE)/boot), goipvsadm installed from the .deb
+# and with make install, booted with the 6.1 kernel; see e2e/README.md.
+# Needs root, mmdebstrap, e2fsprogs, dpkg-dev, lintian and QEMU.
+E2E_BOOT_IMAGES ?= $(E2E_CACHE)/boot/images
+.PHONY: e2e-boot
+e2e-boot: deb
+	e2e/fetch.sh 6.1
+	e2e/boot/rootfs.sh
+	GO="$(GO)" MAKE="$(MAKE)" e2e/boot/image.sh $(E2E_BOOT_IMAGES) $(DEB_OUT)/goipvsadm_*.deb $(DEB_OUT)/goipvsadm-ipvsadm_*.deb
+	GOIPVSADM_E2E_BOOT=1 E2E_BOOT_IMAGES=$(E2E_BOOT_IMAGES) \
+		$(GO) test ./e2e -run '^TestBoot$$' -count=1 -v -timeout 20m
+
 # Lints and renders packaging/, installs into temporary trees, verifies the
 # units with systemd-analyze and tests the bash completion and the boot
 # helper (needs shellcheck, groff, systemd; see .ci/run).

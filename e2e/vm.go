@@ -189,6 +189,9 @@ type RunOptions struct {
 	QEMU string
 	// MemoryMiB is the guest's memory; default 1024.
 	MemoryMiB int
+	// PowerOffGrace is how long the guest may run on after E2E-DONE before
+	// QEMU is stopped; default 30s.
+	PowerOffGrace time.Duration
 }
 
 // A Result describes a finished boot.
@@ -220,28 +223,24 @@ func (r *Result) Err() error {
 // skips the kernel's IO-APIC timer test, which a slow emulated CPU on a busy
 // host can fail ("IO-APIC + timer doesn't work"), panicking the boot.
 func QEMUArgs(vmlinuz, initrd string) []string {
+	return append(baseQEMUArgs(vmlinuz), "-initrd", initrd, "-append", guestCmdline)
+}
+
+// guestCmdline is the kernel command line of every guest.
+const guestCmdline = "console=ttyS0 panic=-1 quiet no_timer_check"
+
+// baseQEMUArgs are the emulator arguments every guest boots with.
+func baseQEMUArgs(vmlinuz string) []string {
 	return []string{
 		"-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
 		"-nic", "none", "-nographic", "-no-reboot",
-		"-kernel", vmlinuz, "-initrd", initrd,
-		"-append", "console=ttyS0 panic=-1 quiet no_timer_check",
+		"-kernel", vmlinuz,
 	}
 }
 
 // Run boots the guest once and waits for it to power off. Its error is about
 // running QEMU (including timeouts); what happened inside is in the Result.
 func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
-	if opts.Timeout == 0 {
-		opts.Timeout = 10 * time.Minute
-	}
-	if opts.IdleTimeout == 0 {
-		opts.IdleTimeout = 3 * time.Minute
-	}
-	qemu := opts.QEMU
-	if qemu == "" {
-		qemu = "qemu-system-x86_64"
-	}
-
 	tmp, err := os.MkdirTemp("", "goipvsadm-e2e-")
 	if err != nil {
 		return nil, err
@@ -260,9 +259,27 @@ func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 
+	return runQEMU(ctx, QEMUArgs(g.Kernel.Vmlinuz, initrd), opts)
+}
+
+// runQEMU runs QEMU with args, reads the console and waits for the guest to
+// power off.
+func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Minute
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = 3 * time.Minute
+	}
+	qemu := opts.QEMU
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+	if opts.PowerOffGrace == 0 {
+		opts.PowerOffGrace = powerOffGrace
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	args := QEMUArgs(g.Kernel.Vmlinuz, initrd)
 	if opts.MemoryMiB > 0 {
 		args[slices.Index(args, "-m")+1] = strconv.Itoa(opts.MemoryMiB)
 	}
@@ -322,7 +339,7 @@ func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			res.Done = true
 			// The guest powers off next; if QEMU lingers, stop it.
 			close(doneSeen)
-			time.AfterFunc(powerOffGrace, cancel)
+			time.AfterFunc(opts.PowerOffGrace, cancel)
 		}
 	}
 	waitErr := cmd.Wait()

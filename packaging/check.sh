@@ -20,6 +20,11 @@ fail() {
 step "shellcheck"
 shellcheck -s sh packaging/goipvsadm-boot
 shellcheck packaging/goipvsadm.bash packaging/check.sh
+# make deb and make e2e-boot.
+shellcheck -s sh packaging/deb/goipvsadm/postinst packaging/deb/goipvsadm/prerm \
+	packaging/deb/goipvsadm/postrm packaging/deb/goipvsadm-ipvsadm/postinst packaging/deb/goipvsadm-ipvsadm/prerm
+shellcheck packaging/deb/build.sh e2e/boot/rootfs.sh e2e/boot/image.sh \
+	e2e/boot/guest/usr/local/lib/goipvsadm-e2e/check.sh
 
 step "man page renders without warnings"
 warnings=$(groff -man -ww -z packaging/goipvsadm.8 2>&1)
