@@ -175,6 +175,20 @@ BENCH_ARGS ?=
 bench:
 	BENCH_SMALL=$(BENCH_SMALL) BENCH_ARGS='$(BENCH_ARGS)' bench/run.sh
 
+# Every Fuzz target of the module, FUZZTIME each, one after the other, with
+# FUZZ_PARALLEL workers (keep 1 on a shared machine). A failure leaves its
+# input in the package's testdata/fuzz/ and stops the run.
+FUZZTIME ?= 20s
+FUZZ_PARALLEL ?= 1
+fuzz:
+	@$(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { t[n++] = $$1; next } \
+		/^ok/ { for (i = 0; i < n; i++) print $$2, t[i]; n = 0 }' >.fuzz-targets.tmp
+	@echo "fuzz: $$(wc -l <.fuzz-targets.tmp) targets, $(FUZZTIME) each"
+	@set -e; while read -r pkg target; do \
+		echo "==== $$pkg $$target"; \
+		$(GO) test "$$pkg" -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL); \
+	done <.fuzz-targets.tmp; rm -f .fuzz-targets.tmp
+
 # Go benchmarks of parsing, encoding, decoding and formatting (host only).
 BENCH_GO_PKGS ?= ./restore/ ./internal/cmdline/ ./ipvs/ ./internal/listing/ ./save/ ./cmd/goipvsadm/
 BENCH_GO_TIME ?= 1s

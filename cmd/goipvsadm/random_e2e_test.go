@@ -223,6 +223,9 @@ func (r *randomRun) newTable(g *cmdgen.Gen) {
 	r.state = r.read()
 }
 
+// daemonSettle is how long a sync daemon runs before putBack stops it.
+const daemonSettle = 300 * time.Millisecond
+
 // defaultTimeouts are the kernel's connection timeouts after boot.
 var defaultTimeouts = ipvs.Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}
 
@@ -261,6 +264,10 @@ func (r *randomRun) putBack(now, want kernelState) {
 		}
 	}
 	if !reflect.DeepEqual(now.daemons, want.daemons) {
+		// Stopping a sync daemon within milliseconds of its start can
+		// hang the kernel's DEL_DAEMON for good (seen on 6.1 and 6.12,
+		// with either tool): give a daemon a moment to settle.
+		time.Sleep(daemonSettle)
 		for _, d := range now.daemons {
 			if err := r.c.StopDaemon(r.ctx, d); err != nil {
 				r.t.Fatal(err)

@@ -33,7 +33,11 @@ func pick[T any](g *Gen, xs []T) T { return xs[g.r.IntN(len(xs))] }
 
 // Args returns one command line, without argv[0].
 func (g *Gen) Args() []string {
-	return g.commandLine(pick(g, commands)).render(g)
+	cmd := pick(g, commands)
+	if g.chance(0.005) {
+		cmd = pick(g, rareCommands)
+	}
+	return g.commandLine(cmd).render(g)
 }
 
 // TableRules returns -R input for a starting table: up to a dozen services
@@ -60,7 +64,7 @@ func (g *Gen) TableRules() string {
 // then a line that stops the restore.
 func (g *Gen) Rules() string {
 	saved := g.mutate
-	g.mutate = 0.02
+	g.mutate = 0.005
 	defer func() { g.mutate = saved }()
 	var b strings.Builder
 	n := g.r.IntN(16)
@@ -82,7 +86,7 @@ func (g *Gen) rulesLine() string {
 	switch x := g.r.Float64(); {
 	case x < 0.04:
 		return pick(g, []string{"", "   ", "\t", "ipvsadm", "ipvsadm ipvsadm"})
-	case x < 0.06:
+	case x < 0.05:
 		return pick(g, []string{"# a comment", "#", "/sbin/ipvsadm -C", "-R", "-L -c", "-h", "-v"})
 	case x < 0.14:
 		return strings.Join(g.commandLine(pick(g, []command{cmdList, cmdSave, cmdZero, cmdFlush})).render(g), " ")

@@ -138,9 +138,11 @@ var commands = []command{
 	cmdAddServer, cmdAddServer, cmdAddServer, cmdAddServer, cmdAddServer,
 	cmdEditServer, cmdEditServer, cmdDeleteServer, cmdDeleteServer,
 	cmdSet, cmdSave, cmdSave,
-	cmdStartDaemon, cmdStartDaemon, cmdStopDaemon, cmdStopDaemon,
-	cmdRestore, cmdHelp, cmdVersion,
+	cmdStartDaemon, cmdStopDaemon, cmdRestore,
 }
+
+// rareCommands are picked now and then: there is little to test in them.
+var rareCommands = []command{cmdHelp, cmdVersion}
 
 // allCommands is every command once, for mistakes that add a second one.
 var allCommands = []command{
