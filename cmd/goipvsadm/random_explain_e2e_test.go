@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -114,4 +115,25 @@ var longPE = regexp.MustCompile(`--pe[= ]\S{16,}`)
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// negativeMarkError is ipvsadm refusing a negative mark that goipvsadm's
+// -R reads as the 32-bit mark ipvsadm -S prints negative.
+var negativeMarkError = regexp.MustCompile("(?m)^invalid fwmark value `-[0-9]+' specified\n\\z")
+
+// markOption is -f or --fwmark-service with a negative value in one word
+// or two.
+var markOption = regexp.MustCompile(`(^|\s)(-f|--fwmark-service)(=|\s+|)(-[0-9]+)(\s|$)`)
+
+// unsignedMarks writes each negative mark of rules text as the unsigned
+// 32-bit number it stands for, where it is one.
+func unsignedMarks(text string) string {
+	return markOption.ReplaceAllStringFunc(text, func(m string) string {
+		sub := markOption.FindStringSubmatch(m)
+		n, err := strconv.ParseInt(sub[4], 10, 64)
+		if err != nil || n < -(1<<31) {
+			return m
+		}
+		return sub[1] + sub[2] + sub[3] + strconv.FormatInt(n+(1<<32), 10) + sub[5]
+	})
 }
