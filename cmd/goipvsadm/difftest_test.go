@@ -402,6 +402,19 @@ foo
 -C -n
 -D -t 10.0.0.1:80 -s rr
 `, true},
+	{"restore-stops-at-failed-listing", `
+-R <<EOF
+-A -t 10.0.0.1:80 -s rr
+-Ln -t 10.0.0.9:80
+-A -t 10.0.0.2:80 -s rr
+EOF
+-Sn
+-R <<EOF
+-A -t 10.0.0.3:80 -s rr
+-L -n -u 10.0.0.1:80 --stats
+-D -t 10.0.0.1:80
+EOF
+`, true},
 	{"option-forms", `
 -At10.0.0.1:80 -srr
 --add-service --tcp-service=10.0.0.1:81 --scheduler=wrr
