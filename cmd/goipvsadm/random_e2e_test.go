@@ -266,8 +266,11 @@ func (r *randomRun) putBack(now, want kernelState) {
 		// with either tool): give a daemon a moment to settle.
 		time.Sleep(daemonSettle)
 		for _, d := range now.daemons {
-			if err := r.c.StopDaemon(r.ctx, d); err != nil {
-				r.t.Fatal(err)
+			ctx, cancel := context.WithTimeout(r.ctx, stuckAfter/2)
+			err := r.c.StopDaemon(ctx, d)
+			cancel()
+			if err != nil {
+				r.t.Fatalf("stopping the %s sync daemon (to put the table back): %v; if it timed out, the kernel hangs in DEL_DAEMON, see e2e/README.md", d.State, err)
 			}
 		}
 		for _, d := range want.daemons {

@@ -34,7 +34,7 @@ func pick[T any](g *Gen, xs []T) T { return xs[g.r.IntN(len(xs))] }
 // Args returns one command line, without argv[0].
 func (g *Gen) Args() []string {
 	cmd := pick(g, commands)
-	if g.chance(0.005) {
+	if g.chance(0.015) {
 		cmd = pick(g, rareCommands)
 	}
 	return g.commandLine(cmd).render(g)
