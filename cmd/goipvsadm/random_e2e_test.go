@@ -270,7 +270,7 @@ func (r *randomRun) putBack(now, want kernelState) {
 			err := r.c.StopDaemon(ctx, d)
 			cancel()
 			if err != nil {
-				r.t.Fatalf("stopping the %s sync daemon (to put the table back): %v; if it timed out, the kernel hangs in DEL_DAEMON, see e2e/README.md", d.State, err)
+				r.t.Fatalf("stopping the %s sync daemon (to put the table back): %v; if it timed out, DEL_DAEMON was never answered, see e2e/README.md", d.State, err)
 			}
 		}
 		for _, d := range want.daemons {
