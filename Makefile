@@ -13,7 +13,7 @@ E2E_MOBY_TESTS ?= v1.1.0
 E2E_KERNELS ?= 6.1 6.12
 # -test.run and -test.timeout for the test binaries in the guest.
 E2E_RUN ?=
-E2E_TIMEOUT ?= 10m
+E2E_TIMEOUT ?= 25m
 # 1: run the guest tests with -update and write their testdata/ back here
 # (needs one kernel: make e2e E2E_KERNELS=6.1 E2E_UPDATE=1).
 E2E_UPDATE ?=
@@ -23,12 +23,13 @@ E2E_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/goipvsadm-e2e
 E2E_PAYLOAD ?= $(E2E_CACHE)/payload
 DEMO_PAYLOAD ?= $(E2E_CACHE)/demo-payload
 
-# A guest gets this long in all (TCG is slow; a full run takes ~4 min).
-E2E_VM_TIMEOUT ?= 15m
+# A guest gets this long in all (TCG is slow; a full run, with the random
+# differential test, takes ~10 min).
+E2E_VM_TIMEOUT ?= 30m
 
 export E2E_CACHE E2E_VM_TIMEOUT
 
-.PHONY: all build test vet e2e e2e-fetch e2e-payload demo bench bench-go
+.PHONY: all build test vet e2e e2e-fetch e2e-payload e2e-random demo bench bench-go fuzz
 
 all: build
 
@@ -70,7 +71,22 @@ e2e-payload:
 e2e: e2e-fetch e2e-payload
 	GOIPVSADM_E2E_HOST=1 E2E_PAYLOAD=$(E2E_PAYLOAD) E2E_KERNELS="$(E2E_KERNELS)" \
 	E2E_RUN='$(E2E_RUN)' E2E_TIMEOUT=$(E2E_TIMEOUT) E2E_UPDATE=$(E2E_UPDATE) \
-		$(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 20m
+		$(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 40m
+
+# Random differential testing against Debian's ipvsadm (cmd/goipvsadm,
+# TestRandomDifferential; make e2e runs it too, 5,000 command lines and 300
+# rules files per kernel with a fresh seed, printed). Replay a run, or run
+# a bigger one:
+#   make e2e-random SEED=1234 E2E_KERNELS=6.1 [LINES=100000 FILES=6000]
+SEED ?=
+LINES ?=
+FILES ?=
+e2e-random: e2e-fetch
+	e2e/build-payload.sh $(E2E_PAYLOAD) ./cmd/goipvsadm/...
+	GOIPVSADM_E2E_HOST=1 E2E_PAYLOAD=$(E2E_PAYLOAD) E2E_KERNELS="$(E2E_KERNELS)" \
+	E2E_RUN='$(or $(E2E_RUN),^TestRandomDifferential$$)' E2E_TIMEOUT=$(E2E_TIMEOUT) \
+	E2E_RANDOM_SEED=$(SEED) E2E_RANDOM_LINES=$(LINES) E2E_RANDOM_FILES=$(FILES) \
+		$(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 0
 
 # The classic LVS set-ups with traffic, run with goipvsadm in a guest
 # (6.1 unless DEMO_KERNEL says 6.12); fails when a mode does not answer
@@ -180,6 +196,20 @@ BENCH_SMALL ?=
 BENCH_ARGS ?=
 bench:
 	BENCH_SMALL=$(BENCH_SMALL) BENCH_ARGS='$(BENCH_ARGS)' bench/run.sh
+
+# Every Fuzz target of the module, FUZZTIME each, one after the other, with
+# FUZZ_PARALLEL workers (keep 1 on a shared machine). A failure leaves its
+# input in the package's testdata/fuzz/ and stops the run.
+FUZZTIME ?= 20s
+FUZZ_PARALLEL ?= 1
+fuzz:
+	@$(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { t[n++] = $$1; next } \
+		/^ok/ { for (i = 0; i < n; i++) print $$2, t[i]; n = 0 }' >.fuzz-targets.tmp
+	@echo "fuzz: $$(wc -l <.fuzz-targets.tmp) targets, $(FUZZTIME) each"
+	@set -e; while read -r pkg target; do \
+		echo "==== $$pkg $$target"; \
+		$(GO) test "$$pkg" -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL); \
+	done <.fuzz-targets.tmp; rm -f .fuzz-targets.tmp
 
 # Go benchmarks of parsing, encoding, decoding and formatting (host only).
 BENCH_GO_PKGS ?= ./restore/ ./internal/cmdline/ ./ipvs/ ./internal/listing/ ./save/ ./cmd/goipvsadm/

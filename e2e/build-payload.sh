@@ -49,6 +49,20 @@ if [ $# -gt 0 ]; then
 		done
 fi
 
+# The fork server that lets the random differential test run Debian's
+# ipvsadm thousands of times (see e2e/zygote/zygote.c). The guest has
+# Debian 12's glibc, as this host (or CI) has.
+if grep -q ' cmd/goipvsadm ' "$out/e2e/tests.list"; then
+	if command -v cc >/dev/null; then
+		log "build ipvsadm-zygote.so"
+		mkdir -p "$out/usr/local/lib/goipvsadm-e2e"
+		cc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$out/usr/local/lib/goipvsadm-e2e/ipvsadm-zygote.so" \
+			"$moddir/e2e/zygote/zygote.c" -ldl
+	else
+		log "no C compiler: the random differential test runs ipvsadm as one process per case (slow)"
+	fi
+fi
+
 if [ -d "$moddir/cmd/goipvsadm" ] && go list ./cmd/goipvsadm >/dev/null 2>&1; then
 	log "build goipvsadm"
 	mkdir -p "$out/usr/local/sbin"

@@ -350,6 +350,8 @@ foo
 -A -t 12345
 -A -t [2001:db8::1]
 -A -t [1.2.3.4]:80 -s rr
+-A -t :::80 -s rr
+-a -t 10.0.0.1:80 -r ::ffff:10.0.0.2:80
 -Lnx
 -L -n5
 -A -t 10.0.0.1:80 -p -1
@@ -399,6 +401,19 @@ foo
 -L --syncid 3
 -C -n
 -D -t 10.0.0.1:80 -s rr
+`, true},
+	{"restore-stops-at-failed-listing", `
+-R <<EOF
+-A -t 10.0.0.1:80 -s rr
+-Ln -t 10.0.0.9:80
+-A -t 10.0.0.2:80 -s rr
+EOF
+-Sn
+-R <<EOF
+-A -t 10.0.0.3:80 -s rr
+-L -n -u 10.0.0.1:80 --stats
+-D -t 10.0.0.1:80
+EOF
 `, true},
 	{"option-forms", `
 -At10.0.0.1:80 -srr

@@ -76,7 +76,13 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 			fmt.Fprintln(a.stdout, cmdline.VersionLine())
 			return 0
 		}
-		if code := a.execute(ctx, r.Cmd); code != 0 {
+		switch a.execute(ctx, r.Cmd) {
+		case 0:
+		case 1:
+			// ipvsadm exits from a listing that fails: the restore
+			// ends there, with its status.
+			return 1
+		default:
 			status = 255
 		}
 	}

@@ -296,7 +296,10 @@ func (r *Resolver) LookupIPv4(name string) (netip.Addr, bool) {
 	if a, ok := r.hostsFwd[strings.ToLower(name)]; ok {
 		return a, true
 	}
-	if r.LookupA == nil {
+	// glibc answers a name with a colon itself, as an IPv6 literal, which
+	// an IPv4 lookup does not find; Go's resolver would map "::" to
+	// 0.0.0.0 and "::ffff:10.0.0.1" to 10.0.0.1.
+	if r.LookupA == nil || strings.Contains(name, ":") {
 		return netip.Addr{}, false
 	}
 	r.mu.Lock()

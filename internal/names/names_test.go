@@ -235,3 +235,16 @@ func writeTemp(t *testing.T, text string) string {
 	}
 	return path
 }
+
+// TestLookupIPv4Literals: gethostbyname answers a name with a colon (an
+// IPv6 literal) itself and, asked for IPv4, finds nothing; Go's resolver
+// would turn "::" into 0.0.0.0 and "::ffff:10.0.0.1" into 10.0.0.1.
+func TestLookupIPv4Literals(t *testing.T) {
+	r := testResolver(t)
+	r.LookupA = systemLookupA // answers IP literals without asking anyone
+	for _, name := range []string{"::", "::ffff:10.0.0.1", "::1", "0:0::0", ":", "2001:db8::1"} {
+		if a, ok := r.LookupIPv4(name); ok {
+			t.Errorf("LookupIPv4(%q) = %v, want nothing", name, a)
+		}
+	}
+}
