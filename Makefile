@@ -78,7 +78,9 @@ e2e: e2e-fetch e2e-payload
 # rules files per kernel with a fresh seed, printed). Replay a run, or run
 # a bigger one:
 #   make e2e-random SEED=1234 E2E_KERNELS=6.1 [LINES=100000 FILES=6000]
+# DAEMONS=1 adds --start-daemon/--stop-daemon lines (see e2e/README.md).
 SEED ?=
+DAEMONS ?=
 LINES ?=
 FILES ?=
 e2e-random: e2e-fetch
@@ -86,7 +88,7 @@ e2e-random: e2e-fetch
 	GOIPVSADM_E2E_HOST=1 E2E_PAYLOAD=$(E2E_PAYLOAD) E2E_KERNELS="$(E2E_KERNELS)" \
 	E2E_RUN='$(or $(E2E_RUN),^TestRandomDifferential$$)' E2E_TIMEOUT=$(E2E_TIMEOUT) \
 	E2E_RANDOM_SEED=$(SEED) E2E_RANDOM_LINES=$(LINES) E2E_RANDOM_FILES=$(FILES) \
-		$(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 0
+	E2E_RANDOM_DAEMONS=$(DAEMONS) $(GO) test ./e2e -run '^TestE2E$$' -count=1 -v -timeout 0
 
 # The classic LVS set-ups with traffic, run with goipvsadm in a guest
 # (6.1 unless DEMO_KERNEL says 6.12); fails when a mode does not answer

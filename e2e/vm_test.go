@@ -49,7 +49,7 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("E2E_UPDATE=1 needs exactly one kernel (E2E_KERNELS=6.1), not %q", kernels)
 	}
 	var env []string
-	for _, name := range []string{"E2E_RUN", "E2E_TIMEOUT", "E2E_UPDATE", "E2E_RANDOM_SEED", "E2E_RANDOM_LINES", "E2E_RANDOM_FILES"} {
+	for _, name := range []string{"E2E_RUN", "E2E_TIMEOUT", "E2E_UPDATE", "E2E_RANDOM_SEED", "E2E_RANDOM_LINES", "E2E_RANDOM_FILES", "E2E_RANDOM_DAEMONS"} {
 		if v := os.Getenv(name); v != "" {
 			env = append(env, name+"="+v)
 		}

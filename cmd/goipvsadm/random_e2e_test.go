@@ -17,6 +17,8 @@ package main
 // E2E_RANDOM_SEED (default: from the clock, printed), E2E_RANDOM_LINES
 // (default 5000 command lines) and E2E_RANDOM_FILES (default 300 rules
 // files) control a run; make e2e-random SEED=... replays one.
+// E2E_RANDOM_DAEMONS=1 (make e2e-random DAEMONS=1) adds sync daemon
+// commands, which are off by default (see e2e/README.md).
 
 import (
 	"bufio"
@@ -65,6 +67,10 @@ func TestRandomDifferential(t *testing.T) {
 	r := newRandomRun(t, ref, ours)
 	defer r.close()
 	g := cmdgen.New(seed)
+	if os.Getenv("E2E_RANDOM_DAEMONS") != "1" {
+		// Off by default: see "Sync daemons" in e2e/README.md.
+		g.WithoutDaemons()
+	}
 	start := time.Now()
 	for i := 0; i < lines+files; i++ {
 		if i%casesPerTable == 0 {

@@ -20,6 +20,16 @@ type Gen struct {
 	// mutate is the chance, per command line, of each kind of mistake
 	// (an illegal or missing option, a value past its edge, ...).
 	mutate float64
+	// noDaemons leaves --start-daemon and --stop-daemon out of Args.
+	noDaemons bool
+}
+
+// WithoutDaemons makes Args leave out --start-daemon and --stop-daemon
+// (a second command added by mistake may still name one: such a line
+// never reaches the kernel).
+func (g *Gen) WithoutDaemons() *Gen {
+	g.noDaemons = true
+	return g
 }
 
 // New returns a generator for seed.
@@ -36,6 +46,9 @@ func (g *Gen) Args() []string {
 	cmd := pick(g, commands)
 	if g.chance(0.015) {
 		cmd = pick(g, rareCommands)
+		if g.noDaemons && (cmd.opt == cmdStartDaemon.opt || cmd.opt == cmdStopDaemon.opt) {
+			cmd = pick(g, []command{cmdHelp, cmdVersion})
+		}
 	}
 	return g.commandLine(cmd).render(g)
 }
