@@ -20,6 +20,7 @@ package save
 import (
 	"bufio"
 	"io"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -36,9 +37,19 @@ type Options struct {
 	// destinations, so that -R gives back the same table (see the
 	// package comment). It implies Numeric.
 	Lossless bool
-	// Names resolves host and port names unless Numeric is set; nil
-	// means names.New(), the system's tables and DNS.
-	Names *names.Resolver
+	// Names looks up host and port names unless Numeric is set; nil
+	// means the system's: /etc/hosts and /etc/services as glibc reads
+	// them, then DNS.
+	Names Names
+}
+
+// Names looks up the names -S prints in place of numbers.
+type Names interface {
+	// LookupHost is gethostbyaddr: the host name of addr, or false.
+	LookupHost(addr netip.Addr) (string, bool)
+	// LookupPort is getservbyport: the name of port under proto ("tcp",
+	// "udp" or "sctp"), or false.
+	LookupPort(port uint16, proto string) (string, bool)
 }
 
 // Write sorts entries (services and their destinations, in place) as
@@ -54,13 +65,13 @@ func Write(w io.Writer, entries []ipvs.ServiceEntry, opts Options) error {
 }
 
 // Writer prints saved rules one service at a time, for callers that
-// stream services; the caller sorts (see listing.SortEntries) and must
-// call Flush at the end.
+// stream services. It prints them in the order given (Write sorts them as
+// ipvsadm does first); the caller must call Flush at the end.
 type Writer struct {
 	out      *bufio.Writer
 	numeric  bool
 	lossless bool
-	names    *names.Resolver
+	names    Names
 	spec     []byte // the current service's "-t addr:port" text
 	proto    uint16 // and its protocol, for naming destination ports
 	line     []byte
@@ -70,7 +81,7 @@ type Writer struct {
 // NewWriter returns a Writer printing to w.
 func NewWriter(w io.Writer, opts Options) *Writer {
 	numeric := opts.Numeric || opts.Lossless
-	r := opts.Names
+	var r Names = opts.Names
 	if r == nil && !numeric {
 		r = names.New()
 	}
@@ -199,7 +210,7 @@ func (w *Writer) appendSpec(b []byte, k ipvs.ServiceKey) []byte {
 	default:
 		b = append(b, "--xxx-service "...)
 	}
-	return w.names.AppendAddrPort(b, listing.ServiceAddr(k), k.Port, names.ProtoName(uint16(k.Protocol)), w.numeric)
+	return names.AppendAddrPort(b, w.names, listing.ServiceAddr(k), k.Port, names.ProtoName(uint16(k.Protocol)), w.numeric)
 }
 
 // Destination prints the -a line of a destination of svc, which must be
@@ -208,7 +219,7 @@ func (w *Writer) Destination(svc *ipvs.Service, d *ipvs.Destination) {
 	b := append(w.line[:0], "-a "...)
 	b = append(b, w.spec...)
 	b = append(b, " -r "...)
-	b = w.names.AppendAddrPort(b, d.Addr, d.Port, names.ProtoName(w.proto), w.numeric)
+	b = names.AppendAddrPort(b, w.names, d.Addr, d.Port, names.ProtoName(w.proto), w.numeric)
 	b = append(b, ' ')
 	switch d.ForwardMethod {
 	case ipvs.Masquerade:
