@@ -7,14 +7,14 @@ import (
 	"github.com/goipvsadm/goipvsadm/internal/benchrules"
 )
 
-// BenchmarkParseAll parses 10,000 services with 10 destinations each
+// BenchmarkParse parses 10,000 services with 10 destinations each
 // (110,000 lines), as goipvsadm -R does before applying anything.
-func BenchmarkParseAll(b *testing.B) {
+func BenchmarkParse(b *testing.B) {
 	in := benchrules.Rules(10000, 10)
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		rules, err := ParseAll("ipvsadm", bytes.NewReader(in))
+		rules, err := Parse(bytes.NewReader(in), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

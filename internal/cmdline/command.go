@@ -218,6 +218,29 @@ type Command struct {
 	Restore RestoreOptions
 }
 
+// Op returns the change to the table the command makes, for the commands
+// that make one as a single change (-A, -E, -D, -a, -e, -d and --set).
+func (c *Command) Op() (ipvs.Op, bool) {
+	k := c.Service.Key()
+	switch c.Kind {
+	case AddService:
+		return ipvs.CreateService(c.Service), true
+	case EditService:
+		return ipvs.UpdateService(c.Service), true
+	case DeleteService:
+		return ipvs.DeleteService(k), true
+	case AddServer:
+		return ipvs.CreateDestination(k, c.Dest), true
+	case EditServer:
+		return ipvs.UpdateDestination(k, c.Dest), true
+	case DeleteServer:
+		return ipvs.DeleteDestination(k, c.Dest.Key()), true
+	case SetTimeouts:
+		return ipvs.SetTimeouts(c.Timeouts), true
+	}
+	return ipvs.Op{}, false
+}
+
 // ListMode is what a List command lists.
 type ListMode int
 

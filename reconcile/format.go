@@ -1,4 +1,4 @@
-package restore
+package reconcile
 
 import (
 	"net/netip"
@@ -9,11 +9,14 @@ import (
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
-// FormatOp returns op as an ipvsadm command line (without "ipvsadm"),
+// appendOp appends op as an ipvsadm command line.
+func appendOp(b []byte, op ipvs.Op) []byte { return append(b, formatOp(op)...) }
+
+// formatOp returns op as an ipvsadm command line (without "ipvsadm"),
 // numeric and complete: unlike -S output it keeps thresholds, a netmask
 // without persistence and fwmarks of 2^31 and more, so a plan printed with
 // it restores exactly what it describes when fed to -R.
-func FormatOp(op ipvs.Op) string {
+func formatOp(op ipvs.Op) string {
 	var b strings.Builder
 	switch op.Kind {
 	case ipvs.OpCreateService, ipvs.OpUpdateService:
@@ -73,7 +76,7 @@ func writeSpec(b *strings.Builder, s ipvs.Service) {
 func writeServiceOptions(b *strings.Builder, s ipvs.Service) {
 	sched := s.Scheduler
 	if sched == "" {
-		sched = "wlc"
+		sched = ipvs.DefaultScheduler
 	}
 	b.WriteString(" -s " + sched)
 	if s.Flags&ipvs.FlagPersistent != 0 {

@@ -1,0 +1,207 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// Table is an IPVS table in memory, with the kernel's rules for what may
+// be created, updated and deleted: build a desired State change by change
+// with it, or check changes before they are sent. The zero Table is not
+// usable; call NewTable. Every change costs O(1) (O(destinations) to delete
+// a service).
+type Table struct {
+	svcs  map[ipvs.ServiceKey]*tableEntry
+	order []ipvs.ServiceKey // insertion order; deleted keys are skipped lazily
+
+	timeouts ipvs.Timeouts // zero fields: unknown or unchanged
+}
+
+type tableEntry struct {
+	svc   ipvs.Service
+	dests map[ipvs.DestinationKey]ipvs.Destination
+	order []ipvs.DestinationKey // oldest first; the kernel lists them newest first
+	seq   int                   // position in Table.order
+}
+
+// NewTable returns a Table holding s.
+func NewTable(s State) *Table {
+	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
+	for _, e := range s.Services {
+		te := t.add(e.Service)
+		// The kernel lists newest first; adding oldest first keeps that.
+		for i := len(e.Destinations) - 1; i >= 0; i-- {
+			d := e.Destinations[i]
+			te.dests[d.Key()] = d
+			te.order = append(te.order, d.Key())
+		}
+	}
+	return t
+}
+
+func (t *Table) add(s ipvs.Service) *tableEntry {
+	s.Stats = ipvs.Stats{}
+	s.Family = s.Key().Family
+	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]ipvs.Destination{}, seq: len(t.order)}
+	t.svcs[s.Key()] = te
+	t.order = append(t.order, s.Key())
+	return te
+}
+
+// clone returns a copy of t that shares nothing with it.
+func (t *Table) clone() *Table { return NewTable(t.State()) }
+
+// State returns the table as Read would: services in the order they were
+// created, destinations newest first. Counters are zero.
+func (t *Table) State() State {
+	return State{Services: t.entries(), Timeouts: t.timeouts}
+}
+
+func (t *Table) entries() []ipvs.ServiceEntry {
+	out := make([]ipvs.ServiceEntry, 0, len(t.svcs))
+	for i, k := range t.order {
+		te, ok := t.svcs[k]
+		if !ok || te.seq != i {
+			continue // deleted (and maybe added again later)
+		}
+		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests))}
+		for j := len(te.order) - 1; j >= 0; j-- {
+			e.Destinations = append(e.Destinations, te.dests[te.order[j]])
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// A ConflictError is a change that cannot apply to a table: what it
+// creates exists already, or what it updates or deletes does not exist.
+// It matches its sentinel and the errno the kernel would return
+// (syscall.EEXIST, ESRCH or ENOENT) with errors.Is.
+type ConflictError struct {
+	Op ipvs.Op
+	// Err is ipvs.ErrServiceExists, ipvs.ErrServiceNotFound,
+	// ipvs.ErrDestinationExists or ipvs.ErrDestinationNotFound, or
+	// ipvs.ErrInvalid for an Op of no known kind.
+	Err error
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%v %s: %v", e.Op.Kind, object(e.Op), e.Err)
+}
+
+// Unwrap returns the sentinel and the kernel's errno for it.
+func (e *ConflictError) Unwrap() []error { return []error{e.Err, conflictErrno[e.Err]} }
+
+var conflictErrno = map[error]syscall.Errno{
+	ipvs.ErrServiceExists:       syscall.EEXIST,
+	ipvs.ErrServiceNotFound:     syscall.ESRCH,
+	ipvs.ErrDestinationExists:   syscall.EEXIST,
+	ipvs.ErrDestinationNotFound: syscall.ENOENT,
+	ipvs.ErrInvalid:             syscall.EINVAL,
+}
+
+// object names what op changes: "TCP 10.0.0.1:80", "TCP 10.0.0.1:80 ->
+// 10.0.1.1:80"; nothing for timeouts.
+func object(op ipvs.Op) string {
+	switch op.Kind {
+	case ipvs.OpSetTimeouts:
+		return ""
+	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
+		return op.Service.Key().String() + " -> " + op.Destination.Key().String()
+	}
+	return op.Service.Key().String()
+}
+
+// Apply makes the change in the table as the kernel would. It fails,
+// changing nothing, with a *ConflictError when the kernel would refuse the
+// change for a missing or existing object; it does not know the kernel's
+// schedulers, nor which addresses it accepts.
+func (t *Table) Apply(op ipvs.Op) error {
+	_, err := t.apply(op)
+	return err
+}
+
+// apply is Apply, returning the operations that undo the change, to be
+// carried out in order.
+func (t *Table) apply(op ipvs.Op) (undo []ipvs.Op, err error) {
+	conflict := func(sentinel error) ([]ipvs.Op, error) {
+		return nil, &ConflictError{Op: op, Err: sentinel}
+	}
+	if op.Kind == ipvs.OpSetTimeouts {
+		old := t.timeouts
+		for _, f := range []struct{ cur, set *time.Duration }{
+			{&t.timeouts.TCP, &op.Timeouts.TCP}, {&t.timeouts.TCPFin, &op.Timeouts.TCPFin}, {&t.timeouts.UDP, &op.Timeouts.UDP},
+		} {
+			if *f.set != 0 {
+				*f.cur = *f.set
+			}
+		}
+		return []ipvs.Op{ipvs.SetTimeouts(old)}, nil
+	}
+	k := op.Service.Key()
+	te := t.svcs[k]
+	switch op.Kind {
+	case ipvs.OpCreateService:
+		if te != nil {
+			return conflict(ipvs.ErrServiceExists)
+		}
+		t.add(op.Service)
+		return []ipvs.Op{ipvs.DeleteService(k)}, nil
+	case ipvs.OpUpdateService:
+		if te == nil {
+			return conflict(ipvs.ErrServiceNotFound)
+		}
+		old := te.svc
+		s := op.Service
+		s.Stats, s.Family = ipvs.Stats{}, k.Family
+		te.svc = s
+		return []ipvs.Op{ipvs.UpdateService(old)}, nil
+	case ipvs.OpDeleteService:
+		if te == nil {
+			return conflict(ipvs.ErrServiceNotFound)
+		}
+		undo = append(undo, ipvs.CreateService(te.svc))
+		for _, dk := range te.order { // oldest first: re-created in the kernel's order
+			undo = append(undo, ipvs.CreateDestination(k, te.dests[dk]))
+		}
+		delete(t.svcs, k)
+		return undo, nil
+	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
+		if te == nil {
+			return conflict(ipvs.ErrServiceNotFound)
+		}
+		return te.applyDestination(op)
+	}
+	return conflict(ipvs.ErrInvalid)
+}
+
+// applyDestination is apply for a destination of te.
+func (te *tableEntry) applyDestination(op ipvs.Op) ([]ipvs.Op, error) {
+	k := te.svc.Key()
+	d := op.Destination
+	d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
+	dk := d.Key()
+	old, exists := te.dests[dk]
+	switch {
+	case op.Kind == ipvs.OpCreateDestination && exists:
+		return nil, &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
+	case op.Kind != ipvs.OpCreateDestination && !exists:
+		return nil, &ConflictError{Op: op, Err: ipvs.ErrDestinationNotFound}
+	}
+	switch op.Kind {
+	case ipvs.OpCreateDestination:
+		te.dests[dk] = d
+		te.order = append(te.order, dk)
+		return []ipvs.Op{ipvs.DeleteDestination(k, dk)}, nil
+	case ipvs.OpUpdateDestination:
+		te.dests[dk] = d
+		return []ipvs.Op{ipvs.UpdateDestination(k, old)}, nil
+	}
+	delete(te.dests, dk)
+	te.order = slices.DeleteFunc(te.order, func(x ipvs.DestinationKey) bool { return x == dk })
+	return []ipvs.Op{ipvs.CreateDestination(k, old)}, nil
+}
