@@ -100,25 +100,6 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 // line's output.
 const batchSize = 4096
 
-// operationOf is the libipvs operation whose messages an Op's errors use.
-func operationOf(k ipvs.OpKind) operation {
-	switch k {
-	case ipvs.OpCreateService:
-		return opAddService
-	case ipvs.OpUpdateService:
-		return opEditService
-	case ipvs.OpDeleteService:
-		return opDelService
-	case ipvs.OpCreateDestination:
-		return opAddDest
-	case ipvs.OpUpdateDestination:
-		return opEditDest
-	case ipvs.OpDeleteDestination:
-		return opDelDest
-	}
-	return opGeneric
-}
-
 // applyBatch sends a batch and prints each failure as ipvsadm would have
 // printed it for its line. It reports whether any failed.
 func (a *app) applyBatch(ctx context.Context, ops []ipvs.Op) bool {

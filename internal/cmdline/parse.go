@@ -20,7 +20,6 @@ const (
 	peNameMax           = 16 // IP_VS_PENAME_MAXLEN
 	ifNameMax           = 15 // IP_VS_IFNAME_MAXLEN - 1
 	schedFlagsBufferMax = 127
-	defaultScheduler    = "wlc"
 	defaultInterface    = "eth0"
 )
 
@@ -575,7 +574,7 @@ func parseSavedFWMark(s string) (uint32, bool) {
 // are checked against the final scheduler (wlc when none was given).
 func parseSchedFlags(sched, arg string) (ipvs.ServiceFlags, *Error) {
 	if sched == "" {
-		sched = defaultScheduler
+		sched = ipvs.DefaultScheduler
 	}
 	var flags ipvs.ServiceFlags
 	names := 0
@@ -679,7 +678,7 @@ func (s *state) checkSemantics() *Error {
 			return failf("One-Packet Scheduling is only for UDP virtual services")
 		}
 		if s.sched == "" {
-			s.sched = defaultScheduler
+			s.sched = ipvs.DefaultScheduler
 		}
 	case StartDaemon:
 		if s.daemon.Interface == "" {
