@@ -43,6 +43,7 @@
 // Plan.Apply returns an *ApplyError listing every failed step;
 // Plan.ApplyAtomic an *AtomicError saying whether the undo succeeded.
 //
-// The package depends only on package ipvs: the ipvsadm command line and
-// its rules format are in packages restore (read) and save (write).
+// The package does not depend on the ipvsadm command line: reading rules
+// files into plans is package restore's work, writing a table as rules
+// package save's.
 package reconcile

@@ -31,7 +31,7 @@ type Step struct {
 // numeric and complete: unlike ipvsadm -S it keeps thresholds, a netmask
 // without persistence and firewall marks of 2^31 and more, so that
 // ipvsadm -R makes exactly the change the step describes.
-func (s Step) String() string { return formatOp(s.Op) }
+func (s Step) String() string { return string(appendOp(nil, s.Op)) }
 
 // NewPlan returns a plan of steps for current, the table they will meet.
 // A step that cannot apply to the table as the steps before it leave it is

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
 	"github.com/goipvsadm/goipvsadm/reconcile"
+	"github.com/goipvsadm/goipvsadm/restore"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/sys/unix"
@@ -112,6 +114,42 @@ func TestDiff(t *testing.T) {
 	}
 	if p := reconcile.Diff(want, want); len(p.Steps) != 0 {
 		t.Errorf("no change plans %v", p)
+	}
+}
+
+// A printed plan is exact: every attribute the kernel keeps is written, and
+// reading the lines back gives the plan's changes.
+func TestPlanPrintsEverything(t *testing.T) {
+	tunnel := ipvs.Destination{Addr: netip.MustParseAddr("2001:db8::7"), Port: 8080, ForwardMethod: ipvs.Tunnel, Weight: 2,
+		UpperThreshold: 100, LowerThreshold: 10, TunnelType: ipvs.GUE, TunnelPort: 6080, TunnelFlags: ipvs.TunnelRemCsum}
+	mark := ipvs.Service{FWMark: 3000000000, Scheduler: "sh", Flags: ipvs.FlagSched3 | ipvs.FlagSched1,
+		Netmask: ipvs.IPv4NetmaskBits(0xffffff00)}
+	plan := reconcile.Diff(reconcile.State{}, reconcile.State{
+		Services: []ipvs.ServiceEntry{{Service: mark, Destinations: []ipvs.Destination{tunnel, real(1, 1)}}},
+		Timeouts: ipvs.Timeouts{UDP: time.Minute},
+	})
+	want := `-A -f 3000000000 -s sh -M 255.255.255.0 -b sh-fallback,flag-3
+-a -f 3000000000 -r 198.51.100.1:8080 -m -w 1
+-a -f 3000000000 -r [2001:db8::7]:8080 -i -w 2 -x 100 -y 10 --tun-type gue --tun-port 6080 --tun-remcsum
+--set 0 0 60
+`
+	if diff := cmp.Diff(want, plan.String()); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	rules, err := restore.Parse(strings.NewReader(plan.String()), restore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ipvsadm gives a fwmark service protocol TCP.
+	wantMark := mark
+	wantMark.Family, wantMark.Protocol = ipvs.IPv4, ipvs.TCP
+	for i, r := range rules {
+		if got, want := fmt.Sprint(reconcile.Step{Op: r.Op}), fmt.Sprint(plan.Steps[i]); got != want {
+			t.Errorf("line %d reads back as %s", i+1, got)
+		}
+		if r.Op.Kind == ipvs.OpCreateService && !cmp.Equal(r.Op.Service, wantMark, cmpValues) {
+			t.Errorf("service reads back as %+v", r.Op.Service)
+		}
 	}
 }
 
