@@ -199,7 +199,8 @@ type Command struct {
 
 	// Service is the virtual service (all commands that take one). As in
 	// ipvsadm, a fwmark service has Protocol TCP and Family IPv4 unless
-	// -6 was given; Scheduler is "wlc" by default only for -A and -E.
+	// -6 was given; Scheduler is ipvs.DefaultScheduler by default only for
+	// -A and -E.
 	// Addr is the zero Addr when no address was given.
 	Service ipvs.Service
 	// Dest is the real server of -a, -e and -d.

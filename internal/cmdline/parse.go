@@ -284,7 +284,8 @@ func parseSavedFWMark(s string) (uint32, bool) {
 }
 
 // parseSchedFlags is ipvsadm's parse_sched_flags: the comma-separated names
-// are checked against the final scheduler (wlc when none was given).
+// are checked against the final scheduler (ipvs.DefaultScheduler when none
+// was given).
 func parseSchedFlags(sched, arg string) (ipvs.ServiceFlags, *Error) {
 	if sched == "" {
 		sched = ipvs.DefaultScheduler
