@@ -94,7 +94,12 @@ func (e *ConflictError) Error() string {
 }
 
 // Unwrap returns the sentinel and the kernel's errno for it.
-func (e *ConflictError) Unwrap() []error { return []error{e.Err, conflictErrno[e.Err]} }
+func (e *ConflictError) Unwrap() []error {
+	if errno, ok := conflictErrno[e.Err]; ok {
+		return []error{e.Err, errno}
+	}
+	return []error{e.Err}
+}
 
 var conflictErrno = map[error]syscall.Errno{
 	ipvs.ErrServiceExists:       syscall.EEXIST,
