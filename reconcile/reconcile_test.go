@@ -117,6 +117,27 @@ func TestDiff(t *testing.T) {
 	}
 }
 
+// A service or destination listed twice counts once, as its last listing.
+func TestDuplicatesCountOnce(t *testing.T) {
+	c, _ := newClient(t)
+	desired := reconcile.State{Services: []ipvs.ServiceEntry{
+		{Service: web, Destinations: []ipvs.Destination{real(1, 1)}},
+		{Service: dns, Destinations: []ipvs.Destination{real(2, 1), real(3, 1), real(2, 5)}},
+		{Service: web, Destinations: []ipvs.Destination{real(4, 1)}},
+	}}
+	plan := reconcile.Diff(reconcile.State{}, desired)
+	if err := plan.ApplyAtomic(ctx, c); err != nil {
+		t.Fatalf("%v\n%v", err, plan)
+	}
+	want := reconcile.State{Services: []ipvs.ServiceEntry{
+		{Service: dns, Destinations: []ipvs.Destination{real(3, 1), real(2, 5)}},
+		{Service: web, Destinations: []ipvs.Destination{real(4, 1)}},
+	}}
+	if p := reconcile.Diff(read(t, c), want); len(p.Steps) != 0 {
+		t.Errorf("not the last listings; still to do:\n%v", p)
+	}
+}
+
 // A printed plan is exact: every attribute the kernel keeps is written, and
 // reading the lines back gives the plan's changes.
 func TestPlanPrintsEverything(t *testing.T) {

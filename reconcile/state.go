@@ -10,7 +10,9 @@ import (
 type State struct {
 	// Services are the services with their destinations, as
 	// ipvs.Client.Snapshot returns them (each service's destinations
-	// newest first). Counters and connection counts are ignored.
+	// newest first). Counters and connection counts are ignored. A
+	// service or destination listed twice counts once, as its last
+	// listing.
 	Services []ipvs.ServiceEntry
 	// Timeouts are the connection timeouts. A zero field is unknown in a
 	// current State and "leave as it is" in a desired one.

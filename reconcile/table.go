@@ -36,6 +36,10 @@ func NewTable(s State) *Table {
 		// The kernel lists newest first; adding oldest first keeps that.
 		for i := len(e.Destinations) - 1; i >= 0; i-- {
 			d := e.Destinations[i]
+			if _, dup := te.dests[d.Key()]; dup {
+				continue // its last listing, met first here, counts
+			}
+			d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
 			te.dests[d.Key()] = d
 			te.order = append(te.order, d.Key())
 		}
