@@ -183,31 +183,37 @@ const (
 // undone against that.
 func (p *Plan) rollback(ctx context.Context, c *ipvs.Client, base *Table, outcome []stepOutcome) error {
 	t := base.clone()
-	type undoing struct {
-		ops      []ipvs.Op
+	// undo holds each replayed step's undo operations, in order; step
+	// s's are undo[start[s]:start[s+1]].
+	var undo []ipvs.Op
+	type replayed struct {
+		start    int
 		tolerant bool
 	}
-	var undos []undoing
+	var done []replayed
 	for i, o := range outcome {
 		if o == refused {
 			continue
 		}
-		u, err := t.apply(p.Steps[i].Op)
-		if err != nil {
+		start := len(undo)
+		if err := t.apply(p.Steps[i].Op, &undo); err != nil {
 			if o == perhapsCarriedOut {
 				continue
 			}
 			return fmt.Errorf("the kernel carried out %q, which the table did not expect: %w", p.Steps[i], err)
 		}
-		undos = append(undos, undoing{u, o == perhapsCarriedOut})
+		done = append(done, replayed{start, o == perhapsCarriedOut})
 	}
-	var ops []ipvs.Op
-	var tolerant []bool
-	for i := len(undos) - 1; i >= 0; i-- {
-		for _, op := range undos[i].ops {
+	// Newest first, each step's undo in its own order.
+	ops := make([]ipvs.Op, 0, len(undo))
+	tolerant := make([]bool, 0, len(undo))
+	end := len(undo)
+	for i := len(done) - 1; i >= 0; i-- {
+		for _, op := range undo[done[i].start:end] {
 			ops = append(ops, op)
-			tolerant = append(tolerant, undos[i].tolerant)
+			tolerant = append(tolerant, done[i].tolerant)
 		}
+		end = done[i].start
 	}
 	results, err := c.Apply(context.WithoutCancel(ctx), ops)
 	for i, r := range results {

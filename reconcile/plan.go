@@ -47,7 +47,7 @@ func NewPlan(current State, steps []Step) (*Plan, error) {
 // check applies the steps to t, which they change.
 func (p *Plan) check(t *Table) error {
 	for i := range p.Steps {
-		if _, err := t.apply(p.Steps[i].Op); err != nil {
+		if err := t.apply(p.Steps[i].Op, nil); err != nil {
 			return &StepError{Step: p.Steps[i], Err: err}
 		}
 	}

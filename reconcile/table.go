@@ -33,6 +33,8 @@ func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
 		te := t.add(e.Service)
+		te.dests = make(map[ipvs.DestinationKey]ipvs.Destination, len(e.Destinations))
+		te.order = make([]ipvs.DestinationKey, 0, len(e.Destinations))
 		// The kernel lists newest first; adding oldest first keeps that.
 		for i := len(e.Destinations) - 1; i >= 0; i-- {
 			d := e.Destinations[i]
@@ -129,16 +131,19 @@ func object(op ipvs.Op) string {
 // changing nothing, with a *ConflictError when the kernel would refuse the
 // change for a missing or existing object; it does not know the kernel's
 // schedulers, nor which addresses it accepts.
-func (t *Table) Apply(op ipvs.Op) error {
-	_, err := t.apply(op)
-	return err
-}
+func (t *Table) Apply(op ipvs.Op) error { return t.apply(op, nil) }
 
-// apply is Apply, returning the operations that undo the change, to be
-// carried out in order.
-func (t *Table) apply(op ipvs.Op) (undo []ipvs.Op, err error) {
-	conflict := func(sentinel error) ([]ipvs.Op, error) {
-		return nil, &ConflictError{Op: op, Err: sentinel}
+// apply is Apply; unless undo is nil, it appends to *undo the operations
+// that undo the change, to be carried out in order.
+func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
+	conflict := func(sentinel error) error {
+		return &ConflictError{Op: op, Err: sentinel}
+	}
+	push := func(ops ...ipvs.Op) error {
+		if undo != nil {
+			*undo = append(*undo, ops...)
+		}
+		return nil
 	}
 	if op.Kind == ipvs.OpSetTimeouts {
 		old := t.timeouts
@@ -149,7 +154,7 @@ func (t *Table) apply(op ipvs.Op) (undo []ipvs.Op, err error) {
 				*f.cur = *f.set
 			}
 		}
-		return []ipvs.Op{ipvs.SetTimeouts(old)}, nil
+		return push(ipvs.SetTimeouts(old))
 	}
 	k := op.Service.Key()
 	te := t.svcs[k]
@@ -159,7 +164,7 @@ func (t *Table) apply(op ipvs.Op) (undo []ipvs.Op, err error) {
 			return conflict(ipvs.ErrServiceExists)
 		}
 		t.add(op.Service)
-		return []ipvs.Op{ipvs.DeleteService(k)}, nil
+		return push(ipvs.DeleteService(k))
 	case ipvs.OpUpdateService:
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
@@ -168,28 +173,30 @@ func (t *Table) apply(op ipvs.Op) (undo []ipvs.Op, err error) {
 		s := op.Service
 		s.Stats, s.Family = ipvs.Stats{}, k.Family
 		te.svc = s
-		return []ipvs.Op{ipvs.UpdateService(old)}, nil
+		return push(ipvs.UpdateService(old))
 	case ipvs.OpDeleteService:
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
 		}
-		undo = append(undo, ipvs.CreateService(te.svc))
-		for _, dk := range te.order { // oldest first: re-created in the kernel's order
-			undo = append(undo, ipvs.CreateDestination(k, te.dests[dk]))
+		if undo != nil {
+			*undo = append(*undo, ipvs.CreateService(te.svc))
+			for _, dk := range te.order { // oldest first: re-created in the kernel's order
+				*undo = append(*undo, ipvs.CreateDestination(k, te.dests[dk]))
+			}
 		}
 		delete(t.svcs, k)
-		return undo, nil
+		return nil
 	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
 		}
-		return te.applyDestination(op)
+		return te.applyDestination(op, push)
 	}
 	return conflict(ipvs.ErrInvalid)
 }
 
 // applyDestination is apply for a destination of te.
-func (te *tableEntry) applyDestination(op ipvs.Op) ([]ipvs.Op, error) {
+func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) error {
 	k := te.svc.Key()
 	d := op.Destination
 	d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
@@ -197,20 +204,20 @@ func (te *tableEntry) applyDestination(op ipvs.Op) ([]ipvs.Op, error) {
 	old, exists := te.dests[dk]
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && exists:
-		return nil, &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
+		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
 	case op.Kind != ipvs.OpCreateDestination && !exists:
-		return nil, &ConflictError{Op: op, Err: ipvs.ErrDestinationNotFound}
+		return &ConflictError{Op: op, Err: ipvs.ErrDestinationNotFound}
 	}
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
 		te.dests[dk] = d
 		te.order = append(te.order, dk)
-		return []ipvs.Op{ipvs.DeleteDestination(k, dk)}, nil
+		return push(ipvs.DeleteDestination(k, dk))
 	case ipvs.OpUpdateDestination:
 		te.dests[dk] = d
-		return []ipvs.Op{ipvs.UpdateDestination(k, old)}, nil
+		return push(ipvs.UpdateDestination(k, old))
 	}
 	delete(te.dests, dk)
 	te.order = slices.DeleteFunc(te.order, func(x ipvs.DestinationKey) bool { return x == dk })
-	return []ipvs.Op{ipvs.CreateDestination(k, old)}, nil
+	return push(ipvs.CreateDestination(k, old))
 }

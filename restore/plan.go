@@ -45,40 +45,35 @@ func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 }
 
 // eachOp applies the changes of the rules to t in order, calling fn after
-// each.
+// each. -C is one deletion per service of t.
 func eachOp(rules []Rule, t *reconcile.Table, fn func(r *Rule, op ipvs.Op)) error {
+	apply := func(r *Rule, op ipvs.Op) error {
+		if err := t.Apply(op); err != nil {
+			return &PlanError{Line: r.Line, Err: err}
+		}
+		fn(r, op)
+		return nil
+	}
 	for i := range rules {
 		r := &rules[i]
-		ops, err := r.ops(t)
-		if err != nil {
-			return err
-		}
-		for _, op := range ops {
-			if err := t.Apply(op); err != nil {
-				return &PlanError{Line: r.Line, Err: err}
+		switch {
+		case r.Skipped != nil:
+			return r.Skipped
+		case r.Flush:
+			for _, e := range t.State().Services {
+				if err := apply(r, ipvs.DeleteService(e.Service.Key())); err != nil {
+					return err
+				}
 			}
-			fn(r, op)
+		case r.Op.Kind == 0:
+			return &PlanError{Line: r.Line, Err: ErrNotTableChange}
+		default:
+			if err := apply(r, r.Op); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
-}
-
-// ops returns the table changes of r against t.
-func (r *Rule) ops(t *reconcile.Table) ([]ipvs.Op, error) {
-	switch {
-	case r.Skipped != nil:
-		return nil, r.Skipped
-	case r.Flush:
-		s := t.State()
-		ops := make([]ipvs.Op, len(s.Services))
-		for i, e := range s.Services {
-			ops[i] = ipvs.DeleteService(e.Service.Key())
-		}
-		return ops, nil
-	case r.Op.Kind == 0:
-		return nil, &PlanError{Line: r.Line, Err: ErrNotTableChange}
-	}
-	return []ipvs.Op{r.Op}, nil
 }
 
 // SyncPlan returns the fewest changes that turn current (the kernel's
@@ -88,7 +83,7 @@ func (r *Rule) ops(t *reconcile.Table) ([]ipvs.Op, error) {
 func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
 	// Which line last set each object, to name it in errors.
-	lines := map[objectID]int{}
+	lines := make(map[objectID]int, len(rules))
 	err := eachOp(rules, desired, func(r *Rule, op ipvs.Op) {
 		if id := idOf(op); id.kind != 0 {
 			lines[id] = r.Num
