@@ -262,7 +262,8 @@ func TestPlanChecksBeforeSending(t *testing.T) {
 	if n := k.Requests() - sent; n > 4 {
 		t.Errorf("%d requests for a refused plan", n)
 	}
-	if _, err := reconcile.NewPlan(start(), plan.Steps); !errors.As(err, &se) || se.Step != plan.Steps[1] {
+	err = reconcile.NewPlan(start(), plan.Steps).ApplyAtomic(ctx, c)
+	if !errors.As(err, &se) || se.Step != plan.Steps[1] {
 		t.Errorf("NewPlan: %v", err)
 	}
 }
@@ -296,15 +297,12 @@ func TestUnknownTimeoutsAreUndone(t *testing.T) {
 	before := read(t, c)
 	current := read(t, c)
 	current.Timeouts = ipvs.Timeouts{}
-	plan, err := reconcile.NewPlan(current, []reconcile.Step{
+	plan := reconcile.NewPlan(current, []reconcile.Step{
 		{Op: ipvs.SetTimeouts(ipvs.Timeouts{TCP: time.Minute, UDP: time.Minute})},
 		{Op: ipvs.CreateService(ipvs.Service{FWMark: 1})},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	failNth(k, 2)
-	err = plan.ApplyAtomic(ctx, c)
+	err := plan.ApplyAtomic(ctx, c)
 	k.InjectFault(nil)
 	var ae *reconcile.AtomicError
 	if !errors.As(err, &ae) || ae.Rollback != nil {

@@ -41,7 +41,7 @@ func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return reconcile.NewPlan(current, steps)
+	return reconcile.NewPlan(current, steps), nil
 }
 
 // eachOp applies the changes of the rules to t in order, calling fn after
