@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
-	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/goipvsadm/goipvsadm/restore"
 )
@@ -42,9 +41,9 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		return a.restoreTable(ctx, rules, mode)
 	}
 	status := 0
-	var batch []ipvs.Op
+	var batch []reconcile.Step
 	flush := func() {
-		if len(batch) > 0 && a.applyBatch(ctx, batch) {
+		if len(batch) > 0 && a.applyFailures((&reconcile.Plan{Steps: batch}).Apply(ctx, a.client)) != 0 {
 			status = 255
 		}
 		batch = batch[:0]
@@ -59,7 +58,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 			status = 255
 			continue
 		case r.Op.Kind != 0:
-			batch = append(batch, r.Op)
+			batch = append(batch, reconcile.Step{Op: r.Op, Line: r.Num})
 			if len(batch) >= batchSize {
 				flush()
 			}
@@ -99,21 +98,6 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 // their messages print in order when the batch is done, before any later
 // line's output.
 const batchSize = 4096
-
-// applyBatch sends a batch and prints each failure as ipvsadm would have
-// printed it for its line. It reports whether any failed.
-func (a *app) applyBatch(ctx context.Context, ops []ipvs.Op) bool {
-	results, _ := a.client.Apply(ctx, ops)
-	failed := false
-	for i, err := range results {
-		if err != nil {
-			a.stdout.Flush()
-			fmt.Fprintln(a.stderr, kernelMessage(operationOf(ops[i].Kind), err))
-			failed = true
-		}
-	}
-	return failed
-}
 
 // restoreTable runs -R --atomic and -R --sync: the rules are checked
 // against the kernel's table before anything is sent, and with --atomic a
@@ -160,7 +144,7 @@ func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdli
 }
 
 // applyFailures prints the failures of Plan.Apply as ipvsadm would have
-// printed them for their lines, and returns the exit status.
+// printed them for their lines, in order, and returns the exit status.
 func (a *app) applyFailures(err error) int {
 	if err == nil {
 		return 0
