@@ -179,7 +179,9 @@ type Resolver interface {
 	LookupPort(name, proto string) (uint16, bool)
 }
 
-// Options change how rules are parsed. The zero Options are ipvsadm's.
+// Options change how rules are parsed. The zero Options are ipvsadm's;
+// as in ipvsadm, POSIXLY_CORRECT in the environment makes the first word
+// that is not an option end a line's options.
 type Options struct {
 	// Argv0 is the program name in messages ("Try `ipvsadm -h' ...");
 	// empty means "ipvsadm".
