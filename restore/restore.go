@@ -214,9 +214,9 @@ func Parse(r io.Reader, opts Options) ([]Rule, error) {
 		return nil, err
 	}
 	rules := make([]Rule, 0, len(lines))
+	cmd := new(cmdline.Command)
 	for _, l := range lines {
-		cmd, err := p.Parse(argv0, l.Args)
-		if err != nil {
+		if err := p.ParseInto(cmd, argv0, l.Args); err != nil {
 			e, ok := err.(*cmdline.Error)
 			if !ok {
 				return nil, err

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/internal/names"
@@ -64,11 +65,20 @@ func Parse(argv0 string, args []string) (*Command, error) {
 
 // Parse interprets one command line; see the package function Parse.
 func (p *Parser) Parse(argv0 string, args []string) (*Command, error) {
-	cmd, err := p.parse(argv0, args)
-	if err != nil {
+	cmd := new(Command)
+	if err := p.ParseInto(cmd, argv0, args); err != nil {
 		return nil, err
 	}
 	return cmd, nil
+}
+
+// ParseInto is Parse into cmd, which it overwrites (a caller parsing many
+// lines reuses one Command). On error cmd is unspecified.
+func (p *Parser) ParseInto(cmd *Command, argv0 string, args []string) error {
+	if err := p.parse(cmd, argv0, args); err != nil {
+		return err
+	}
+	return nil
 }
 
 // state is ipvsadm's struct ipvs_command_entry plus its option and format
@@ -102,7 +112,11 @@ type state struct {
 	schedFlags string // the -b argument, as kept in ipvsadm's buffer
 }
 
-func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
+// statePool holds parse states: the option handlers are func values, so a
+// state escapes to the heap, and a restore parses one line after another.
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
 	// C strings end at the first NUL.
 	argv := make([]string, len(args)+1)
 	argv[0] = argv0
@@ -116,14 +130,17 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 
 	if len(args) == 0 {
 		// A bare ipvsadm lists the table, as -L does.
-		return &Command{Kind: List}, nil
+		*cmd = Command{Kind: List}
+		return nil
 	}
 
 	r := p.Resolver
 	if r == nil {
 		r = NamesResolver{names.New()}
 	}
-	s := &state{
+	s := statePool.Get().(*state)
+	defer statePool.Put(s)
+	*s = state{
 		r:          r,
 		savedMarks: p.SavedMarks,
 		netmask:    0xffffffff,
@@ -138,45 +155,47 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 	// The first option must be a command.
 	spec, arg, perr := po.nextOpt()
 	if perr != 0 || spec == nil || spec.kind == 0 {
-		return nil, tryHelp(argv0)
+		return tryHelp(argv0)
 	}
 	s.kind = spec.kind
 	if s.kind == Help || s.kind == Version {
-		return &Command{Kind: s.kind}, nil
+		*cmd = Command{Kind: s.kind}
+		return nil
 	}
 	if err := s.apply(spec, arg); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.readOptions(po); err != nil {
-		return nil, err
+		return err
 	}
 	if s.kind == SetTimeouts {
 		if err := s.timeoutValues(po); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if extra, ok := po.arg(); ok {
-		return nil, failf("unexpected argument %s", extra)
+		return failf("unexpected argument %s", extra)
 	}
 
 	if s.schedFlags != "" {
 		flags, err := parseSchedFlags(s.sched, s.schedFlags)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.flags = s.flags&^ipvs.FlagSchedMask | flags
 	}
 
 	if err := checkOptionTable(s.kind, s.opts); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.checkSemantics(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkExtensions(s.kind, s.ext); err != nil {
-		return nil, err
+		return err
 	}
-	return s.command(), nil
+	s.command(cmd)
+	return nil
 }
 
 // readOptions applies the options after the command, in argv order.
@@ -421,7 +440,7 @@ func (s *state) checkSemantics() *Error {
 	return nil
 }
 
-func (s *state) command() *Command {
+func (s *state) command(cmd *Command) {
 	svc := ipvs.Service{
 		Family:    s.family,
 		Protocol:  s.protocol,
@@ -439,7 +458,7 @@ func (s *state) command() *Command {
 	} else {
 		svc.Netmask = ipvs.IPv4NetmaskBits(s.netmask)
 	}
-	return &Command{
+	*cmd = Command{
 		Kind:     s.kind,
 		Options:  s.opts,
 		Service:  svc,
