@@ -56,9 +56,17 @@ test: check-deps
 	for tc in $(GO_TOOLCHAINS); do GOTOOLCHAIN=$$tc $(GO) test $(LIB_PKGS) || exit 1; done
 
 # The library and the reconcile package must not depend on the command
-# line: neither spf13/pflag nor internal/cmdline.
+# line: neither spf13/pflag nor internal/cmdline. The public packages of
+# the rules format and of plans name no internal type in their API.
 NO_CMDLINE_PKGS = ./ipvs/... ./reconcile/...
+PUBLIC_API_PKGS = ./reconcile ./restore ./save
+INTERNAL_NAMES = cmdline|names|listing|rulefmt|benchrules|uapi|pflag
 check-deps:
+	@for p in $(PUBLIC_API_PKGS); do \
+		doc=$$($(GO) doc -all $$p) || exit 1; \
+		bad=$$(printf '%s\n' "$$doc" | grep -E '\b($(INTERNAL_NAMES))\.[A-Za-z]'); \
+		if [ -n "$$bad" ]; then echo "check-deps: the API of $$p names internal types:" >&2; echo "$$bad" >&2; exit 1; fi; \
+	done
 	@deps=$$($(GO) list -deps $(NO_CMDLINE_PKGS)) || exit 1; \
 	bad=$$(printf '%s\n' "$$deps" | grep -E '^github\.com/spf13/pflag(/|$$)|/internal/cmdline(/|$$)'); \
 	if [ -n "$$bad" ]; then echo "check-deps: $(NO_CMDLINE_PKGS) depend on:" $$bad >&2; exit 1; fi
