@@ -29,7 +29,7 @@ E2E_VM_TIMEOUT ?= 30m
 
 export E2E_CACHE E2E_VM_TIMEOUT
 
-.PHONY: all build test vet e2e e2e-fetch e2e-payload e2e-random demo bench bench-go fuzz
+.PHONY: all build test vet check-deps e2e e2e-fetch e2e-payload e2e-random demo bench bench-go fuzz
 
 all: build
 
@@ -45,15 +45,31 @@ build:
 # (GO_TOOLCHAINS: the newest patch of the two newest majors, fetched
 # through the module proxy by GOTOOLCHAIN; go.mod's go line is the older).
 LIB_GOOS ?= linux darwin windows freebsd
-LIB_PKGS ?= ./ipvs/... ./restore/... ./save/... ./moby/...
+LIB_PKGS ?= ./ipvs/... ./reconcile/... ./restore/... ./save/... ./moby/...
 GO_TOOLCHAINS ?= go1.26.11 go1.27.4
-test:
+test: check-deps
 	$(GO) test ./...
-	$(GO) test -race ./ipvs/... ./restore/... ./moby/...
-	GOARCH=s390x $(GO) vet ./ipvs/... ./restore/... ./moby/...
-	for os in $(LIB_GOOS); do GOOS=$$os $(GO) build ./ipvs/... || exit 1; done
+	$(GO) test -race ./ipvs/... ./reconcile/... ./restore/... ./moby/...
+	GOARCH=s390x $(GO) vet ./ipvs/... ./reconcile/... ./restore/... ./moby/...
+	for os in $(LIB_GOOS); do GOOS=$$os $(GO) build ./ipvs/... ./reconcile/... || exit 1; done
 	cd examples/controller && $(GO) vet ./... && $(GO) test ./...
 	for tc in $(GO_TOOLCHAINS); do GOTOOLCHAIN=$$tc $(GO) test $(LIB_PKGS) || exit 1; done
+
+# The library and the reconcile package must not depend on the command
+# line: neither spf13/pflag nor internal/cmdline. The public packages of
+# the rules format and of plans name no internal type in their API.
+NO_CMDLINE_PKGS = ./ipvs/... ./reconcile/...
+PUBLIC_API_PKGS = ./ipvs ./reconcile ./restore ./save
+INTERNAL_NAMES = cmdline|names|listing|rulefmt|benchrules|uapi|pflag
+check-deps:
+	@for p in $(PUBLIC_API_PKGS); do \
+		doc=$$($(GO) doc -all $$p) || exit 1; \
+		bad=$$(printf '%s\n' "$$doc" | grep -E '\b($(INTERNAL_NAMES))\.[A-Za-z]'); \
+		if [ -n "$$bad" ]; then echo "check-deps: the API of $$p names internal types:" >&2; echo "$$bad" >&2; exit 1; fi; \
+	done
+	@deps=$$($(GO) list -deps $(NO_CMDLINE_PKGS)) || exit 1; \
+	bad=$$(printf '%s\n' "$$deps" | grep -E '^github\.com/spf13/pflag(/|$$)|/internal/cmdline(/|$$)'); \
+	if [ -n "$$bad" ]; then echo "check-deps: $(NO_CMDLINE_PKGS) depend on:" $$bad >&2; exit 1; fi
 
 vet:
 	$(GO) vet ./...

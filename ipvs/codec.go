@@ -73,7 +73,7 @@ func encodeService(e *attrEncoder, s Service) {
 	encodeServiceKey(e, k)
 	sched := s.Scheduler
 	if sched == "" {
-		sched = "wlc"
+		sched = DefaultScheduler
 	}
 	e.string(uapi.SvcAttrSchedName, sched)
 	if s.PEName != "" {

@@ -47,7 +47,7 @@ type Service struct {
 	FWMark   uint32
 
 	// Scheduler is the scheduler's name (rr, wrr, lc, wlc, sh, mh, ...).
-	// Empty means wlc, ipvsadm's default.
+	// Empty means DefaultScheduler.
 	Scheduler string
 	// Flags are the persistence, one-packet and scheduler flags.
 	Flags ServiceFlags
@@ -61,6 +61,10 @@ type Service struct {
 	// Stats are the service's counters and rates; ignored on writes.
 	Stats Stats
 }
+
+// DefaultScheduler is the scheduler of a Service whose Scheduler is empty,
+// and ipvsadm's default.
+const DefaultScheduler = "wlc"
 
 // Key returns the service's canonical identity.
 func (s Service) Key() ServiceKey {

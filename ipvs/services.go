@@ -114,8 +114,8 @@ func (c *Client) getService(l link, k ServiceKey) (Service, error) {
 }
 
 // CreateService adds a service. The zero values of the configuration are
-// ipvsadm's defaults: scheduler wlc, no persistence, a netmask of one
-// address.
+// ipvsadm's defaults: scheduler DefaultScheduler (wlc), no persistence, a
+// netmask of one address.
 //
 // Errors: ErrServiceExists, ErrSchedulerNotFound, ErrInvalid,
 // ErrPermission, ErrUnavailable, ErrClosed, or the context's error.

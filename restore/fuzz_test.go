@@ -11,6 +11,7 @@ import (
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/goipvsadm/goipvsadm/restore"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -32,13 +33,10 @@ func FuzzRulesPlanApply(f *testing.F) {
 		f.Add(g.Rules(), i%2 == 0, uint8(i%5))
 	}
 	f.Fuzz(func(t *testing.T, text string, sync bool, failAt uint8) {
-		p := cmdline.NewParser()
-		p.Resolver = cmdline.StaticResolver{}
-		p.IpvsadmOnly = true
-		rules, err := restore.ParseAllWith(p, "ipvsadm", strings.NewReader(text))
+		rules, err := restore.Parse(strings.NewReader(text), restore.Options{Resolver: cmdline.StaticResolver{}})
 		if err != nil {
-			var le *restore.LineError
-			if !errors.As(err, &le) || le.Err == nil || le.Err.Msg == "" {
+			var se *restore.SyntaxError
+			if !errors.As(err, &se) || se.Msg == "" {
 				t.Fatalf("parse error %#v", err)
 			}
 			return
@@ -47,14 +45,15 @@ func FuzzRulesPlanApply(f *testing.F) {
 		applyPlain(t, c, initial)
 		before := readState(t, c)
 		current := currentTable(t, c)
-		target := current.Clone()
+		target := reconcile.NewTable(current)
 		plan, err := restore.NewPlan(rules, current)
 		if sync {
 			plan, err = restore.SyncPlan(rules, current)
 		}
 		if err != nil {
 			var pe *restore.PlanError
-			if !errors.As(err, &pe) && !errors.Is(err, restore.ErrNotTableChange) {
+			var se *restore.SyntaxError
+			if !errors.As(err, &pe) && !errors.As(err, &se) && !errors.Is(err, restore.ErrNotTableChange) {
 				t.Fatalf("plan error %#v", err)
 			}
 			if diff := cmp.Diff(before, readState(t, c), cmpValues, ignoreCounters); diff != "" {
@@ -63,11 +62,12 @@ func FuzzRulesPlanApply(f *testing.F) {
 			return
 		}
 		for _, s := range plan.Steps {
-			if _, err := target.Apply(s.Op); err != nil {
+			if err := target.Apply(s.Op); err != nil {
 				t.Fatalf("step %+v does not apply to the plan's own table: %v", s.Op, err)
 			}
 		}
-		want := state{target.Entries(), target.Timeouts}
+		ts := target.State()
+		want := state{ts.Services, ts.Timeouts}
 		for i := range want.Entries {
 			sortDests(want.Entries[i].Destinations)
 		}
@@ -85,7 +85,7 @@ func FuzzRulesPlanApply(f *testing.F) {
 		k.InjectFault(nil)
 		after := readState(t, c)
 		if err != nil {
-			var ae *restore.AtomicError
+			var ae *reconcile.AtomicError
 			if !errors.As(err, &ae) {
 				t.Fatalf("apply: %v", err)
 			}

@@ -1,24 +1,27 @@
 // Package restore reads the rules of ipvsadm -R: it splits the input into
-// lines and words exactly as ipvsadm 1.31 does and parses every line as an
-// ipvsadm command line.
+// lines and words exactly as ipvsadm 1.31 does, parses every line as an
+// ipvsadm command line into a typed change (an ipvs.Op) with its line
+// number, and turns the rules into a reconcile.Plan: the changes they make
+// (NewPlan), or the fewest changes that make the table equal to the one
+// they describe (SyncPlan). Package save writes a table in this format.
 //
 // # Parse everything first
 //
 // ipvsadm -R executes each line as soon as it has read it, so a syntax error
 // on line 10 leaves lines 1 to 9 applied. goipvsadm parses the whole input
-// first (ParseAll) and applies nothing if any line has an error that makes
+// first (Parse) and applies nothing if any line has an error that makes
 // ipvsadm stop. This is an intentional difference. What stays the same:
 //
 //   - A line whose error ipvsadm reports with fail() (exit status 2) or with
-//     the "Try ..." hint (exit status 255) stops the restore: ParseAll
-//     returns a *LineError and no rules.
+//     the "Try ..." hint (exit status 255) stops the restore: Parse
+//     returns a *SyntaxError and no rules.
 //   - A line with a popt error after its command ("-A -t VIP --foo") is,
 //     as in ipvsadm, reported and skipped, and the lines after it still
-//     run: ParseAll returns it as a Rule with Skipped set, in its place,
+//     run: Parse returns it as a Rule with Skipped set, in its place,
 //     so that its message is printed in order when the rules are applied;
 //     it counts as a failed line (status 255) for the exit status.
 //   - A -h or -v line prints the help or version and ends the restore with
-//     status 0: ParseAll stops reading after it (ipvsadm never parses the
+//     status 0: Parse stops reading after it (ipvsadm never parses the
 //     lines after it either).
 //   - A nested -R is the "Try ..." error, as in ipvsadm.
 package restore
@@ -27,9 +30,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 // maxToken is the longest token ipvsadm reads at once (MAX_LINE_LENGTH);
@@ -135,63 +140,102 @@ func readLine(data string, pos int) (args []string, next int, complete bool) {
 	}
 }
 
-// Rule is one parsed line of restore input.
+// Rule is one parsed line of rules input. A line that changes the table
+// has Op or Flush set; a line ipvsadm reports and skips has Skipped set;
+// any other line is a command that does not change the table (-L, -Z, -S,
+// a sync daemon, -h, -v), which Args hold.
 type Rule struct {
 	Line
-	// Cmd is the parsed command, or nil if the line is skipped.
-	Cmd *cmdline.Command
-	// Skipped is set for a line ipvsadm reports and skips (a popt error
-	// after the command): print Skipped.Msg to stderr when the line's
-	// turn comes, and count the line as failed (status Skipped.Exit).
-	Skipped *cmdline.Error
+	// Op is the change of an -A, -E, -D, -a, -e, -d or --set line; its
+	// Kind is zero on other lines.
+	Op ipvs.Op
+	// Flush is set for -C, which deletes every service.
+	Flush bool
+	// Skipped is set for a line ipvsadm reports and skips (an unknown
+	// option after the command, ...): print Skipped.Msg when the line's
+	// turn comes, and count the line as failed (exit status
+	// Skipped.Exit).
+	Skipped *SyntaxError
 }
 
-// LineError is a line that stops the restore.
-type LineError struct {
+// SyntaxError is a rules line that is not a valid ipvsadm command line.
+type SyntaxError struct {
 	Line Line
-	Err  *cmdline.Error // print Err.Msg, exit with Err.Exit
+	Msg  string // ipvsadm's exact message, without a final newline
+	Exit int    // ipvsadm's exit status for it: 2, or 255
 }
 
-func (e *LineError) Error() string {
-	return fmt.Sprintf("line %d: %s", e.Line.Num, e.Err.Msg)
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("line %d: %s", e.Line.Num, e.Msg)
 }
 
-func (e *LineError) Unwrap() error { return e.Err }
-
-// ParseAll parses every line of ipvsadm -R input with cmdline.Parse before
-// anything is applied. It returns the rules in input order, or the first
-// line that stops the restore as a *LineError (and no rules). See the
-// package comment for how each kind of line is treated.
-func ParseAll(argv0 string, r io.Reader) ([]Rule, error) {
-	return ParseAllWith(cmdline.NewParser(), argv0, r)
+// Resolver looks up the names ipvsadm accepts in place of numbers.
+type Resolver interface {
+	// LookupIPv4 is gethostbyname(name) restricted to IPv4: the first
+	// IPv4 address of the host.
+	LookupIPv4(name string) (netip.Addr, bool)
+	// LookupPort is getservbyname(name, proto) with proto "tcp", "udp"
+	// or "sctp": the port of the first matching service entry.
+	LookupPort(name, proto string) (uint16, bool)
 }
 
-// ParseAllWith is ParseAll with the given command-line parser.
-func ParseAllWith(p *cmdline.Parser, argv0 string, r io.Reader) ([]Rule, error) {
+// Options change how rules are parsed. The zero Options are ipvsadm's;
+// as in ipvsadm, POSIXLY_CORRECT in the environment makes the first word
+// that is not an option end a line's options.
+type Options struct {
+	// Argv0 is the program name in messages ("Try `ipvsadm -h' ...");
+	// empty means "ipvsadm".
+	Argv0 string
+	// Resolver resolves host and service names; nil means the system's:
+	// /etc/hosts and /etc/services as glibc reads them, then DNS.
+	Resolver Resolver
+}
+
+// Parse parses every line of ipvsadm -R input, as ipvsadm 1.31 would,
+// before anything is applied. It returns the rules in input order, or the
+// first line that stops the restore as a *SyntaxError (and no rules). See
+// the package comment for how each kind of line is treated. goipvsadm's own
+// options (--sync, --json, ...) are unknown options in a rules line; the
+// negative firewall marks ipvsadm -S writes for marks of 2^31 and more are
+// read back as those marks.
+func Parse(r io.Reader, opts Options) ([]Rule, error) {
+	p := cmdline.NewParser()
+	p.IpvsadmOnly = true
+	p.SavedMarks = true
+	if opts.Resolver != nil {
+		p.Resolver = opts.Resolver
+	}
+	argv0 := opts.Argv0
+	if argv0 == "" {
+		argv0 = "ipvsadm"
+	}
 	lines, err := Tokenize(r)
 	if err != nil {
 		return nil, err
 	}
 	rules := make([]Rule, 0, len(lines))
+	cmd := new(cmdline.Command)
 	for _, l := range lines {
-		cmd, err := p.Parse(argv0, l.Args)
-		if err != nil {
+		if err := p.ParseInto(cmd, argv0, l.Args); err != nil {
 			e, ok := err.(*cmdline.Error)
 			if !ok {
 				return nil, err
 			}
+			se := &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
 			if e.Kind == cmdline.PoptError {
-				rules = append(rules, Rule{Line: l, Skipped: e})
+				rules = append(rules, Rule{Line: l, Skipped: se})
 				continue
 			}
-			return nil, &LineError{Line: l, Err: e}
+			return nil, se
 		}
 		if cmd.Kind == cmdline.Restore {
 			// ipvsadm refuses -R inside -R (it would read the
 			// same input again).
-			return nil, &LineError{Line: l, Err: cmdline.TryHelpError(argv0)}
+			e := cmdline.TryHelpError(argv0)
+			return nil, &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
 		}
-		rules = append(rules, Rule{Line: l, Cmd: cmd})
+		op, _ := cmd.Op()
+		rules = append(rules, Rule{Line: l, Op: op, Flush: cmd.Kind == cmdline.Flush})
 		if cmd.Kind == cmdline.Help || cmd.Kind == cmdline.Version {
 			break
 		}

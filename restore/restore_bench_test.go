@@ -5,16 +5,17 @@ import (
 	"testing"
 
 	"github.com/goipvsadm/goipvsadm/internal/benchrules"
+	"github.com/goipvsadm/goipvsadm/reconcile"
 )
 
-// BenchmarkParseAll parses 10,000 services with 10 destinations each
+// BenchmarkParse parses 10,000 services with 10 destinations each
 // (110,000 lines), as goipvsadm -R does before applying anything.
-func BenchmarkParseAll(b *testing.B) {
+func BenchmarkParse(b *testing.B) {
 	in := benchrules.Rules(10000, 10)
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		rules, err := ParseAll("ipvsadm", bytes.NewReader(in))
+		rules, err := Parse(bytes.NewReader(in), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -36,6 +37,35 @@ func BenchmarkTokenize(b *testing.B) {
 		}
 		if len(lines) != 110000 {
 			b.Fatalf("%d lines", len(lines))
+		}
+	}
+}
+
+// BenchmarkSyncPlan plans a sync of 10,000 services with 10 destinations
+// each against a kernel that holds them already (a boot restore of an
+// unchanged file).
+func BenchmarkSyncPlan(b *testing.B) {
+	in := benchrules.Rules(10000, 10)
+	rules, err := Parse(bytes.NewReader(in), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	current, err := SyncPlan(rules, reconcile.State{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := reconcile.NewTable(reconcile.State{})
+	for _, s := range current.Steps {
+		if err := t.Apply(s.Op); err != nil {
+			b.Fatal(err)
+		}
+	}
+	state := t.State()
+	b.ReportAllocs()
+	for b.Loop() {
+		plan, err := SyncPlan(rules, state)
+		if err != nil || len(plan.Steps) != 0 {
+			b.Fatal(plan, err)
 		}
 	}
 }

@@ -62,8 +62,8 @@ func TestTokenize(t *testing.T) {
 	}
 }
 
-func testParser() *cmdline.Parser {
-	return &cmdline.Parser{Resolver: cmdline.NamesResolver{Resolver: &names.Resolver{
+func testOptions() Options {
+	return Options{Resolver: cmdline.NamesResolver{Resolver: &names.Resolver{
 		HostsPath:    filepath.Join("..", "internal", "cmdline", "testdata", "hosts"),
 		ServicesPath: filepath.Join("..", "internal", "cmdline", "testdata", "services"),
 	}}}
@@ -71,13 +71,18 @@ func testParser() *cmdline.Parser {
 
 // ruleSummary is a compact form of a rule for comparisons.
 func ruleSummary(r Rule) string {
-	if r.Skipped != nil {
+	switch {
+	case r.Skipped != nil:
 		return "skip " + r.Skipped.Msg
+	case r.Flush:
+		return "flush"
+	case r.Op.Kind != 0:
+		return r.Op.Kind.String()
 	}
-	return r.Cmd.Kind.String()
+	return "command " + r.Args[0]
 }
 
-func TestParseAll(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name     string
 		in       string
@@ -89,12 +94,12 @@ func TestParseAll(t *testing.T) {
 		{
 			name: "commands in order",
 			in:   "-C\n-A -t 1.2.3.4:80 -s rr\n-a -t 1.2.3.4:80 -r 10.0.0.1 -m\n-L -n\n",
-			want: []string{"flush", "add-service", "add-server", "list"},
+			want: []string{"flush", "create service", "create destination", "command -L"},
 		},
 		{
 			name: "popt error lines are skipped, the rest goes on",
 			in:   "-C\n-L --foo\n-A -t 1.2.3.4:80 -b\n-Z\n",
-			want: []string{"flush", "skip --foo: unknown option", "skip -b: missing argument", "zero"},
+			want: []string{"flush", "skip --foo: unknown option", "skip -b: missing argument", "command -Z"},
 		},
 		{
 			name:     "fail stops everything",
@@ -134,12 +139,12 @@ func TestParseAll(t *testing.T) {
 		{
 			name: "help ends the input",
 			in:   "-C\n-h\n-A -t bad\n",
-			want: []string{"flush", "help"},
+			want: []string{"flush", "command -h"},
 		},
 		{
 			name: "version ends the input",
 			in:   "-v\n-C\n",
-			want: []string{"version"},
+			want: []string{"command -v"},
 		},
 		{
 			name:     "an absolute program name is an argument",
@@ -151,12 +156,17 @@ func TestParseAll(t *testing.T) {
 		{
 			name: "ipvsadm-save output",
 			in:   "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 192.168.1.2:80 -m -w 1\n-A -f 43 -6 -s wlc -p 300 -M 64 -o\n",
-			want: []string{"add-service", "add-server", "add-service"},
+			want: []string{"create service", "create destination", "create service"},
 		},
 		{
 			name: "save output with an empty -b is skipped",
 			in:   "-A -t 1.2.3.4:97 -s sh -b \n-C\n",
 			want: []string{"skip -b: missing argument", "flush"},
+		},
+		{
+			name: "goipvsadm's own options are unknown in a rule",
+			in:   "-A -t 1.2.3.4:80 --sync\n-L --json\n",
+			want: []string{"skip --sync: unknown option", "skip --json: unknown option"},
 		},
 		{
 			name: "empty input",
@@ -166,15 +176,15 @@ func TestParseAll(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rules, err := ParseAllWith(testParser(), "ipvsadm", strings.NewReader(tt.in))
+			rules, err := Parse(strings.NewReader(tt.in), testOptions())
 			if tt.wantErr != "" {
-				var le *LineError
-				if !errors.As(err, &le) {
-					t.Fatalf("error = %v, want a *LineError", err)
+				var se *SyntaxError
+				if !errors.As(err, &se) {
+					t.Fatalf("error = %v, want a *SyntaxError", err)
 				}
-				if le.Err.Msg != tt.wantErr || le.Err.Exit != tt.wantExit || le.Line.Num != tt.wantLine {
+				if se.Msg != tt.wantErr || se.Exit != tt.wantExit || se.Line.Num != tt.wantLine {
 					t.Errorf("error = line %d %q exit %d, want line %d %q exit %d",
-						le.Line.Num, le.Err.Msg, le.Err.Exit, tt.wantLine, tt.wantErr, tt.wantExit)
+						se.Line.Num, se.Msg, se.Exit, tt.wantLine, tt.wantErr, tt.wantExit)
 				}
 				if rules != nil {
 					t.Errorf("rules = %v, want none", rules)
@@ -195,8 +205,8 @@ func TestParseAll(t *testing.T) {
 	}
 }
 
-func TestParseAllKeepsLineNumbers(t *testing.T) {
-	rules, err := ParseAllWith(testParser(), "ipvsadm", strings.NewReader("\n-C\n\n\n-L --bogus\n"))
+func TestParseKeepsLineNumbers(t *testing.T) {
+	rules, err := Parse(strings.NewReader("\n-C\n\n\n-L --bogus\n"), testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

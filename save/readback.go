@@ -42,11 +42,15 @@ func readBack(line []byte, fields func(*cmdline.Command) []field) string {
 }
 
 func serviceFields(svc *ipvs.Service) func(*cmdline.Command) []field {
+	sched := svc.Scheduler
+	if sched == "" {
+		sched = ipvs.DefaultScheduler // what an empty one means, and is written as
+	}
 	return func(c *cmdline.Command) []field {
 		got := &c.Service
 		return []field{
 			{"service", svc.Key(), got.Key()},
-			{"scheduler", svc.Scheduler, got.Scheduler},
+			{"scheduler", sched, got.Scheduler},
 			{"flags", svc.Flags, got.Flags},
 			{"persistence timeout", svc.Timeout, got.Timeout},
 			{"netmask", svc.Netmask, got.Netmask},

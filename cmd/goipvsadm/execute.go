@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 // execute runs one parsed command and returns ipvsadm's exit status for it:
@@ -19,23 +20,16 @@ func (a *app) execute(ctx context.Context, cmd *cmdline.Command) int {
 		}
 		return 0
 	}
+	if op, ok := cmd.Op(); ok {
+		results, err := c.Apply(ctx, []ipvs.Op{op})
+		if results[0] != nil {
+			err = results[0]
+		}
+		return modify(operationOf(op.Kind), err)
+	}
 	switch cmd.Kind {
-	case cmdline.AddService:
-		return modify(opAddService, c.CreateService(ctx, cmd.Service))
-	case cmdline.EditService:
-		return modify(opEditService, c.UpdateService(ctx, cmd.Service))
-	case cmdline.DeleteService:
-		return modify(opDelService, c.DeleteService(ctx, key))
 	case cmdline.Flush:
 		return modify(opGeneric, c.Flush(ctx))
-	case cmdline.AddServer:
-		return modify(opAddDest, c.CreateDestination(ctx, key, cmd.Dest))
-	case cmdline.EditServer:
-		return modify(opEditDest, c.UpdateDestination(ctx, key, cmd.Dest))
-	case cmdline.DeleteServer:
-		return modify(opDelDest, c.DeleteDestination(ctx, key, cmd.Dest.Key()))
-	case cmdline.SetTimeouts:
-		return modify(opGeneric, c.SetTimeouts(ctx, cmd.Timeouts))
 	case cmdline.StartDaemon:
 		return modify(opStartDaemon, c.StartDaemon(ctx, cmd.Daemon))
 	case cmdline.StopDaemon:

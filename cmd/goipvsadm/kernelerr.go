@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/goipvsadm/goipvsadm/ipvs"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +27,25 @@ const (
 	opGetDests
 	opGetService
 )
+
+// operationOf is the libipvs operation whose messages an Op's errors use.
+func operationOf(k ipvs.OpKind) operation {
+	switch k {
+	case ipvs.OpCreateService:
+		return opAddService
+	case ipvs.OpUpdateService:
+		return opEditService
+	case ipvs.OpDeleteService:
+		return opDelService
+	case ipvs.OpCreateDestination:
+		return opAddDest
+	case ipvs.OpUpdateDestination:
+		return opEditDest
+	case ipvs.OpDeleteDestination:
+		return opDelDest
+	}
+	return opGeneric
+}
 
 // specificMessages are libipvs's per-operation texts.
 var specificMessages = map[operation]map[unix.Errno]string{

@@ -39,7 +39,7 @@ import (
 	"github.com/goipvsadm/goipvsadm/internal/cmdgen"
 	"github.com/goipvsadm/goipvsadm/internal/names"
 	"github.com/goipvsadm/goipvsadm/ipvs"
-	"github.com/goipvsadm/goipvsadm/restore"
+	"github.com/goipvsadm/goipvsadm/reconcile"
 )
 
 // stuckAfter is when a case that has not finished is reported as stuck.
@@ -169,9 +169,7 @@ func (s kernelState) sorted() kernelState {
 // rules renders the state as the command lines that build it.
 func (s kernelState) rules() string {
 	var b strings.Builder
-	for _, op := range restore.Diff(nil, s.entries) {
-		b.WriteString(restore.FormatOp(op) + "\n")
-	}
+	b.WriteString(reconcile.Diff(reconcile.State{}, reconcile.State{Services: s.entries}).String())
 	fmt.Fprintf(&b, "(timeouts %v, daemons %+v)", s.timeouts, s.daemons)
 	return b.String()
 }
@@ -252,12 +250,9 @@ func (r *randomRun) read() kernelState {
 // putBack returns the kernel from state now to state want.
 func (r *randomRun) putBack(now, want kernelState) {
 	defer r.timed("put the table back", time.Now())
-	if ops := restore.Diff(now.entries, want.entries); len(ops) > 0 {
-		errs, err := r.c.Apply(r.ctx, ops)
-		if err == nil {
-			err = cmp.Or(errs...)
-		}
-		if err != nil {
+	plan := reconcile.Diff(reconcile.State{Services: now.entries}, reconcile.State{Services: want.entries})
+	if len(plan.Steps) > 0 {
+		if err := plan.Apply(r.ctx, r.c); err != nil {
 			r.t.Fatalf("putting the table back: %v\nfrom:\n%s\nto:\n%s", err, now.rules(), want.rules())
 		}
 	}

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
-	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/goipvsadm/goipvsadm/restore"
-	"golang.org/x/sys/unix"
 )
 
 // restore runs -R. Three intentional differences from ipvsadm (README.md):
@@ -26,49 +26,53 @@ import (
 // rules with the fewest changes, --atomic applies all or nothing, and
 // --dry-run prints a sync's plan.
 func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
-	p := a.parser()
-	p.IpvsadmOnly = true // --sync and the like are for the whole run, not a line
-	p.SavedMarks = true  // marks of 2^31 and more as ipvsadm -S writes them
-	rules, err := restore.ParseAllWith(p, a.argv0, a.stdin)
+	rules, err := restore.Parse(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
 	if err != nil {
-		var le *restore.LineError
-		if !errors.As(err, &le) {
+		var se *restore.SyntaxError
+		if !errors.As(err, &se) {
 			fmt.Fprintf(a.stderr, "%s: reading rules: %v\n", a.argv0, err)
 			return 2
 		}
-		fmt.Fprintln(a.stderr, le.Err.Msg)
-		a.lineNote(le.Line, "nothing was restored")
-		return le.Err.Exit
+		fmt.Fprintln(a.stderr, se.Msg)
+		a.lineNote(se.Line, "nothing was restored")
+		return se.Exit
 	}
 	if mode.Sync || mode.Atomic {
 		return a.restoreTable(ctx, rules, mode)
 	}
 	status := 0
-	var batch []pendingOp
+	var batch []reconcile.Step
 	flush := func() {
-		if len(batch) > 0 && a.applyBatch(ctx, batch) {
+		if len(batch) > 0 && a.applyFailures((&reconcile.Plan{Steps: batch}).Apply(ctx, a.client)) != 0 {
 			status = 255
 		}
 		batch = batch[:0]
 	}
 	for _, r := range rules {
-		if r.Skipped != nil {
+		switch {
+		case r.Skipped != nil:
 			// ipvsadm reports a popt error on a line and goes on.
 			flush()
 			a.stdout.Flush()
 			fmt.Fprintln(a.stderr, r.Skipped.Msg)
 			status = 255
 			continue
-		}
-		if op, ok := tableOp(r.Cmd); ok {
-			batch = append(batch, pendingOp{op: op, kind: r.Cmd.Kind})
+		case r.Op.Kind != 0:
+			batch = append(batch, reconcile.Step{Op: r.Op, Line: r.Num})
 			if len(batch) >= batchSize {
 				flush()
 			}
 			continue
 		}
 		flush()
-		switch r.Cmd.Kind {
+		// Any other command runs as it would on the command line.
+		p := a.parser()
+		p.IpvsadmOnly, p.SavedMarks = true, true // as restore.Parse read it
+		cmd, err := p.Parse(a.argv0, r.Args)
+		if err != nil { // Parse accepted it once
+			return a.fail(err)
+		}
+		switch cmd.Kind {
 		case cmdline.Help:
 			io.WriteString(a.stdout, cmdline.Usage(a.argv0))
 			return 0
@@ -76,7 +80,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 			fmt.Fprintln(a.stdout, cmdline.VersionLine())
 			return 0
 		}
-		switch a.execute(ctx, r.Cmd) {
+		switch a.execute(ctx, cmd) {
 		case 0:
 		case 1:
 			// ipvsadm exits from a listing that fails: the restore
@@ -95,124 +99,41 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 // line's output.
 const batchSize = 4096
 
-// pendingOp is a change waiting in a batch, with its command for messages.
-type pendingOp struct {
-	op   ipvs.Op
-	kind cmdline.Kind
-}
-
-// tableOp is the batchable change a command makes, if it makes one.
-func tableOp(cmd *cmdline.Command) (ipvs.Op, bool) {
-	k := cmd.Service.Key()
-	switch cmd.Kind {
-	case cmdline.AddService:
-		return ipvs.CreateService(cmd.Service), true
-	case cmdline.EditService:
-		return ipvs.UpdateService(cmd.Service), true
-	case cmdline.DeleteService:
-		return ipvs.DeleteService(k), true
-	case cmdline.AddServer:
-		return ipvs.CreateDestination(k, cmd.Dest), true
-	case cmdline.EditServer:
-		return ipvs.UpdateDestination(k, cmd.Dest), true
-	case cmdline.DeleteServer:
-		return ipvs.DeleteDestination(k, cmd.Dest.Key()), true
-	}
-	return ipvs.Op{}, false
-}
-
-// operationOf is the libipvs operation whose messages an Op's errors use.
-func operationOf(k ipvs.OpKind) operation {
-	switch k {
-	case ipvs.OpCreateService:
-		return opAddService
-	case ipvs.OpUpdateService:
-		return opEditService
-	case ipvs.OpDeleteService:
-		return opDelService
-	case ipvs.OpCreateDestination:
-		return opAddDest
-	case ipvs.OpUpdateDestination:
-		return opEditDest
-	case ipvs.OpDeleteDestination:
-		return opDelDest
-	}
-	return opGeneric
-}
-
-// applyBatch sends a batch and prints each failure as ipvsadm would have
-// printed it for its line. It reports whether any failed.
-func (a *app) applyBatch(ctx context.Context, batch []pendingOp) bool {
-	ops := make([]ipvs.Op, len(batch))
-	for i := range batch {
-		ops[i] = batch[i].op
-	}
-	results, _ := a.client.Apply(ctx, ops)
-	failed := false
-	for i, err := range results {
-		if err != nil {
-			a.stdout.Flush()
-			fmt.Fprintln(a.stderr, kernelMessage(operationOf(ops[i].Kind), err))
-			failed = true
-		}
-	}
-	return failed
-}
-
 // restoreTable runs -R --atomic and -R --sync: the rules are checked
 // against the kernel's table before anything is sent, and with --atomic a
 // failure undoes every change the run made.
 func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdline.RestoreOptions) int {
-	entries, err := a.client.Snapshot(ctx)
+	current, err := reconcile.Read(ctx, a.client)
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)
 	}
-	timeouts, err := a.client.Timeouts(ctx)
-	if err != nil {
-		return a.kernelFailure(opGeneric, err, 1)
-	}
-	current := restore.NewTable(entries)
-	current.Timeouts = timeouts
-	var plan *restore.Plan
+	var plan *reconcile.Plan
 	if mode.Sync {
 		plan, err = restore.SyncPlan(rules, current)
 	} else {
 		plan, err = restore.NewPlan(rules, current)
 	}
-	var pe *restore.PlanError
-	if errors.As(err, &pe) {
-		a.planFailure(pe)
-		return 255
-	} else if err != nil {
-		fmt.Fprintf(a.stderr, "%s: %v\n", a.argv0, err)
+	if err != nil {
+		a.planFailure(err)
 		return 255
 	}
-	if mode.DryRun {
-		for _, s := range plan.Steps {
-			io.WriteString(a.stdout, restore.FormatOp(s.Op)+"\n")
-		}
+	switch {
+	case mode.DryRun:
+		plan.WriteTo(a.stdout) //nolint:errcheck // a.stdout's error shows at its Flush
 		return 0
-	}
-	if !mode.Atomic {
-		batch := make([]pendingOp, len(plan.Steps))
-		for i, s := range plan.Steps {
-			batch[i] = pendingOp{op: s.Op}
-		}
-		if a.applyBatch(ctx, batch) {
-			return 255
-		}
-		return 0
+	case !mode.Atomic:
+		return a.applyFailures(plan.Apply(ctx, a.client))
 	}
 	err = plan.ApplyAtomic(ctx, a.client)
-	var ae *restore.AtomicError
+	var ae *reconcile.AtomicError
 	if !errors.As(err, &ae) {
-		return 0
+		return a.applyFailures(err)
 	}
 	fmt.Fprintln(a.stderr, kernelMessage(operationOf(ae.Step.Op.Kind), ae.Err))
-	if ae.Step.Line.Num > 0 {
-		a.lineNote(ae.Step.Line, "")
+	if l, ok := lineOf(rules, ae.Step.Line); ok {
+		a.lineNote(l, "")
 	} else {
-		fmt.Fprintf(a.stderr, "change: %s\n", restore.FormatOp(ae.Step.Op))
+		fmt.Fprintf(a.stderr, "change: %s\n", ae.Step)
 	}
 	if ae.Rollback != nil {
 		fmt.Fprintf(a.stderr, "undoing this restore failed: %s: the table is NOT as it was\n", kernelMessage(opGeneric, ae.Rollback))
@@ -222,20 +143,53 @@ func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdli
 	return 255
 }
 
-// planFailure reports a rules line that cannot apply to the table it
-// would meet; nothing was sent.
-func (a *app) planFailure(pe *restore.PlanError) {
-	var ce *cmdline.Error
-	var errno unix.Errno
-	switch {
-	case errors.As(pe.Err, &ce):
-		fmt.Fprintln(a.stderr, ce.Msg)
-	case errors.As(pe.Err, &errno):
-		fmt.Fprintln(a.stderr, kernelMessage(operationOf(pe.Op.Kind), errno))
-	default:
-		fmt.Fprintln(a.stderr, pe.Err)
+// applyFailures prints the failures of Plan.Apply as ipvsadm would have
+// printed them for their lines, in order, and returns the exit status.
+func (a *app) applyFailures(err error) int {
+	if err == nil {
+		return 0
 	}
-	a.lineNote(pe.Line, "nothing was restored")
+	a.stdout.Flush()
+	var ae *reconcile.ApplyError
+	if !errors.As(err, &ae) {
+		fmt.Fprintln(a.stderr, kernelMessage(opGeneric, err))
+		return 255
+	}
+	for _, f := range ae.Failed {
+		fmt.Fprintln(a.stderr, kernelMessage(operationOf(f.Step.Op.Kind), f.Err))
+	}
+	return 255
+}
+
+// lineOf finds the rules line numbered num.
+func lineOf(rules []restore.Rule, num int) (restore.Line, bool) {
+	i, ok := slices.BinarySearchFunc(rules, num, func(r restore.Rule, n int) int { return r.Num - n })
+	if !ok {
+		return restore.Line{}, false
+	}
+	return rules[i].Line, true
+}
+
+// planFailure reports a rules line that cannot be part of the plan;
+// nothing was sent.
+func (a *app) planFailure(err error) {
+	var se *restore.SyntaxError
+	var pe *restore.PlanError
+	var ce *reconcile.ConflictError
+	switch {
+	case errors.As(err, &se):
+		fmt.Fprintln(a.stderr, se.Msg)
+		a.lineNote(se.Line, "nothing was restored")
+	case errors.As(err, &pe):
+		if errors.As(pe.Err, &ce) {
+			fmt.Fprintln(a.stderr, kernelMessage(operationOf(ce.Op.Kind), ce))
+		} else {
+			fmt.Fprintln(a.stderr, pe.Err)
+		}
+		a.lineNote(pe.Line, "nothing was restored")
+	default:
+		fmt.Fprintf(a.stderr, "%s: %v\n", a.argv0, err)
+	}
 }
 
 // lineNote names the rules line an error belongs to.

@@ -199,7 +199,8 @@ type Command struct {
 
 	// Service is the virtual service (all commands that take one). As in
 	// ipvsadm, a fwmark service has Protocol TCP and Family IPv4 unless
-	// -6 was given; Scheduler is "wlc" by default only for -A and -E.
+	// -6 was given; Scheduler is ipvs.DefaultScheduler by default only for
+	// -A and -E.
 	// Addr is the zero Addr when no address was given.
 	Service ipvs.Service
 	// Dest is the real server of -a, -e and -d.
@@ -216,6 +217,29 @@ type Command struct {
 	// Restore holds goipvsadm's own -R options (--sync, --atomic,
 	// --dry-run); all false for ipvsadm's -R.
 	Restore RestoreOptions
+}
+
+// Op returns the change to the table the command makes, for the commands
+// that make one as a single change (-A, -E, -D, -a, -e, -d and --set).
+func (c *Command) Op() (ipvs.Op, bool) {
+	k := c.Service.Key()
+	switch c.Kind {
+	case AddService:
+		return ipvs.CreateService(c.Service), true
+	case EditService:
+		return ipvs.UpdateService(c.Service), true
+	case DeleteService:
+		return ipvs.DeleteService(k), true
+	case AddServer:
+		return ipvs.CreateDestination(k, c.Dest), true
+	case EditServer:
+		return ipvs.UpdateDestination(k, c.Dest), true
+	case DeleteServer:
+		return ipvs.DeleteDestination(k, c.Dest.Key()), true
+	case SetTimeouts:
+		return ipvs.SetTimeouts(c.Timeouts), true
+	}
+	return ipvs.Op{}, false
 }
 
 // ListMode is what a List command lists.

@@ -4,10 +4,11 @@
 //
 // # Why pflag and a front end of our own
 //
-// The options are defined once, in a pflag.FlagSet (see Flags): long name,
-// shorthand, whether a value is taken, and the help text. That set is the
-// single registry of option names; shell completion and documentation can be
-// generated from it.
+// The options are defined once, in a table (options.go): long name,
+// shorthands, whether a value is taken, the help text, and beside them the
+// handler that applies the option. That table is the single registry of
+// option names; Flags gives it as a pflag.FlagSet, from which shell
+// completion and documentation can be generated.
 //
 // pflag's own parser cannot be used to read the command line, because
 // ipvsadm 1.31 parses with popt, and popt differs from pflag (and from
@@ -25,9 +26,10 @@
 //     (poptBadOption: the last word consumed, e.g. "-LA" or "master").
 //
 // So a small popt-compatible front end (popt.go) walks argv in order and asks
-// the FlagSet which option a name or shorthand stands for and whether it takes
-// a value. It then hands each option, one at a time and in argv order, to the
-// same checks ipvsadm's parse_options and process_options make.
+// the table which option a name or shorthand stands for and whether it takes
+// a value. It then hands each option, one at a time and in argv order, to its
+// handler, and the result to the same checks ipvsadm's process_options
+// makes.
 //
 // # goipvsadm's own options
 //

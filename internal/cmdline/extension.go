@@ -65,15 +65,6 @@ var extensions = [numExtensions]extensionSpec{
 	},
 }
 
-// extensionByName maps the long names to the extensions.
-var extensionByName = func() map[string]Extension {
-	m := map[string]Extension{}
-	for e := Extension(0); e < numExtensions; e++ {
-		m[extensions[e].name] = e
-	}
-	return m
-}()
-
 // String returns the option's long name, as used in messages.
 func (e Extension) String() string {
 	if e < numExtensions {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/internal/names"
@@ -20,7 +21,6 @@ const (
 	peNameMax           = 16 // IP_VS_PENAME_MAXLEN
 	ifNameMax           = 15 // IP_VS_IFNAME_MAXLEN - 1
 	schedFlagsBufferMax = 127
-	defaultScheduler    = "wlc"
 	defaultInterface    = "eth0"
 )
 
@@ -65,11 +65,20 @@ func Parse(argv0 string, args []string) (*Command, error) {
 
 // Parse interprets one command line; see the package function Parse.
 func (p *Parser) Parse(argv0 string, args []string) (*Command, error) {
-	cmd, err := p.parse(argv0, args)
-	if err != nil {
+	cmd := new(Command)
+	if err := p.ParseInto(cmd, argv0, args); err != nil {
 		return nil, err
 	}
 	return cmd, nil
+}
+
+// ParseInto is Parse into cmd, which it overwrites (a caller parsing many
+// lines reuses one Command). On error cmd is unspecified.
+func (p *Parser) ParseInto(cmd *Command, argv0 string, args []string) error {
+	if err := p.parse(cmd, argv0, args); err != nil {
+		return err
+	}
+	return nil
 }
 
 // state is ipvsadm's struct ipvs_command_entry plus its option and format
@@ -103,7 +112,11 @@ type state struct {
 	schedFlags string // the -b argument, as kept in ipvsadm's buffer
 }
 
-func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
+// statePool holds parse states: the option handlers are func values, so a
+// state escapes to the heap, and a restore parses one line after another.
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
 	// C strings end at the first NUL.
 	argv := make([]string, len(args)+1)
 	argv[0] = argv0
@@ -117,14 +130,17 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 
 	if len(args) == 0 {
 		// A bare ipvsadm lists the table, as -L does.
-		return &Command{Kind: List}, nil
+		*cmd = Command{Kind: List}
+		return nil
 	}
 
 	r := p.Resolver
 	if r == nil {
 		r = NamesResolver{names.New()}
 	}
-	s := &state{
+	s := statePool.Get().(*state)
+	defer statePool.Put(s)
+	*s = state{
 		r:          r,
 		savedMarks: p.SavedMarks,
 		netmask:    0xffffffff,
@@ -138,392 +154,107 @@ func (p *Parser) parse(argv0 string, args []string) (*Command, *Error) {
 
 	// The first option must be a command.
 	spec, arg, perr := po.nextOpt()
-	if perr != 0 || spec == nil || !spec.command {
-		return nil, tryHelp(argv0)
+	if perr != 0 || spec == nil || spec.kind == 0 {
+		return tryHelp(argv0)
 	}
-	switch spec.name {
-	case "help":
-		return &Command{Kind: Help}, nil
-	case "version":
-		return &Command{Kind: Version}, nil
-	case "start-daemon", "stop-daemon":
-		s.kind = StartDaemon
-		msg := "illegal start-daemon parameter specified"
-		if spec.name == "stop-daemon" {
-			// ipvsadm's message for --stop-daemon really says
-			// start_daemon.
-			s.kind, msg = StopDaemon, "illegal start_daemon specified"
-		}
-		switch *arg {
-		case "master":
-			s.daemon.State = ipvs.Master
-		case "backup":
-			s.daemon.State = ipvs.Backup
-		default:
-			return nil, failf("%s", msg)
-		}
-	default:
-		s.kind = commandKinds[spec.name]
+	s.kind = spec.kind
+	if s.kind == Help || s.kind == Version {
+		*cmd = Command{Kind: s.kind}
+		return nil
 	}
-
-	for {
-		spec, arg, perr := po.nextOpt()
-		if perr != 0 {
-			return nil, poptFailure(po.badOption(), perr)
-		}
-		if spec == nil {
-			break
-		}
-		if spec.command {
-			return nil, failf("invalid option `%s'", po.badOption())
-		}
-		if err := s.option(spec.name, arg); err != nil {
-			return nil, err
-		}
+	if err := s.apply(spec, arg); err != nil {
+		return err
 	}
-
+	if err := s.readOptions(po); err != nil {
+		return err
+	}
 	if s.kind == SetTimeouts {
-		var values [3]string
-		for i := range values {
-			v, ok := po.arg()
-			if !ok {
-				return nil, failf("--set option requires 3 timeout values")
-			}
-			values[i] = v
-		}
-		var secs [3]uint32
-		for i, v := range values {
-			n, err := parseTimeout(&v, 0)
-			if err != nil {
-				return nil, err
-			}
-			secs[i] = n
-		}
-		s.timeouts = ipvs.Timeouts{
-			TCP:    time.Duration(secs[0]) * time.Second,
-			TCPFin: time.Duration(secs[1]) * time.Second,
-			UDP:    time.Duration(secs[2]) * time.Second,
+		if err := s.timeoutValues(po); err != nil {
+			return err
 		}
 	}
 	if extra, ok := po.arg(); ok {
-		return nil, failf("unexpected argument %s", extra)
+		return failf("unexpected argument %s", extra)
 	}
 
 	if s.schedFlags != "" {
 		flags, err := parseSchedFlags(s.sched, s.schedFlags)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.flags = s.flags&^ipvs.FlagSchedMask | flags
 	}
 
 	if err := checkOptionTable(s.kind, s.opts); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.checkSemantics(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkExtensions(s.kind, s.ext); err != nil {
-		return nil, err
+		return err
 	}
-	return s.command(), nil
-}
-
-// commandKinds maps the long names of the command flags to their command.
-var commandKinds = map[string]Kind{
-	"add-service":    AddService,
-	"edit-service":   EditService,
-	"delete-service": DeleteService,
-	"clear":          Flush,
-	"list":           List,
-	"zero":           Zero,
-	"add-server":     AddServer,
-	"edit-server":    EditServer,
-	"delete-server":  DeleteServer,
-	"set":            SetTimeouts,
-	"restore":        Restore,
-	"save":           Save,
-}
-
-// set records an option class, refusing a second use of it.
-func (s *state) set(o Option) *Error {
-	if s.opts.Has(o) {
-		return failf("multiple '%s' options specified", o)
-	}
-	s.opts |= 1 << o
+	s.command(cmd)
 	return nil
 }
 
-// option applies one option (not a command) in argv order, as the loop in
-// ipvsadm's parse_options does. arg is nil for options without a value and
-// for -p without one.
-func (s *state) option(name string, arg *string) *Error {
+// readOptions applies the options after the command, in argv order.
+func (s *state) readOptions(po *popt) *Error {
+	for {
+		spec, arg, perr := po.nextOpt()
+		if perr != 0 {
+			return poptFailure(po.badOption(), perr)
+		}
+		if spec == nil {
+			return nil
+		}
+		if spec.kind != 0 {
+			return failf("invalid option `%s'", po.badOption())
+		}
+		if err := s.apply(spec, arg); err != nil {
+			return err
+		}
+	}
+}
+
+// timeoutValues reads the three values of --set from the arguments.
+func (s *state) timeoutValues(po *popt) *Error {
+	var values [3]string
+	for i := range values {
+		v, ok := po.arg()
+		if !ok {
+			return failf("--set option requires 3 timeout values")
+		}
+		values[i] = v
+	}
+	var secs [3]uint32
+	for i, v := range values {
+		n, err := parseTimeout(&v, 0)
+		if err != nil {
+			return err
+		}
+		secs[i] = n
+	}
+	s.timeouts = ipvs.Timeouts{
+		TCP:    time.Duration(secs[0]) * time.Second,
+		TCPFin: time.Duration(secs[1]) * time.Second,
+		UDP:    time.Duration(secs[2]) * time.Second,
+	}
+	return nil
+}
+
+// apply carries out one option in argv order, as the loop in ipvsadm's
+// parse_options does. arg is nil for options without a value and for -p
+// without one.
+func (s *state) apply(spec *optionSpec, arg *string) *Error {
+	if spec.apply == nil {
+		return nil
+	}
 	val := ""
 	if arg != nil {
 		val = *arg
 	}
-	switch name {
-	case "tcp-service", "udp-service", "sctp-service":
-		if err := s.set(OptService); err != nil {
-			return err
-		}
-		s.protocol = map[string]ipvs.Protocol{"tcp-service": ipvs.TCP, "udp-service": ipvs.UDP, "sctp-service": ipvs.SCTP}[name]
-		e, ok := parseEndpoint(val, protoName(s.protocol), s.r)
-		if !ok {
-			return failf("illegal virtual server address[:port] specified")
-		}
-		s.addr = e.addr
-		if e.addr.Is6() {
-			s.family, s.netmask = ipvs.IPv6, 128
-		} else {
-			s.family = ipvs.IPv4
-		}
-		if e.hasPort {
-			s.port = e.port
-		}
-	case "fwmark-service":
-		if err := s.set(OptService); err != nil {
-			return err
-		}
-		s.family, s.protocol = ipvs.IPv4, ipvs.TCP
-		mark, ok := parseFWMark(val)
-		if !ok && s.savedMarks {
-			mark, ok = parseSavedFWMark(val)
-		}
-		if !ok {
-			return failf("invalid fwmark value `%s' specified", val)
-		}
-		s.fwmark = mark
-	case "scheduler":
-		if err := s.set(OptScheduler); err != nil {
-			return err
-		}
-		s.sched = truncate(val, schedNameMax)
-	case "persistent":
-		if err := s.set(OptPersistent); err != nil {
-			return err
-		}
-		s.flags |= ipvs.FlagPersistent
-		t, err := parseTimeout(arg, 1)
-		if err != nil {
-			return err
-		}
-		s.timeout = t
-	case "netmask":
-		if err := s.set(OptNetmask); err != nil {
-			return err
-		}
-		if s.family != ipvs.IPv6 {
-			a, ok := inetAton(val)
-			if !ok {
-				a, ok = s.r.LookupIPv4(val)
-			}
-			if !ok {
-				return failf("illegal virtual server persistent mask specified")
-			}
-			b := a.As4()
-			s.netmask = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-		} else {
-			s.netmask = uint32(atoi(val))
-			if s.netmask < 1 || s.netmask > 128 {
-				return failf("illegal ipv6 netmask specified")
-			}
-		}
-	case "real-server":
-		if err := s.set(OptRealServer); err != nil {
-			return err
-		}
-		e, ok := parseEndpoint(val, protoName(s.protocol), s.r)
-		if !ok {
-			return failf("illegal real server address[:port] specified")
-		}
-		s.dest.Addr, s.dest.Port = e.addr, s.port
-		if e.hasPort {
-			s.dest.Port = e.port
-		}
-	case "ipip", "gatewaying", "masquerading":
-		if err := s.set(OptForward); err != nil {
-			return err
-		}
-		s.dest.ForwardMethod = map[string]ipvs.ForwardMethod{"ipip": ipvs.Tunnel, "gatewaying": ipvs.DirectRoute, "masquerading": ipvs.Masquerade}[name]
-	case "weight":
-		if err := s.set(OptWeight); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 0, maxInt)
-		if !ok {
-			return failf("illegal weight specified")
-		}
-		s.dest.Weight = uint32(n)
-	case "u-threshold":
-		if err := s.set(OptUThreshold); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 0, maxInt)
-		if !ok {
-			return failf("illegal u_threshold specified")
-		}
-		s.dest.UpperThreshold = uint32(n)
-	case "l-threshold":
-		if err := s.set(OptLThreshold); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 0, maxInt)
-		if !ok {
-			return failf("illegal l_threshold specified")
-		}
-		s.dest.LowerThreshold = uint32(n)
-	case "connection":
-		return s.set(OptConnection)
-	case "numeric":
-		s.format.Numeric = true
-		return s.set(OptNumeric)
-	case "mcast-interface":
-		if err := s.set(OptMcastInterface); err != nil {
-			return err
-		}
-		s.daemon.Interface = truncate(val, ifNameMax)
-	case "syncid":
-		if err := s.set(OptSyncID); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 0, 255)
-		if !ok {
-			return failf("illegal syncid specified")
-		}
-		s.daemon.SyncID = uint32(n)
-	case "timeout":
-		return s.set(OptTimeout)
-	case "daemon":
-		return s.set(OptDaemon)
-	case "stats":
-		s.format.Stats = true
-		return s.set(OptStats)
-	case "rate":
-		s.format.Rate = true
-		return s.set(OptRate)
-	case "thresholds":
-		s.format.Thresholds = true
-		return s.set(OptThresholds)
-	case "persistent-conn":
-		s.format.PersistentConn = true
-		return s.set(OptPersistentConn)
-	case "nosort":
-		s.format.NoSort = true
-		return s.set(OptNoSort)
-	case "sort":
-		// Sorting is the default; accepted with every command.
-		s.sort = true
-	case "exact":
-		s.format.Exact = true
-		return s.set(OptExact)
-	case "ipv6":
-		if s.fwmark == 0 {
-			return failf("-6 used before -f\n")
-		}
-		s.family, s.netmask = ipvs.IPv6, 128
-	case "ops":
-		if err := s.set(OptOnePacket); err != nil {
-			return err
-		}
-		s.flags |= ipvs.FlagOnePacket
-	case "pe":
-		if err := s.set(OptPE); err != nil {
-			return err
-		}
-		s.pe = truncate(val, peNameMax)
-	case "sched-flags":
-		if err := s.set(OptSchedFlags); err != nil {
-			return err
-		}
-		s.schedFlags = truncate(val, schedFlagsBufferMax)
-	case "mcast-group":
-		if err := s.set(OptMcastGroup); err != nil {
-			return err
-		}
-		if strings.Contains(val, ":") {
-			a, ok := inetPton6(val)
-			// IN6_IS_ADDR_MULTICAST looks at the first byte only
-			// (netip's IsMulticast would unmap ::ffff:224.0.0.1).
-			if !ok || a.As16()[0] != 0xff {
-				return failf("invalid IPv6 mcast-group `%s'", val)
-			}
-			s.daemon.Group = a
-		} else {
-			a, ok := inetPton4(val)
-			if !ok || a.As4()[0]&0xf0 != 0xe0 {
-				return failf("invalid IPv4 mcast-group `%s'", val)
-			}
-			s.daemon.Group = a
-		}
-	case "mcast-port":
-		if err := s.set(OptMcastPort); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 1, 65535)
-		if !ok {
-			return failf("illegal mcast-port specified")
-		}
-		s.daemon.Port = uint16(n)
-	case "mcast-ttl":
-		if err := s.set(OptMcastTTL); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 1, 255)
-		if !ok {
-			return failf("illegal mcast-ttl specified")
-		}
-		s.daemon.TTL = uint8(n)
-	case "sync-maxlen":
-		if err := s.set(OptSyncMaxLen); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 1, 65535-20-8)
-		if !ok {
-			return failf("illegal sync-maxlen specified")
-		}
-		s.daemon.MaxLen = uint16(n)
-	case "tun-info":
-		s.format.TunInfo = true
-		return s.set(OptTunInfo)
-	case "tun-type":
-		if err := s.set(OptTunType); err != nil {
-			return err
-		}
-		t, err := ipvs.ParseTunnelType(val)
-		if err != nil {
-			return failf("illegal tunnel type specified")
-		}
-		s.dest.TunnelType = t
-	case "tun-port":
-		if err := s.set(OptTunPort); err != nil {
-			return err
-		}
-		n, ok := stringToNumber(val, 1, 65535)
-		if !ok {
-			return failf("illegal tunnel port specified")
-		}
-		s.dest.TunnelPort = uint16(n)
-	case "tun-nocsum":
-		return s.set(OptTunNoCsum)
-	case "tun-csum":
-		if err := s.set(OptTunCsum); err != nil {
-			return err
-		}
-		s.dest.TunnelFlags |= ipvs.TunnelCsum
-	case "tun-remcsum":
-		if err := s.set(OptTunRemCsum); err != nil {
-			return err
-		}
-		s.dest.TunnelFlags |= ipvs.TunnelRemCsum
-	case "json", "sync", "atomic", "dry-run", "lossless":
-		return s.setExtension(extensionByName[name])
-	default:
-		// Every flag of Flags is handled above; reaching this is a bug
-		// in this package, reported like ipvsadm's default case.
-		return failf("invalid option `--%s'", name)
-	}
-	return nil
+	return spec.apply(s, val, arg)
 }
 
 func protoName(p ipvs.Protocol) string {
@@ -572,10 +303,11 @@ func parseSavedFWMark(s string) (uint32, bool) {
 }
 
 // parseSchedFlags is ipvsadm's parse_sched_flags: the comma-separated names
-// are checked against the final scheduler (wlc when none was given).
+// are checked against the final scheduler (ipvs.DefaultScheduler when none
+// was given).
 func parseSchedFlags(sched, arg string) (ipvs.ServiceFlags, *Error) {
 	if sched == "" {
-		sched = defaultScheduler
+		sched = ipvs.DefaultScheduler
 	}
 	var flags ipvs.ServiceFlags
 	names := 0
@@ -679,7 +411,7 @@ func (s *state) checkSemantics() *Error {
 			return failf("One-Packet Scheduling is only for UDP virtual services")
 		}
 		if s.sched == "" {
-			s.sched = defaultScheduler
+			s.sched = ipvs.DefaultScheduler
 		}
 	case StartDaemon:
 		if s.daemon.Interface == "" {
@@ -708,7 +440,7 @@ func (s *state) checkSemantics() *Error {
 	return nil
 }
 
-func (s *state) command() *Command {
+func (s *state) command(cmd *Command) {
 	svc := ipvs.Service{
 		Family:    s.family,
 		Protocol:  s.protocol,
@@ -726,7 +458,7 @@ func (s *state) command() *Command {
 	} else {
 		svc.Netmask = ipvs.IPv4NetmaskBits(s.netmask)
 	}
-	return &Command{
+	*cmd = Command{
 		Kind:     s.kind,
 		Options:  s.opts,
 		Service:  svc,

@@ -334,6 +334,21 @@ func ProtoName(proto uint16) string {
 // IPv4-mapped ones included, is IPv6, as it is to the kernel. The zero
 // Addr prints as 0.0.0.0. A nil Resolver works and always prints numbers.
 func (r *Resolver) AppendAddrPort(dst []byte, addr netip.Addr, port uint16, proto string, numeric bool) []byte {
+	if r == nil {
+		numeric = true
+	}
+	return AppendAddrPort(dst, r, addr, port, proto, numeric)
+}
+
+// Lookup answers the reverse lookups of AppendAddrPort; *Resolver is one.
+type Lookup interface {
+	LookupHost(addr netip.Addr) (string, bool)
+	LookupPort(port uint16, proto string) (string, bool)
+}
+
+// AppendAddrPort is Resolver.AppendAddrPort with the lookups of l, which
+// may be nil when numeric is set.
+func AppendAddrPort(dst []byte, l Lookup, addr netip.Addr, port uint16, proto string, numeric bool) []byte {
 	if !addr.IsValid() {
 		addr = netip.IPv4Unspecified()
 	}
@@ -342,7 +357,7 @@ func (r *Resolver) AppendAddrPort(dst []byte, addr netip.Addr, port uint16, prot
 	if v6 {
 		dst = append(dst, '[')
 	}
-	if name, ok := r.lookupHostUnlessNumeric(addr, numeric); ok {
+	if name, ok := lookupHost(l, addr, numeric); ok {
 		dst = append(dst, name...)
 	} else {
 		dst = AppendNumericHost(dst, addr)
@@ -351,7 +366,7 @@ func (r *Resolver) AppendAddrPort(dst []byte, addr netip.Addr, port uint16, prot
 		dst = append(dst, ']')
 	}
 	dst = append(dst, ':')
-	if name, ok := r.lookupPortUnlessNumeric(port, proto, numeric); ok {
+	if name, ok := lookupPort(l, port, proto, numeric); ok {
 		dst = append(dst, name...)
 	} else {
 		dst = strconv.AppendUint(dst, uint64(port), 10)
@@ -362,18 +377,18 @@ func (r *Resolver) AppendAddrPort(dst []byte, addr netip.Addr, port uint16, prot
 	return dst
 }
 
-func (r *Resolver) lookupHostUnlessNumeric(addr netip.Addr, numeric bool) (string, bool) {
-	if numeric || r == nil {
+func lookupHost(l Lookup, addr netip.Addr, numeric bool) (string, bool) {
+	if numeric {
 		return "", false
 	}
-	return r.LookupHost(addr)
+	return l.LookupHost(addr)
 }
 
-func (r *Resolver) lookupPortUnlessNumeric(port uint16, proto string, numeric bool) (string, bool) {
-	if numeric || r == nil || proto == "" {
+func lookupPort(l Lookup, port uint16, proto string, numeric bool) (string, bool) {
+	if numeric || proto == "" {
 		return "", false
 	}
-	return r.LookupPort(port, proto)
+	return l.LookupPort(port, proto)
 }
 
 // AddrPort is AppendAddrPort returning a string.

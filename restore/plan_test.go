@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/goipvsadm/goipvsadm/restore"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -26,14 +26,18 @@ var cmpValues = cmpopts.EquateComparable(netip.Addr{}, ipvs.Netmask{})
 
 func parseRules(t *testing.T, text string) []restore.Rule {
 	t.Helper()
-	p := cmdline.NewParser()
-	p.Resolver = cmdline.StaticResolver{}
-	rules, err := restore.ParseAllWith(p, "ipvsadm", strings.NewReader(text))
+	rules, err := restore.Parse(strings.NewReader(text), restore.Options{Resolver: noNames{}})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
 	return rules
 }
+
+// noNames resolves no name.
+type noNames struct{}
+
+func (noNames) LookupIPv4(string) (netip.Addr, bool)     { return netip.Addr{}, false }
+func (noNames) LookupPort(string, string) (uint16, bool) { return 0, false }
 
 // state is what must be unchanged after a failed all-or-nothing run.
 type state struct {
@@ -141,7 +145,7 @@ func TestAtomicRestoreFaultAtEveryStep(t *testing.T) {
 		})
 		err := plan.ApplyAtomic(context.Background(), c)
 		k.InjectFault(nil)
-		var ae *restore.AtomicError
+		var ae *reconcile.AtomicError
 		if !errors.As(err, &ae) || ae.Rollback != nil || !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("failing step %d: %v", fail, err)
 		}
@@ -172,38 +176,25 @@ var ignoreCounters = cmp.Options{
 func applyPlain(t *testing.T, c *ipvs.Client, text string) {
 	t.Helper()
 	for _, r := range parseRules(t, text) {
-		var err error
-		switch r.Cmd.Kind {
-		case cmdline.AddService:
-			err = c.CreateService(context.Background(), r.Cmd.Service)
-		case cmdline.AddServer:
-			err = c.CreateDestination(context.Background(), r.Cmd.Service.Key(), r.Cmd.Dest)
-		case cmdline.SetTimeouts:
-			err = c.SetTimeouts(context.Background(), r.Cmd.Timeouts)
-		default:
-			t.Fatalf("applyPlain: %v", r.Cmd.Kind)
+		if r.Op.Kind == 0 {
+			t.Fatalf("applyPlain: %s", r.Text)
 		}
-		if err != nil {
-			t.Fatalf("%s: %v", r.Text, err)
+		if results, err := c.Apply(context.Background(), []ipvs.Op{r.Op}); err != nil || results[0] != nil {
+			t.Fatalf("%s: %v %v", r.Text, err, results)
 		}
 	}
 }
 
-func currentTable(t *testing.T, c *ipvs.Client) *restore.Table {
+func currentTable(t *testing.T, c *ipvs.Client) reconcile.State {
 	t.Helper()
-	e, err := c.Snapshot(context.Background())
+	s, err := reconcile.Read(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbl := restore.NewTable(e)
-	tbl.Timeouts, err = c.Timeouts(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tbl
+	return s
 }
 
-func planAgainst(t *testing.T, c *ipvs.Client, text string) *restore.Plan {
+func planAgainst(t *testing.T, c *ipvs.Client, text string) *reconcile.Plan {
 	t.Helper()
 	plan, err := restore.NewPlan(parseRules(t, text), currentTable(t, c))
 	if err != nil {
@@ -219,8 +210,11 @@ func TestPlanRefusesBeforeSending(t *testing.T) {
 	sent := k.Requests()
 	_, err := restore.NewPlan(parseRules(t, "-A -t 10.9.9.9:80\n-A -t 10.0.0.1:80\n"), t1)
 	var pe *restore.PlanError
-	if !errors.As(err, &pe) || pe.Line.Num != 2 || !errors.Is(err, unix.EEXIST) {
+	if !errors.As(err, &pe) || pe.Line.Num != 2 || !errors.Is(err, unix.EEXIST) || !errors.Is(err, ipvs.ErrServiceExists) {
 		t.Errorf("Plan of a duplicate service: %v", err)
+	}
+	if want := "line 2: create service TCP 10.0.0.1:80: service already exists"; err == nil || err.Error() != want {
+		t.Errorf("error text %q, want %q", err, want)
 	}
 	if _, err := restore.NewPlan(parseRules(t, "-Ln\n"), t2); !errors.Is(err, restore.ErrNotTableChange) {
 		t.Errorf("Plan of a listing: %v", err)
@@ -250,7 +244,7 @@ func TestSync(t *testing.T) {
 	}
 	var plan []string
 	for _, s := range sync.Steps {
-		plan = append(plan, restore.FormatOp(s.Op))
+		plan = append(plan, s.String())
 	}
 	wantPlan := []string{
 		"-a -t 10.0.0.1:80 -r 10.0.1.9:80 -m -w 1",
@@ -283,36 +277,10 @@ func TestSync(t *testing.T) {
 	// Applying the printed plan with a plain restore gives the same table.
 	c2, _ := newClient(t)
 	applyPlain(t, c2, initial)
-	for _, r := range parseRules(t, strings.Join(plan, "\n")+"\n") {
-		op := planOp(r.Cmd)
-		if _, err := c2.Apply(context.Background(), []ipvs.Op{op}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyPlain(t, c2, sync.String())
 	if diff := cmp.Diff(readState(t, c), readState(t, c2), cmpValues, ignoreCounters); diff != "" {
 		t.Errorf("printed plan restores another table (-sync +plan):\n%s", diff)
 	}
-}
-
-func planOp(cmd *cmdline.Command) ipvs.Op {
-	k := cmd.Service.Key()
-	switch cmd.Kind {
-	case cmdline.AddService:
-		return ipvs.CreateService(cmd.Service)
-	case cmdline.EditService:
-		return ipvs.UpdateService(cmd.Service)
-	case cmdline.DeleteService:
-		return ipvs.DeleteService(k)
-	case cmdline.AddServer:
-		return ipvs.CreateDestination(k, cmd.Dest)
-	case cmdline.EditServer:
-		return ipvs.UpdateDestination(k, cmd.Dest)
-	case cmdline.DeleteServer:
-		return ipvs.DeleteDestination(k, cmd.Dest.Key())
-	case cmdline.SetTimeouts:
-		return ipvs.SetTimeouts(cmd.Timeouts)
-	}
-	panic(cmd.Kind)
 }
 
 // TestSyncNoChangeIsCheap: a sync of 10,000 services that are already in
@@ -334,7 +302,7 @@ func TestSyncNoChangeIsCheap(t *testing.T) {
 	}
 	rules := parseRules(t, b.String())
 	start := time.Now()
-	plan, err := restore.SyncPlan(rules, restore.NewTable(entries))
+	plan, err := restore.SyncPlan(rules, reconcile.State{Services: entries})
 	if err != nil || len(plan.Steps) != 0 {
 		t.Fatalf("%v, %v", plan, err)
 	}

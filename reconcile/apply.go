@@ -1,0 +1,232 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// Apply carries out the plan on c, best effort: like ipvsadm -R it sends
+// every step, many per system call, and goes on after a failed one. It
+// returns nil when every step succeeded, else an *ApplyError with each
+// failed step.
+func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
+	if p == nil || len(p.Steps) == 0 {
+		return nil
+	}
+	results, err := c.Apply(ctx, p.ops())
+	var failed []*StepError
+	for i, r := range results {
+		if r != nil {
+			failed = append(failed, &StepError{Step: p.Steps[i], Err: r})
+		}
+	}
+	if len(failed) > 0 {
+		return &ApplyError{Failed: failed}
+	}
+	return err
+}
+
+func (p *Plan) ops() []ipvs.Op {
+	ops := make([]ipvs.Op, len(p.Steps))
+	for i := range p.Steps {
+		ops[i] = p.Steps[i].Op
+	}
+	return ops
+}
+
+// ApplyError lists the steps of a Plan.Apply that failed.
+type ApplyError struct {
+	Failed []*StepError // in the plan's order
+}
+
+func (e *ApplyError) Error() string {
+	if len(e.Failed) == 1 {
+		return e.Failed[0].Error()
+	}
+	return fmt.Sprintf("%d changes failed, the first: %v", len(e.Failed), e.Failed[0])
+}
+
+// Unwrap returns the failed steps' errors.
+func (e *ApplyError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f
+	}
+	return errs
+}
+
+// AtomicError is a Plan.ApplyAtomic that did not go through.
+type AtomicError struct {
+	Step Step  // the first step that failed
+	Err  error // the kernel's answer to it
+	// Rollback is nil when every change of the run was undone and the
+	// table is as it was; otherwise the undo failed and the table is NOT
+	// as it was.
+	Rollback error
+}
+
+func (e *AtomicError) Error() string {
+	msg := (&StepError{Step: e.Step, Err: e.Err}).Error()
+	if e.Rollback != nil {
+		msg += fmt.Sprintf("; undoing the changes failed: %v", e.Rollback)
+	}
+	return msg
+}
+
+func (e *AtomicError) Unwrap() error { return e.Err }
+
+// atomicChunk is how many steps go to the kernel between checks for a
+// failure: a failure stops the run within one chunk, which the kernel has
+// then carried out in full (it goes on after a failed request).
+const atomicChunk = 1024
+
+// ApplyAtomic carries out the plan on c, all or nothing. Every step is
+// first checked against the table the plan was made for (the kernel's,
+// read now, for a plan not made by Diff or NewPlan): a step that cannot
+// apply is a *StepError, and nothing is sent. When the kernel refuses a
+// step, every step it carried out is undone, newest first, and an
+// *AtomicError names the failed step. Undoing is not cancelled with ctx.
+func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
+	if p == nil || len(p.Steps) == 0 {
+		return nil
+	}
+	base, err := p.baseFor(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := p.check(base.clone()); err != nil {
+		return err
+	}
+	ops := p.ops()
+	outcome := make([]stepOutcome, 0, len(ops))
+	for start := 0; start < len(ops); start += atomicChunk {
+		end := min(start+atomicChunk, len(ops))
+		results, err := c.Apply(ctx, ops[start:end])
+		failed, ferr := -1, error(nil)
+		for j, r := range results {
+			switch {
+			case r == nil:
+				outcome = append(outcome, carriedOut)
+			case errors.Is(r, ipvs.ErrAckLost):
+				outcome = append(outcome, perhapsCarriedOut)
+			default:
+				outcome = append(outcome, refused)
+			}
+			if r != nil && failed < 0 {
+				failed, ferr = start+j, r
+			}
+		}
+		if failed < 0 && err != nil {
+			failed, ferr = start, err
+		}
+		if failed >= 0 {
+			return &AtomicError{Step: p.Steps[failed], Err: ferr, Rollback: p.rollback(ctx, c, base, outcome)}
+		}
+	}
+	return nil
+}
+
+// baseFor returns the table the plan is to meet: the one it was made for,
+// with the kernel's timeouts filled in where it did not know them and the
+// plan sets them (to undo that), or the kernel's whole table.
+func (p *Plan) baseFor(ctx context.Context, c *ipvs.Client) (*Table, error) {
+	if p.base == nil {
+		s, err := Read(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return NewTable(s), nil
+	}
+	t := p.base.timeouts
+	if t.TCP != 0 && t.TCPFin != 0 && t.UDP != 0 || !p.setsTimeouts() {
+		return p.base, nil
+	}
+	kt, err := c.Timeouts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base := *p.base
+	for _, f := range []struct{ have, kernel *time.Duration }{
+		{&base.timeouts.TCP, &kt.TCP}, {&base.timeouts.TCPFin, &kt.TCPFin}, {&base.timeouts.UDP, &kt.UDP},
+	} {
+		if *f.have == 0 {
+			*f.have = *f.kernel
+		}
+	}
+	return &base, nil
+}
+
+func (p *Plan) setsTimeouts() bool {
+	for i := range p.Steps {
+		if p.Steps[i].Op.Kind == ipvs.OpSetTimeouts {
+			return true
+		}
+	}
+	return false
+}
+
+type stepOutcome uint8
+
+const (
+	refused stepOutcome = iota
+	carriedOut
+	perhapsCarriedOut // its answer was lost
+)
+
+// rollback undoes the steps the kernel carried out. Their undo is worked
+// out only now, by replaying exactly those steps on the base table: a step
+// after a refused one met a table without the refused change, and must be
+// undone against that.
+func (p *Plan) rollback(ctx context.Context, c *ipvs.Client, base *Table, outcome []stepOutcome) error {
+	t := base.clone()
+	// undo holds each replayed step's undo operations, in order; step
+	// s's are undo[start[s]:start[s+1]].
+	var undo []ipvs.Op
+	type replayed struct {
+		start    int
+		tolerant bool
+	}
+	var done []replayed
+	for i, o := range outcome {
+		if o == refused {
+			continue
+		}
+		start := len(undo)
+		if err := t.apply(p.Steps[i].Op, &undo); err != nil {
+			if o == perhapsCarriedOut {
+				continue
+			}
+			return fmt.Errorf("the kernel carried out %q, which the table did not expect: %w", p.Steps[i], err)
+		}
+		done = append(done, replayed{start, o == perhapsCarriedOut})
+	}
+	// Newest first, each step's undo in its own order.
+	ops := make([]ipvs.Op, 0, len(undo))
+	tolerant := make([]bool, 0, len(undo))
+	end := len(undo)
+	for i := len(done) - 1; i >= 0; i-- {
+		for _, op := range undo[done[i].start:end] {
+			ops = append(ops, op)
+			tolerant = append(tolerant, done[i].tolerant)
+		}
+		end = done[i].start
+	}
+	results, err := c.Apply(context.WithoutCancel(ctx), ops)
+	for i, r := range results {
+		if r == nil {
+			continue
+		}
+		// Undoing a step that may never have happened may find nothing
+		// to undo.
+		if tolerant[i] && (errors.Is(r, ipvs.ErrServiceNotFound) || errors.Is(r, ipvs.ErrDestinationNotFound) ||
+			errors.Is(r, ipvs.ErrServiceExists) || errors.Is(r, ipvs.ErrDestinationExists)) {
+			continue
+		}
+		return r
+	}
+	return err
+}

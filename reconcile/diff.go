@@ -1,0 +1,107 @@
+package reconcile
+
+import "github.com/goipvsadm/goipvsadm/ipvs"
+
+// Diff returns the plan with the fewest changes that turn current into
+// desired: services and destinations missing from current are created,
+// those that differ are updated in place (never deleted and created
+// again, so their connections and scheduling state survive), and those not
+// in desired are deleted. For each service, new destinations come before
+// deleted ones, so a service keeps serving while its real servers are
+// swapped. A timeout is set where desired has one that differs from
+// current's. Cost: O(N) in the number of services and destinations.
+//
+// For ApplyAtomic to undo a failed run, current must be the kernel's table
+// (as Read returns it) when the plan is applied.
+func Diff(current, desired State) *Plan {
+	cur := NewTable(current)
+	ops := diffTables(cur, NewTable(desired))
+	if t := timeoutChange(current.Timeouts, desired.Timeouts); t != (ipvs.Timeouts{}) {
+		ops = append(ops, ipvs.SetTimeouts(t))
+	}
+	steps := make([]Step, len(ops))
+	for i, op := range ops {
+		steps[i].Op = op
+	}
+	return &Plan{Steps: steps, base: cur}
+}
+
+// timeoutChange keeps the wanted timeouts that differ from the current
+// ones (zero: leave as it is).
+func timeoutChange(cur, want ipvs.Timeouts) ipvs.Timeouts {
+	var t ipvs.Timeouts
+	if want.TCP != 0 && want.TCP != cur.TCP {
+		t.TCP = want.TCP
+	}
+	if want.TCPFin != 0 && want.TCPFin != cur.TCPFin {
+		t.TCPFin = want.TCPFin
+	}
+	if want.UDP != 0 && want.UDP != cur.UDP {
+		t.UDP = want.UDP
+	}
+	return t
+}
+
+func diffTables(cur, want *Table) []ipvs.Op {
+	var ops []ipvs.Op
+	for i, k := range want.order {
+		d := want.svcs[k]
+		if d == nil || d.seq != i {
+			continue
+		}
+		c := cur.svcs[k]
+		if c == nil {
+			ops = append(ops, ipvs.CreateService(d.svc))
+			for _, dk := range d.order {
+				ops = append(ops, ipvs.CreateDestination(k, d.dests[dk]))
+			}
+			continue
+		}
+		if !sameService(c.svc, d.svc) {
+			ops = append(ops, ipvs.UpdateService(d.svc))
+		}
+		var updates []ipvs.Op
+		for _, dk := range d.order {
+			dd := d.dests[dk]
+			cd, ok := c.dests[dk]
+			switch {
+			case !ok:
+				ops = append(ops, ipvs.CreateDestination(k, dd))
+			case !sameDestination(cd, dd):
+				updates = append(updates, ipvs.UpdateDestination(k, dd))
+			}
+		}
+		ops = append(ops, updates...)
+		for _, dk := range c.order {
+			if _, ok := d.dests[dk]; !ok {
+				ops = append(ops, ipvs.DeleteDestination(k, dk))
+			}
+		}
+	}
+	for i, k := range cur.order {
+		if c := cur.svcs[k]; c != nil && c.seq == i && want.svcs[k] == nil {
+			ops = append(ops, ipvs.DeleteService(k))
+		}
+	}
+	return ops
+}
+
+// sameService compares the configuration the kernel keeps.
+func sameService(a, b ipvs.Service) bool {
+	return a.Key() == b.Key() && scheduler(a) == scheduler(b) && a.Flags == b.Flags &&
+		a.Timeout == b.Timeout && a.Netmask == b.Netmask && a.PEName == b.PEName
+}
+
+func scheduler(s ipvs.Service) string {
+	if s.Scheduler == "" {
+		return ipvs.DefaultScheduler
+	}
+	return s.Scheduler
+}
+
+// sameDestination compares what a destination update can change.
+func sameDestination(a, b ipvs.Destination) bool {
+	return a.Key() == b.Key() && a.ForwardMethod == b.ForwardMethod && a.Weight == b.Weight &&
+		a.UpperThreshold == b.UpperThreshold && a.LowerThreshold == b.LowerThreshold &&
+		a.TunnelType == b.TunnelType && a.TunnelPort == b.TunnelPort && a.TunnelFlags == b.TunnelFlags
+}

@@ -1,0 +1,223 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// Table is an IPVS table in memory, with the kernel's rules for what may
+// be created, updated and deleted: build a desired State change by change
+// with it, or check changes before they are sent. The zero Table is not
+// usable; call NewTable. Every change costs O(1) (O(destinations) to delete
+// a service).
+type Table struct {
+	svcs  map[ipvs.ServiceKey]*tableEntry
+	order []ipvs.ServiceKey // insertion order; deleted keys are skipped lazily
+
+	timeouts ipvs.Timeouts // zero fields: unknown or unchanged
+}
+
+type tableEntry struct {
+	svc   ipvs.Service
+	dests map[ipvs.DestinationKey]ipvs.Destination
+	order []ipvs.DestinationKey // oldest first; the kernel lists them newest first
+	seq   int                   // position in Table.order
+}
+
+// NewTable returns a Table holding s.
+func NewTable(s State) *Table {
+	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
+	for _, e := range s.Services {
+		te := t.add(e.Service)
+		te.dests = make(map[ipvs.DestinationKey]ipvs.Destination, len(e.Destinations))
+		te.order = make([]ipvs.DestinationKey, 0, len(e.Destinations))
+		// The kernel lists newest first; adding oldest first keeps that.
+		for i := len(e.Destinations) - 1; i >= 0; i-- {
+			d := e.Destinations[i]
+			if _, dup := te.dests[d.Key()]; dup {
+				continue // its last listing, met first here, counts
+			}
+			d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
+			te.dests[d.Key()] = d
+			te.order = append(te.order, d.Key())
+		}
+	}
+	return t
+}
+
+func (t *Table) add(s ipvs.Service) *tableEntry {
+	s.Stats = ipvs.Stats{}
+	s.Family = s.Key().Family
+	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]ipvs.Destination{}, seq: len(t.order)}
+	t.svcs[s.Key()] = te
+	t.order = append(t.order, s.Key())
+	return te
+}
+
+// clone returns a copy of t that shares nothing with it.
+func (t *Table) clone() *Table { return NewTable(t.State()) }
+
+// State returns the table as Read would: services in the order they were
+// created, destinations newest first. Counters are zero.
+func (t *Table) State() State {
+	return State{Services: t.entries(), Timeouts: t.timeouts}
+}
+
+func (t *Table) entries() []ipvs.ServiceEntry {
+	out := make([]ipvs.ServiceEntry, 0, len(t.svcs))
+	for i, k := range t.order {
+		te, ok := t.svcs[k]
+		if !ok || te.seq != i {
+			continue // deleted (and maybe added again later)
+		}
+		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests))}
+		for j := len(te.order) - 1; j >= 0; j-- {
+			e.Destinations = append(e.Destinations, te.dests[te.order[j]])
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// A ConflictError is a change that cannot apply to a table: what it
+// creates exists already, or what it updates or deletes does not exist.
+// It matches its sentinel and the errno the kernel would return
+// (syscall.EEXIST, ESRCH or ENOENT) with errors.Is.
+type ConflictError struct {
+	Op ipvs.Op
+	// Err is ipvs.ErrServiceExists, ipvs.ErrServiceNotFound,
+	// ipvs.ErrDestinationExists or ipvs.ErrDestinationNotFound, or
+	// ipvs.ErrInvalid for an Op of no known kind.
+	Err error
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%v %s: %v", e.Op.Kind, object(e.Op), e.Err)
+}
+
+// Unwrap returns the sentinel and the kernel's errno for it.
+func (e *ConflictError) Unwrap() []error {
+	if errno, ok := conflictErrno[e.Err]; ok {
+		return []error{e.Err, errno}
+	}
+	return []error{e.Err}
+}
+
+var conflictErrno = map[error]syscall.Errno{
+	ipvs.ErrServiceExists:       syscall.EEXIST,
+	ipvs.ErrServiceNotFound:     syscall.ESRCH,
+	ipvs.ErrDestinationExists:   syscall.EEXIST,
+	ipvs.ErrDestinationNotFound: syscall.ENOENT,
+	ipvs.ErrInvalid:             syscall.EINVAL,
+}
+
+// object names what op changes: "TCP 10.0.0.1:80", "TCP 10.0.0.1:80 ->
+// 10.0.1.1:80"; nothing for timeouts.
+func object(op ipvs.Op) string {
+	switch op.Kind {
+	case ipvs.OpSetTimeouts:
+		return ""
+	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
+		return op.Service.Key().String() + " -> " + op.Destination.Key().String()
+	}
+	return op.Service.Key().String()
+}
+
+// Apply makes the change in the table as the kernel would. It fails,
+// changing nothing, with a *ConflictError when the kernel would refuse the
+// change for a missing or existing object; it does not know the kernel's
+// schedulers, nor which addresses it accepts.
+func (t *Table) Apply(op ipvs.Op) error { return t.apply(op, nil) }
+
+// apply is Apply; unless undo is nil, it appends to *undo the operations
+// that undo the change, to be carried out in order.
+func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
+	conflict := func(sentinel error) error {
+		return &ConflictError{Op: op, Err: sentinel}
+	}
+	push := func(ops ...ipvs.Op) error {
+		if undo != nil {
+			*undo = append(*undo, ops...)
+		}
+		return nil
+	}
+	if op.Kind == ipvs.OpSetTimeouts {
+		old := t.timeouts
+		for _, f := range []struct{ cur, set *time.Duration }{
+			{&t.timeouts.TCP, &op.Timeouts.TCP}, {&t.timeouts.TCPFin, &op.Timeouts.TCPFin}, {&t.timeouts.UDP, &op.Timeouts.UDP},
+		} {
+			if *f.set != 0 {
+				*f.cur = *f.set
+			}
+		}
+		return push(ipvs.SetTimeouts(old))
+	}
+	k := op.Service.Key()
+	te := t.svcs[k]
+	switch op.Kind {
+	case ipvs.OpCreateService:
+		if te != nil {
+			return conflict(ipvs.ErrServiceExists)
+		}
+		t.add(op.Service)
+		return push(ipvs.DeleteService(k))
+	case ipvs.OpUpdateService:
+		if te == nil {
+			return conflict(ipvs.ErrServiceNotFound)
+		}
+		old := te.svc
+		s := op.Service
+		s.Stats, s.Family = ipvs.Stats{}, k.Family
+		te.svc = s
+		return push(ipvs.UpdateService(old))
+	case ipvs.OpDeleteService:
+		if te == nil {
+			return conflict(ipvs.ErrServiceNotFound)
+		}
+		if undo != nil {
+			*undo = append(*undo, ipvs.CreateService(te.svc))
+			for _, dk := range te.order { // oldest first: re-created in the kernel's order
+				*undo = append(*undo, ipvs.CreateDestination(k, te.dests[dk]))
+			}
+		}
+		delete(t.svcs, k)
+		return nil
+	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
+		if te == nil {
+			return conflict(ipvs.ErrServiceNotFound)
+		}
+		return te.applyDestination(op, push)
+	}
+	return conflict(ipvs.ErrInvalid)
+}
+
+// applyDestination is apply for a destination of te.
+func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) error {
+	k := te.svc.Key()
+	d := op.Destination
+	d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
+	dk := d.Key()
+	old, exists := te.dests[dk]
+	switch {
+	case op.Kind == ipvs.OpCreateDestination && exists:
+		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
+	case op.Kind != ipvs.OpCreateDestination && !exists:
+		return &ConflictError{Op: op, Err: ipvs.ErrDestinationNotFound}
+	}
+	switch op.Kind {
+	case ipvs.OpCreateDestination:
+		te.dests[dk] = d
+		te.order = append(te.order, dk)
+		return push(ipvs.DeleteDestination(k, dk))
+	case ipvs.OpUpdateDestination:
+		te.dests[dk] = d
+		return push(ipvs.UpdateDestination(k, old))
+	}
+	delete(te.dests, dk)
+	te.order = slices.DeleteFunc(te.order, func(x ipvs.DestinationKey) bool { return x == dk })
+	return push(ipvs.CreateDestination(k, old))
+}
