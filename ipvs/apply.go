@@ -90,7 +90,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 				window = max(1, window/4)
 			}
 		}
-		return nil
+		return c.staleResultsLocked(ops, results)
 	})
 	if err != nil {
 		// Ops not answered carry the error that stopped the batch. The
