@@ -23,8 +23,8 @@ E2E_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/goipvsadm-e2e
 E2E_PAYLOAD ?= $(E2E_CACHE)/payload
 DEMO_PAYLOAD ?= $(E2E_CACHE)/demo-payload
 
-# A guest gets this long in all (TCG is slow; a full run, with the random
-# differential test, takes ~10 min).
+# A guest gets this long in all (TCG is slow; the random differential
+# test and the interruption trials of cmd/goipvsadm take most of a run).
 E2E_VM_TIMEOUT ?= 30m
 
 export E2E_CACHE E2E_VM_TIMEOUT

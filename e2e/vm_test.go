@@ -54,6 +54,7 @@ func TestE2E(t *testing.T) {
 			env = append(env, name+"="+v)
 		}
 	}
+	env = append(env, testSettings(os.Environ())...)
 
 	for _, name := range kernels {
 		t.Run(name, func(t *testing.T) {
@@ -163,4 +164,18 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return d
+}
+
+// testSettings are the host's GOIPVSADM_E2E_* variables that tune guest
+// tests (GOIPVSADM_E2E_INTERRUPT_TRIALS, ...), passed on to the guest;
+// the harness's own (_HOST, _KERNEL) are not.
+func testSettings(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "GOIPVSADM_E2E_") && name != "GOIPVSADM_E2E_HOST" && name != "GOIPVSADM_E2E_KERNEL" {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

@@ -21,7 +21,8 @@ var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 // goes on after a failed op: each result says what happened to its op,
 // exactly as the single-op methods would have said. The error is not nil
 // when the socket failed or ctx ended; results of ops not carried out
-// then hold that error.
+// then hold that error, and those sent but not answered also match
+// ErrAckLost.
 //
 // The requests go out in windows, each in one sendmsg; only the last of a
 // window asks for an acknowledgement (the kernel reports every failure
@@ -51,7 +52,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	if len(sendable) == 0 {
 		return results, nil
 	}
-	done := 0
+	done, sent := 0, 0
 	deadline, _ := ctx.Deadline()
 	err := c.session(ctx, func(l link) error {
 		window := ackWindow(l)
@@ -77,6 +78,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 			if err := l.send(buf); err != nil {
 				return err
 			}
+			sent = end
 			lost, err := collectAnswers(l, deadline, seqs, last, ops, results)
 			if err != nil {
 				return err
@@ -88,12 +90,19 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 				window = max(1, window/4)
 			}
 		}
-		return nil
+		return c.staleResultsLocked(ops, results)
 	})
 	if err != nil {
-		// Ops not answered carry the error that stopped the batch.
-		for _, i := range sendable[done:] {
-			if results[i] == nil {
+		// Ops not answered carry the error that stopped the batch. The
+		// kernel carried out the window that was sent (it handles a
+		// whole sendmsg before it answers), so its unanswered ops have
+		// an unknown outcome.
+		for j, i := range sendable[done:] {
+			switch {
+			case results[i] != nil:
+			case done+j < sent:
+				results[i] = ops[i].errorFor(fmt.Errorf("%w: %w", ErrAckLost, err))
+			default:
 				results[i] = ops[i].errorFor(err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+	"github.com/mdlayher/netlink"
 )
 
 func svcN(i int) ipvs.Service {
@@ -142,5 +143,45 @@ func TestApplyENOBUFS(t *testing.T) {
 	}
 	if _, err := c.Info(context.Background()); err != nil {
 		t.Errorf("client unusable after ENOBUFS: %v", err)
+	}
+}
+
+// TestApplyCancelledWhileWaiting: the ops of a window that was sent when
+// ctx ended were carried out, or may have been: their results match
+// ErrAckLost as well as the context's error, and the ops never sent only
+// the latter.
+func TestApplyCancelledWhileWaiting(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Flags&netlink.Acknowledge != 0 {
+			// The window's last request, the one answered: no answer
+			// comes, and the caller gives up.
+			cancel()
+			return ipvstest.Stall()
+		}
+		return ipvstest.Fault{}
+	})
+	ops := make([]ipvs.Op, 3)
+	for i := range ops {
+		ops[i] = ipvs.CreateService(svcN(i))
+	}
+	results, err := c.Apply(ctx, ops)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Apply: %v, want Canceled", err)
+	}
+	for i, r := range results {
+		if !errors.Is(r, ipvs.ErrAckLost) || !errors.Is(r, context.Canceled) {
+			t.Errorf("op %d: %v, want ErrAckLost and Canceled", i, r)
+		}
+	}
+	k.InjectFault(nil)
+	if got, err := c.Services(context.Background()); err != nil || len(got) != 2 {
+		t.Errorf("after the cancelled Apply: %d services, %v; want the 2 carried out", len(got), err)
+	}
+	cancel()
+	if results, _ := c.Apply(ctx, ops[:1]); errors.Is(results[0], ipvs.ErrAckLost) {
+		t.Errorf("op never sent: %v, want only Canceled", results[0])
 	}
 }

@@ -311,6 +311,9 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 		socks = append(socks, dl)
 	}
 	err = interruptible(ctx, socks, func() error { return fn(l, dl) })
+	if gone := c.staleFamilyLocked(err); gone != nil {
+		return gone
+	}
 	if ctx.Err() != nil || (err != nil && !isKernelError(err)) {
 		// The deadline may have been forced into the past, and the
 		// socket may hold replies we no longer read.

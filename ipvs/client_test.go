@@ -260,6 +260,31 @@ func TestUnavailableAndPermission(t *testing.T) {
 	}
 }
 
+// TestNameLimits: the kernel takes names up to its limits (a scheduler of
+// 15 bytes, a persistence engine of 16) and looks them up (ENOENT for
+// unknown ones); longer names are EINVAL.
+func TestNameLimits(t *testing.T) {
+	c, _ := fakeClient(t)
+	ctx := context.Background()
+	svc := func(port uint16, sched, pe string) ipvs.Service {
+		return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: port, Scheduler: sched, PEName: pe}
+	}
+	tests := []struct {
+		svc  ipvs.Service
+		want error
+	}{
+		{svc(1, "123456789012345", ""), ipvs.ErrSchedulerNotFound},
+		{svc(2, "1234567890123456", ""), unix.EINVAL},
+		{svc(3, "rr", "1234567890123456"), ipvs.ErrSchedulerNotFound},
+		{svc(4, "rr", "12345678901234567"), unix.EINVAL},
+	}
+	for _, tt := range tests {
+		if err := c.CreateService(ctx, tt.svc); !errors.Is(err, tt.want) {
+			t.Errorf("scheduler %q, pe %q: %v, want %v", tt.svc.Scheduler, tt.svc.PEName, err, tt.want)
+		}
+	}
+}
+
 // TestConcurrentWritersAndDumps runs under -race in CI: writers and dumps
 // mixed on one Client must neither race nor take each other's replies.
 func TestConcurrentWritersAndDumps(t *testing.T) {

@@ -62,6 +62,12 @@ var differentialSteps = []step{
 	op("unknown pe", func(ctx context.Context, c *ipvs.Client) error {
 		return c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: a("10.0.0.2"), Port: 2, Scheduler: "rr", PEName: "nope"})
 	}),
+	op("pe name at the kernel's limit", func(ctx context.Context, c *ipvs.Client) error {
+		return c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: a("10.0.0.2"), Port: 4, Scheduler: "rr", PEName: "1234567890123456"})
+	}),
+	op("scheduler name at the kernel's limit", func(ctx context.Context, c *ipvs.Client) error {
+		return c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: a("10.0.0.2"), Port: 5, Scheduler: "123456789012345"})
+	}),
 	op("scheduler none", func(ctx context.Context, c *ipvs.Client) error {
 		return c.CreateService(ctx, ipvs.Service{Protocol: ipvs.SCTP, Addr: a("10.0.0.2"), Port: 3, Scheduler: "none"})
 	}),

@@ -151,6 +151,7 @@ func TestKernelErrors(t *testing.T) {
 		{"add existing service", c.CreateService(ctx, svc), ipvs.ErrServiceExists},
 		{"unknown scheduler", c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.7"), Port: 1, Scheduler: "nosuch"}), ipvs.ErrSchedulerNotFound},
 		{"unknown pe", c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.7"), Port: 2, Scheduler: "rr", PEName: "nope"}), ipvs.ErrSchedulerNotFound},
+		{"pe name of 16 bytes", c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.7"), Port: 3, Scheduler: "rr", PEName: "1234567890123456"}), ipvs.ErrSchedulerNotFound},
 		{"edit missing service", c.UpdateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: addr("10.0.0.9"), Port: 80}), ipvs.ErrServiceNotFound},
 		{"delete missing service", c.DeleteService(ctx, missing), ipvs.ErrServiceNotFound},
 		{"zero missing service", c.Zero(ctx, missing), ipvs.ErrServiceNotFound},

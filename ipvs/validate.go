@@ -64,8 +64,10 @@ func validateServiceConfig(s Service, k ServiceKey) error {
 	if len(s.Scheduler) >= uapi.SchedNameMaxLen {
 		return invalidf(syscall.EINVAL, "scheduler name %q is longer than %d bytes", s.Scheduler, uapi.SchedNameMaxLen-1)
 	}
-	if len(s.PEName) >= uapi.PENameMaxLen {
-		return invalidf(syscall.EINVAL, "persistence engine name %q is longer than %d bytes", s.PEName, uapi.PENameMaxLen-1)
+	// The kernel's policy for the persistence engine's name, unlike the
+	// scheduler's, leaves room for IP_VS_PENAME_MAXLEN bytes before the NUL.
+	if len(s.PEName) > uapi.PENameMaxLen {
+		return invalidf(syscall.EINVAL, "persistence engine name %q is longer than %d bytes", s.PEName, uapi.PENameMaxLen)
 	}
 	return nil
 }

@@ -308,3 +308,50 @@ func TestSyncNoChangeIsCheap(t *testing.T) {
 	}
 	t.Logf("sync plan of 10,000 x 10 unchanged: %v", time.Since(start))
 }
+
+// TestAtomicRestoreCancelledAtEveryStep: however far the kernel got when
+// the context ends (a signal, in goipvsadm), the run is undone. The
+// requests of the window in flight were carried out but may be
+// unanswered: they must be undone too.
+func TestAtomicRestoreCancelledAtEveryStep(t *testing.T) {
+	probe, _ := newClient(t)
+	applyPlain(t, probe, initial)
+	before := readState(t, probe)
+	full := planAgainst(t, probe, rules200())
+	n := len(full.Steps)
+	if err := full.ApplyAtomic(context.Background(), probe); err != nil {
+		t.Fatal(err)
+	}
+	after := readState(t, probe)
+	for at := 0; at < n; at++ {
+		c, k := newClient(t)
+		applyPlain(t, c, initial)
+		plan := planAgainst(t, c, rules200())
+		ctx, cancel := context.WithCancel(context.Background())
+		var seen atomic.Int32
+		k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+			if r.IsIPVS() && !r.IsRead() && int(seen.Add(1))-1 == at {
+				cancel()
+			}
+			return ipvstest.Fault{}
+		})
+		err := plan.ApplyAtomic(ctx, c)
+		cancel()
+		k.InjectFault(nil)
+		if err == nil {
+			// The last window was answered before the cancellation
+			// was seen: the run is complete.
+			if diff := cmp.Diff(after, readState(t, c), cmpValues, ignoreCounters); diff != "" {
+				t.Fatalf("cancelled at step %d, no error: table not the restored one (-want +got):\n%s", at, diff)
+			}
+			continue
+		}
+		var ae *reconcile.AtomicError
+		if !errors.As(err, &ae) || ae.Rollback != nil || !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled at step %d: %v", at, err)
+		}
+		if diff := cmp.Diff(before, readState(t, c), cmpValues, ignoreCounters); diff != "" {
+			t.Fatalf("cancelled at step %d: table not restored (-before +after):\n%s", at, diff)
+		}
+	}
+}

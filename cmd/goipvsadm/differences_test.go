@@ -59,6 +59,11 @@ EOF
 # a comment is a syntax error for ipvsadm
 EOF
 -Sn
+-R <<EOF
+-A -t vip1.example:80 -s rr
+-A -t vip1.example.:81 -s rr
+EOF
+-Sn
 `},
 	{name: "restore-exit-status", script: `
 -R <<EOF

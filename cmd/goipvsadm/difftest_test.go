@@ -246,6 +246,27 @@ EOF
 -a -t 10.0.0.1:80 -r 192.168.1.3:nosuchport
 -A -u 10.0.0.1:https -s rr
 `, true},
+	{"trailing-dot", `
+! -A -t 10.0.0.1:82 -s rr
+! -a -t 10.0.0.1:82 -r 10.0.0.2:80 -m
+-A -t vip1.example.:83 -s rr
+-A -t VIP1.Example.:84 -s rr
+-A -t vip1.:85 -s rr
+-A -t localhost.:86 -s rr
+-A -t vip1.example:87 -s rr
+-a -t 10.0.0.1:82 -r rs1.example.:80 -m
+-a -t 10.0.0.1:82 -r rs2.:80 -m
+-a -t vip1:82 -r rs2.example:http. -m
+-a -t vip1:82 -r rs2.example:80 -m
+-L -t vip1.example.:82
+-Ln -t vip1.example:82
+-Ln -t vip1.example:http.
+-E -t vip1.example.:82 -s wlc
+-e -t 10.0.0.1:82 -r rs1.example.:80 -w 3
+-d -t 10.0.0.1:82 -r rs1.example.:80
+-Z -t vip1.example.:82
+-D -t vip1.example.:82
+`, true},
 	{"sort-order", `
 ! -A -t 200.0.0.1:80 -s rr
 ! -A -t 10.0.0.1:80 -s rr
@@ -284,6 +305,14 @@ EOF
 -A -t 10.0.0.1:80 -s rr
 -A -t 10.0.0.2:80 -s nosuch
 -A -t 10.0.0.2:80 -s rr --pe nosuch
+-A -t 10.0.0.2:80 -s rr --pe 123456789012345
+-A -t 10.0.0.2:80 -s rr --pe 1234567890123456
+-A -t 10.0.0.2:80 -s rr -p --pe 12345678901234567
+-A -t 10.0.0.2:80 -s rr --pe 123456789012345678901234
+-A -t 10.0.0.2:80 -s 123456789012345
+-A -t 10.0.0.2:80 -s 1234567890123456 -p
+-A -t 10.0.0.2:80 -s 12345678901234567890
+-E -t 10.0.0.1:80 -s rr -p --pe 12345678901234567890
 -E -t 10.0.0.9:80 -s rr
 -E -t 10.0.0.1:80 -s nosuch
 -D -t 10.0.0.9:80

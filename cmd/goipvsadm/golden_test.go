@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,12 +18,18 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// testNames resolves with the e2e guest's fixed tables and no DNS, so the
-// golden transcripts are what ipvsadm prints in the guest.
+// testNames resolves with the e2e guest's fixed tables, so the golden
+// transcripts are what ipvsadm prints in the guest. The guest has no DNS,
+// but Go's resolver, which goipvsadm asks after the hosts file, reads that
+// file as well, ignoring a name's final dot; the stand-in does the same.
 func testNames() *names.Resolver {
+	files := &names.Resolver{HostsPath: filepath.Join("..", "..", "e2e", "guest", "etc", "hosts")}
 	return &names.Resolver{
-		HostsPath:    filepath.Join("..", "..", "e2e", "guest", "etc", "hosts"),
+		HostsPath:    files.HostsPath,
 		ServicesPath: filepath.Join("..", "..", "e2e", "guest", "etc", "services"),
+		LookupA: func(name string) (netip.Addr, bool) {
+			return files.LookupIPv4(strings.TrimSuffix(name, "."))
+		},
 	}
 }
 

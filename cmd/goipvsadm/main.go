@@ -33,6 +33,7 @@ func main() {
 		modprobe: loadModule,
 		procRoot: "/proc",
 		names:    names.New(),
+		lockPath: restoreLockPath,
 	}
 	code := a.main(os.Args[1:])
 	a.stdout.Flush()
@@ -61,6 +62,12 @@ type app struct {
 	modprobe func() error                 // loads ip_vs after a failed open
 	procRoot string                       // where net/ip_vs_conn is read
 	names    *names.Resolver
+	lockPath string // the restore lock ("": none); see lockRestore
+
+	// exitSignal, when set, replaces ending the process by a signal
+	// (tests); intr is the all-or-nothing restore's signal handling.
+	exitSignal func(os.Signal)
+	intr       *interrupts
 
 	client *ipvs.Client
 }

@@ -38,7 +38,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		return se.Exit
 	}
 	if mode.Sync || mode.Atomic {
-		return a.restoreTable(ctx, rules, mode)
+		return a.restoreTableGuarded(ctx, rules, mode)
 	}
 	status := 0
 	var batch []reconcile.Step
@@ -124,10 +124,14 @@ func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdli
 	case !mode.Atomic:
 		return a.applyFailures(plan.Apply(ctx, a.client))
 	}
+	a.beginChanges()
 	err = plan.ApplyAtomic(ctx, a.client)
 	var ae *reconcile.AtomicError
 	if !errors.As(err, &ae) {
 		return a.applyFailures(err)
+	}
+	if a.interrupted() != nil {
+		return a.reportInterrupted(ae)
 	}
 	fmt.Fprintln(a.stderr, kernelMessage(operationOf(ae.Step.Op.Kind), ae.Err))
 	if l, ok := lineOf(rules, ae.Step.Line); ok {

@@ -291,15 +291,22 @@ func (r *Resolver) LookupService(name, proto string) (uint16, bool) {
 // LookupIPv4 is gethostbyname as ipvsadm uses it: the first IPv4 address
 // of the host called name (case-insensitive in /etc/hosts), from the
 // hosts table, then DNS.
+//
+// glibc's hosts table compares names exactly, so "vip1.example." does not
+// find a "vip1.example" line; Go's resolver, which does the DNS step,
+// reads the hosts file too and ignores a final dot. A name that differs
+// from a hosts-table name only by its final dot is therefore not asked
+// further: the answer would come from the file, not from DNS.
 func (r *Resolver) LookupIPv4(name string) (netip.Addr, bool) {
 	r.load()
-	if a, ok := r.hostsFwd[strings.ToLower(name)]; ok {
+	lower := strings.ToLower(name)
+	if a, ok := r.hostsFwd[lower]; ok {
 		return a, true
 	}
 	// glibc answers a name with a colon itself, as an IPv6 literal, which
 	// an IPv4 lookup does not find; Go's resolver would map "::" to
 	// 0.0.0.0 and "::ffff:10.0.0.1" to 10.0.0.1.
-	if r.LookupA == nil || strings.Contains(name, ":") {
+	if r.LookupA == nil || strings.Contains(name, ":") || r.inHostsButForDot(lower) {
 		return netip.Addr{}, false
 	}
 	r.mu.Lock()
@@ -310,6 +317,17 @@ func (r *Resolver) LookupIPv4(name string) (netip.Addr, bool) {
 	a, ok := r.LookupA(name)
 	r.fwdCache[name] = fwdAnswer{a, ok}
 	return a, ok
+}
+
+// inHostsButForDot reports whether the lower-case name with its final dot
+// removed, or added, is a name of the hosts table.
+func (r *Resolver) inHostsButForDot(lower string) bool {
+	other := lower + "."
+	if trimmed, ok := strings.CutSuffix(lower, "."); ok {
+		other = trimmed
+	}
+	_, ok := r.hostsFwd[other]
+	return ok
 }
 
 // ProtoName returns the protocol name getservbyport takes for an IP

@@ -3,6 +3,7 @@ package names
 import (
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -154,11 +155,16 @@ func TestPorts(t *testing.T) {
 
 func TestLookupIPv4(t *testing.T) {
 	r := testResolver(t)
+	files := testResolver(t)
+	// As Go's resolver does, the stand-in for DNS reads the hosts file
+	// too, ignoring a final dot; glibc's files backend compares names
+	// exactly, and only DNS may answer for "web1.".
 	r.LookupA = func(name string) (netip.Addr, bool) {
+		name = strings.TrimSuffix(name, ".")
 		if name == "dns.example" {
 			return netip.MustParseAddr("10.8.8.8"), true
 		}
-		return netip.Addr{}, false
+		return files.LookupIPv4(name)
 	}
 	tests := []struct {
 		name string
@@ -168,6 +174,10 @@ func TestLookupIPv4(t *testing.T) {
 		{"WEB1.example", "10.0.0.1"},
 		{"mapped.example", "10.9.9.9"},
 		{"dns.example", "10.8.8.8"},
+		{"dns.example.", "10.8.8.8"},
+		{"web1.", ""},
+		{"WEB1.example.", ""},
+		{"web1..", ""},
 		{"short6.example", ""}, // IPv6 only: gethostbyname wants IPv4
 		{"nowhere", ""},
 	}
