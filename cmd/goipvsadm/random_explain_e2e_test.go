@@ -34,9 +34,6 @@ func explainDifference(c randomCase, want, got result, before, refState, ourStat
 	} else if onlyCommasFlag(want, norm) && same {
 		return "-b with only commas: ipvsadm crashes", true
 	}
-	if class, ok := knownBug(c, want, got); ok {
-		return class, true
-	}
 	class := fmt.Sprintf("ipvsadm exit %d %q / goipvsadm exit %d %q", want.exit, firstLine(want.stderr), got.exit, firstLine(got.stderr))
 	if !same {
 		class += " / tables differ"
@@ -95,29 +92,6 @@ var commasMessage = regexp.MustCompile("^invalid scheduler flag `(,+)'\n$")
 func onlyCommasFlag(want, got result) bool {
 	return want.exit == 128+11 && got.exit == 2 && commasMessage.MatchString(got.stderr)
 }
-
-// trailingDot is a host name ending in a dot, alone or before its port.
-var trailingDot = regexp.MustCompile(`[A-Za-z]\.(:|$|\s)`)
-
-// knownBug recognises the differences issue 11 reports, which are being
-// fixed on another branch. Remove each entry when its fix lands.
-func knownBug(c randomCase, want, got result) (string, bool) {
-	text := strings.Join(c.args, " ") + "\n" + c.stdin
-	if trailingDot.MatchString(text) && (strings.Contains(want.stderr, "illegal virtual server address[:port] specified") ||
-		strings.Contains(want.stderr, "illegal real server address[:port] specified")) {
-		return "KNOWN issue 11: a host name with a trailing dot is accepted", true
-	}
-	// goipvsadm refuses the name before sending (EINVAL); ipvsadm sends
-	// it and reports what the kernel says (the scheduler or engine not
-	// found, or no such service).
-	if longPE.MatchString(text) && want.exit == 255 && got.exit == 255 && strings.Contains(got.stderr, "Invalid operation") {
-		return "KNOWN issue 11: a persistence engine name past the kernel's limit", true
-	}
-	return "", false
-}
-
-// longPE is --pe with a name of 16 characters or more.
-var longPE = regexp.MustCompile(`--pe[= ]\S{16,}`)
 
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
