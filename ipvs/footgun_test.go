@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +181,35 @@ func TestSubSecondTimeoutsRefused(t *testing.T) {
 		t.Errorf("timeouts changed from %+v to %+v", before, after)
 	}
 	must(t, c.SetTimeouts(ctx, ipvs.Timeouts{TCP: 2 * time.Minute}))
+}
+
+// TestMappedAddressesWithIPv6Family: an IPv4-mapped address is an IPv6
+// address when the caller says so (ipvsadm -A -t [::ffff:10.0.0.9]:80
+// makes an IPv6 service): with Family IPv6 on the service, or under an
+// IPv6 service for a destination, it is sent as it is and the kernel
+// answers, as it answers ipvsadm.
+func TestMappedAddressesWithIPv6Family(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	mapped := netip.MustParseAddr("::ffff:10.0.0.9")
+	s := ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.TCP, Addr: mapped, Port: 80}
+	must(t, c.CreateService(ctx, s))
+	// The kernel refuses a mapped destination itself (not unicast), as
+	// it does for ipvsadm: the request must reach it.
+	d := ipvs.Destination{Addr: netip.MustParseAddr("::ffff:10.0.0.10"), Port: 80, Weight: 1}
+	if err := c.CreateDestination(ctx, s.Key(), d); err == nil || strings.Contains(err.Error(), "IPv4-mapped") {
+		t.Errorf("CreateDestination of %v under an IPv6 service: %v, want the kernel's refusal", d.Addr, err)
+	}
+	fwm := ipvs.ServiceKey{Family: ipvs.IPv6, FWMark: 1}
+	if err := c.CreateDestination(ctx, fwm, d); !errors.Is(err, ipvs.ErrServiceNotFound) {
+		t.Errorf("CreateDestination under a missing IPv6 fwmark service: %v, want ErrServiceNotFound", err)
+	}
+	got, err := c.Service(ctx, s.Key())
+	must(t, err)
+	if got.Key() != s.Key() {
+		t.Errorf("read back %v, want %v", got.Key(), s.Key())
+	}
+	if n := len(k.Services()); n != 1 {
+		t.Errorf("kernel holds %d services, want 1", n)
+	}
 }

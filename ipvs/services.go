@@ -409,6 +409,10 @@ func (c *Client) Zero(ctx context.Context, k ServiceKey) error {
 // canonicalKey fills in the family and clears what a fwmark key does not
 // use, so user-made keys behave like keys read from the kernel.
 func canonicalKey(k ServiceKey) ServiceKey {
+	if k.Family == 0 && k.FWMark == 0 && k.Addr.Is4In6() {
+		// Left for validateService to refuse: the caller did not say IPv6.
+		return k
+	}
 	return serviceOf(k).Key()
 }
 

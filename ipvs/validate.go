@@ -13,8 +13,10 @@ import (
 // silently take for something else than was meant.
 
 // mappedError refuses an IPv4-mapped IPv6 address (::ffff:10.0.0.9, as
-// netip.AddrFromSlice gives for a 16-byte net.IP): the kernel would take it
-// for an IPv6 address, which is never what such a caller means.
+// netip.AddrFromSlice gives for a 16-byte net.IP) where the caller did not
+// say the service is IPv6: the kernel would take it for an IPv6 address,
+// which such a caller rarely means. With Family IPv6 it is sent as it is,
+// as ipvsadm does for -t [::ffff:10.0.0.9]:80.
 func mappedError(what string, a netip.Addr) error {
 	return invalidf(syscall.EINVAL, "%s %v is an IPv4-mapped IPv6 address: use %v (netip.Addr.Unmap) for IPv4", what, a, a.Unmap())
 }
@@ -26,7 +28,7 @@ func validateService(s Service, full bool) error {
 	if k.FWMark == 0 && !s.Addr.IsValid() {
 		return invalidf(syscall.EINVAL, "service has neither an address nor a firewall mark")
 	}
-	if k.FWMark == 0 && s.Addr.Is4In6() {
+	if k.FWMark == 0 && s.Addr.Is4In6() && s.Family != IPv6 {
 		return mappedError("service address", s.Addr)
 	}
 	if k.Family != IPv4 && k.Family != IPv6 {
@@ -78,7 +80,7 @@ func validateDestination(k ServiceKey, d Destination, full bool) error {
 	if !d.Addr.IsValid() {
 		return invalidf(syscall.EINVAL, "destination has no address")
 	}
-	if d.Addr.Is4In6() {
+	if d.Addr.Is4In6() && k.Family != IPv6 {
 		return mappedError("destination address", d.Addr)
 	}
 	if !full {
