@@ -14,9 +14,11 @@ import (
 
 // mappedError refuses an IPv4-mapped IPv6 address (::ffff:10.0.0.9, as
 // netip.AddrFromSlice gives for a 16-byte net.IP) where the caller did not
-// say the service is IPv6: the kernel would take it for an IPv6 address,
-// which such a caller rarely means. With Family IPv6 it is sent as it is,
-// as ipvsadm does for -t [::ffff:10.0.0.9]:80.
+// say it means IPv6: the kernel would take it for an IPv6 address, which
+// such a caller rarely means. A service with Family IPv6 is sent as it is,
+// as ipvsadm does for -t [::ffff:10.0.0.9]:80; so is a destination where a
+// family other than the service's is allowed (a tunnel, or a key), and
+// the kernel answers as it answers ipvsadm (it takes no mapped real server).
 func mappedError(what string, a netip.Addr) error {
 	return invalidf(syscall.EINVAL, "%s %v is an IPv4-mapped IPv6 address: use %v (netip.Addr.Unmap) for IPv4", what, a, a.Unmap())
 }
@@ -80,13 +82,13 @@ func validateDestination(k ServiceKey, d Destination, full bool) error {
 	if !d.Addr.IsValid() {
 		return invalidf(syscall.EINVAL, "destination has no address")
 	}
-	if d.Addr.Is4In6() && k.Family != IPv6 {
-		return mappedError("destination address", d.Addr)
-	}
 	if !full {
 		return nil
 	}
 	if d.Family() != k.Family && d.ForwardMethod != Tunnel {
+		if d.Addr.Is4In6() {
+			return mappedError("destination address", d.Addr)
+		}
 		return invalidf(syscall.EINVAL, "destination %v is not %v: only tunnel destinations may differ in family from their service", d.Addr, k.Family)
 	}
 	if int(d.ForwardMethod) >= len(uapi.FwdMethods) {

@@ -246,6 +246,14 @@ EOF
 -a -t 10.0.0.1:80 -r 192.168.1.3:nosuchport
 -A -u 10.0.0.1:https -s rr
 `, true},
+	{"mapped-addresses", `
+-Z -u [::ffff:10.0.0.1]:https
+-e -f 1 -6 -r [::ffff:10.0.0.1]:5060 -w 100
+-a -f 92750 -r [::ffff:10.0.0.1]:https -i --tun-type=gre --tun-nocsum
+-A -t [::ffff:10.0.0.1]:80 -s rr
+-d -t 10.0.0.1:80 -r [::ffff:10.0.0.2]:80
+-D -t [::ffff:10.0.0.1]:80
+`, true},
 	{"trailing-dot", `
 ! -A -t 10.0.0.1:82 -s rr
 ! -a -t 10.0.0.1:82 -r 10.0.0.2:80 -m
