@@ -59,7 +59,7 @@ test: check-deps
 # line: neither spf13/pflag nor internal/cmdline. The public packages of
 # the rules format and of plans name no internal type in their API.
 NO_CMDLINE_PKGS = ./ipvs/... ./reconcile/...
-PUBLIC_API_PKGS = ./ipvs ./reconcile ./restore ./save
+PUBLIC_API_PKGS = ./ipvs ./ipvs/ipvstest ./reconcile ./restore ./save ./moby/ipvs
 INTERNAL_NAMES = cmdline|names|listing|rulefmt|benchrules|uapi|pflag
 check-deps:
 	@for p in $(PUBLIC_API_PKGS); do \

@@ -21,7 +21,8 @@ type Request struct {
 	// generic netlink controller (family resolution), anything else for
 	// messages to families the kernel does not have.
 	Family uint16
-	// Command is the generic netlink command (uapi.CmdNewService, ...).
+	// Command is the generic netlink command: IPVS_CMD_* of linux/ip_vs.h
+	// for IPVS (1 is IPVS_CMD_NEW_SERVICE, ...).
 	Command  uint8
 	Flags    netlink.HeaderFlags
 	Sequence uint32
