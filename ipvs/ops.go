@@ -65,22 +65,26 @@ func DeleteDestination(k ServiceKey, dk DestinationKey) Op {
 // SetTimeouts is the Op of Client.SetTimeouts.
 func SetTimeouts(t Timeouts) Op { return Op{Kind: OpSetTimeouts, Timeouts: t} }
 
+// opKinds holds each kind's name, for errors and String, and its generic
+// netlink command. Index 0 is no kind.
+var opKinds = [...]struct {
+	name string
+	cmd  uint8
+}{
+	OpCreateService:     {"create service", uapi.CmdNewService},
+	OpUpdateService:     {"update service", uapi.CmdSetService},
+	OpDeleteService:     {"delete service", uapi.CmdDelService},
+	OpCreateDestination: {"create destination", uapi.CmdNewDest},
+	OpUpdateDestination: {"update destination", uapi.CmdSetDest},
+	OpDeleteDestination: {"delete destination", uapi.CmdDelDest},
+	OpSetTimeouts:       {"set timeouts", uapi.CmdSetConfig},
+}
+
+func (k OpKind) known() bool { return k != 0 && int(k) < len(opKinds) }
+
 func (k OpKind) String() string {
-	switch k {
-	case OpCreateService:
-		return "create service"
-	case OpUpdateService:
-		return "update service"
-	case OpDeleteService:
-		return "delete service"
-	case OpCreateDestination:
-		return "create destination"
-	case OpUpdateDestination:
-		return "update destination"
-	case OpDeleteDestination:
-		return "delete destination"
-	case OpSetTimeouts:
-		return "set timeouts"
+	if k.known() {
+		return opKinds[k].name
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
@@ -101,28 +105,16 @@ func (o Op) object() string {
 // of e.b (Apply encodes all its ops into one growing buffer; the request
 // keeps its own part, which stays valid as the buffer moves on).
 func (o Op) prepare(e *attrEncoder) (request, error) {
-	var cmd uint8
-	switch o.Kind {
-	case OpCreateService:
-		cmd = uapi.CmdNewService
-	case OpUpdateService:
-		cmd = uapi.CmdSetService
-	case OpDeleteService:
-		cmd = uapi.CmdDelService
-	case OpCreateDestination:
-		cmd = uapi.CmdNewDest
-	case OpUpdateDestination:
-		cmd = uapi.CmdSetDest
-	case OpDeleteDestination:
-		cmd = uapi.CmdDelDest
-	case OpSetTimeouts:
+	if !o.Kind.known() {
+		return request{}, invalidf(syscall.EINVAL, "unknown operation %d", uint8(o.Kind))
+	}
+	cmd := opKinds[o.Kind].cmd
+	if o.Kind == OpSetTimeouts {
 		a, err := timeoutAttrs(o.Timeouts)
 		if err != nil {
 			return request{}, err
 		}
-		return ack(uapi.CmdSetConfig, a), nil
-	default:
-		return request{}, invalidf(syscall.EINVAL, "unknown operation %d", uint8(o.Kind))
+		return ack(cmd, a), nil
 	}
 	fullService := o.Kind == OpCreateService || o.Kind == OpUpdateService
 	fullDest := o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination
