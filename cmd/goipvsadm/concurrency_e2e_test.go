@@ -31,11 +31,7 @@ func TestConcurrentWritersOnKernel(t *testing.T) {
 	ref, ours := e2eBinaries(t)
 	resetKernel(t, ref)
 	defer resetKernel(t, ref)
-	c, err := ipvs.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kernelClient(t)
 	deadline := time.Now().Add(time.Duration(envInt(t, "GOIPVSADM_E2E_STRESS_SECONDS", 30)) * time.Second)
 	ctx := context.Background()
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -60,6 +61,17 @@ func resetKernel(t *testing.T, ref string) {
 	runTool(t, ref, []string{"--stop-daemon", "master"}, "")
 	runTool(t, ref, []string{"--stop-daemon", "backup"}, "")
 	runTool(t, ref, []string{"--set", "900", "120", "300"}, "")
+}
+
+// kernelClient opens a Client of the guest's kernel, closed when t ends.
+func kernelClient(t *testing.T) *ipvs.Client {
+	t.Helper()
+	c, err := ipvs.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // runScript runs a differential script with bin and returns its transcript,

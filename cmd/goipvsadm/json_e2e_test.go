@@ -65,11 +65,7 @@ func TestJSONOnKernel(t *testing.T) {
 	ref, ours := e2eBinaries(t)
 	resetKernel(t, ref)
 	defer resetKernel(t, ref)
-	c, err := ipvs.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kernelClient(t)
 	ctx := context.Background()
 
 	lines, err := parseScript(jsonSetup)

@@ -5,18 +5,12 @@ package main
 import (
 	"context"
 	"testing"
-
-	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 // kernelRoundTrip is a round trip on the guest's kernel: goipvsadm saves,
 // restorer restores.
 func kernelRoundTrip(t *testing.T, ours, restorer string) *roundTrip {
-	c, err := ipvs.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := kernelClient(t)
 	tool := func(bin string) func([]string, string) result {
 		return func(args []string, stdin string) result { return runTool(t, bin, args, stdin) }
 	}
