@@ -86,15 +86,11 @@ func keep(svc bool, nest []byte) []byte {
 
 // record writes the loaded table's requests to path.
 func record(path string) (int, error) {
-	s, err := newRawSock()
+	s, family, err := openIPVS()
 	if err != nil {
 		return 0, err
 	}
 	defer unix.Close(s.fd)
-	family, err := s.family()
-	if err != nil {
-		return 0, err
-	}
 	var svcs [][]byte
 	if err := s.send(family, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, cmdGetService, 1, nil); err != nil {
 		return 0, err
@@ -145,15 +141,11 @@ func replay(path string, window int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s, err := newRawSock()
+	s, family, err := openIPVS()
 	if err != nil {
 		return 0, err
 	}
 	defer unix.Close(s.fd)
-	family, err := s.family()
-	if err != nil {
-		return 0, err
-	}
 	n := 0
 	for off := 0; off < len(reqs); {
 		start, last := off, off

@@ -20,11 +20,7 @@ type costCase struct {
 }
 
 func kernelCost() error {
-	s, err := newRawSock()
-	if err != nil {
-		return err
-	}
-	family, err := s.family()
+	s, family, err := openIPVS()
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,20 @@ func newRawSock() (*rawSock, error) {
 	return &rawSock{fd: fd, buf: make([]byte, 64<<10)}, nil
 }
 
+// openIPVS opens a raw socket and looks up the IPVS family on it.
+func openIPVS() (*rawSock, uint16, error) {
+	s, err := newRawSock()
+	if err != nil {
+		return nil, 0, err
+	}
+	family, err := s.family()
+	if err != nil {
+		unix.Close(s.fd)
+		return nil, 0, err
+	}
+	return s, family, nil
+}
+
 func align4(n int) int { return (n + 3) &^ 3 }
 
 // appendAttr appends one attribute.
@@ -199,15 +213,11 @@ func (s *rawSock) serviceKeys(family uint16) ([][]byte, error) {
 // buffers from the largest read a socket has seen). It returns the number
 // of services and destinations.
 func rawList() (int, int, error) {
-	s, err := newRawSock()
+	s, family, err := openIPVS()
 	if err != nil {
 		return 0, 0, err
 	}
 	defer unix.Close(s.fd)
-	family, err := s.family()
-	if err != nil {
-		return 0, 0, err
-	}
 	keys, err := s.serviceKeys(family)
 	if err != nil {
 		return 0, 0, err
