@@ -225,11 +225,17 @@ type request struct {
 	attrs []byte
 }
 
-// isRead reports whether r only reads: the kernel serves those without
-// sleeping for long.
-func (r request) isRead() bool {
+// quick reports whether the kernel serves r without sleeping for more than
+// its IPVS lock: reads (a dump fills its first batch inside sendmsg) and
+// single destination changes. Service changes may load a scheduler or
+// persistence engine module, daemon changes start or stop kernel threads,
+// and a flush takes as long as the table is large: those go through the
+// scheduler-aware send, so that a thread asleep in the kernel does not
+// hold its processor.
+func (r request) quick() bool {
 	switch r.cmd {
-	case uapi.CmdGetService, uapi.CmdGetDest, uapi.CmdGetDaemon, uapi.CmdGetConfig, uapi.CmdGetInfo:
+	case uapi.CmdGetService, uapi.CmdGetDest, uapi.CmdGetDaemon, uapi.CmdGetConfig, uapi.CmdGetInfo,
+		uapi.CmdNewDest, uapi.CmdSetDest, uapi.CmdDelDest:
 		return true
 	}
 	return false
@@ -359,8 +365,8 @@ func (c *Client) doOn(l link, r request) ([][]byte, error) {
 	var out [][]byte
 	seq := c.nextSeq()
 	send := l.send
-	if r.isRead() {
-		send = l.sendRead
+	if r.quick() {
+		send = l.sendQuick
 	}
 	c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
 	if err := send(c.sendBuf); err != nil {
@@ -410,7 +416,7 @@ func (c *Client) dumpOn(l link, r request, each func(payload []byte) error) erro
 	r.flags = netlink.Request | netlink.Dump
 	seq := c.nextSeq()
 	c.sendBuf = appendRequest(c.sendBuf[:0], c.family, r.flags, seq, r)
-	if err := l.sendRead(c.sendBuf); err != nil {
+	if err := l.sendQuick(c.sendBuf); err != nil {
 		return err
 	}
 	var ferr error

@@ -53,7 +53,7 @@ func realLink(t *testing.T) link {
 func TestRealSocketRoundTrip(t *testing.T) {
 	l := realLink(t)
 	a := attrs(func(e *attrEncoder) { e.string(uapi.CtrlAttrFamilyName, "nlctrl") })
-	for _, send := range []func([]byte) error{l.send, l.sendRead} {
+	for _, send := range []func([]byte) error{l.send, l.sendQuick} {
 		b := appendRequest(nil, uapi.GenlIDCtrl, netlink.Request, 7, request{cmd: uapi.CtrlCmdGetFamily, attrs: a})
 		if err := send(b); err != nil {
 			t.Fatal(err)

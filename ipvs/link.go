@@ -23,9 +23,10 @@ import (
 // same bytes over netlink.Conn's API.
 type link interface {
 	send(b []byte) error
-	// sendRead sends read requests (dumps, GET_INFO, ...), which the
+	// sendQuick sends requests the kernel serves without sleeping for
+	// long (request.quick): dumps, GET_INFO, destination changes, ...;
 	// kernel serves without sleeping for long.
-	sendRead(b []byte) error
+	sendQuick(b []byte) error
 	recv() ([]byte, error) // valid until the next recv
 	SetDeadline(t time.Time) error
 	setReadDeadline(t time.Time) error
@@ -60,7 +61,7 @@ func (l *connLink) send(b []byte) error {
 	return err
 }
 
-func (l *connLink) sendRead(b []byte) error { return l.send(b) }
+func (l *connLink) sendQuick(b []byte) error { return l.send(b) }
 
 func (l *connLink) recv() ([]byte, error) {
 	msgs, err := l.conn.Receive()

@@ -34,11 +34,12 @@ type rawLink struct {
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 
 func (l *rawLink) send(b []byte) error {
-	// Changes go through the scheduler-aware path: the kernel carries out
-	// every IPVS request inside sendmsg, and some sleep there (starting a
-	// sync daemon creates kernel threads; a new scheduler loads a module),
-	// which a raw system call would hide from the Go scheduler: a thread
-	// asleep in the kernel would hold its processor.
+	// Requests that are not quick go through the scheduler-aware path:
+	// the kernel carries out every IPVS request inside sendmsg, and some
+	// sleep there (starting a sync daemon creates kernel threads; a new
+	// scheduler loads a module), which a raw system call would hide from
+	// the Go scheduler: a thread asleep in the kernel would hold its
+	// processor.
 	var err error
 	werr := l.rc.Write(func(fd uintptr) bool {
 		err = unix.Sendto(int(fd), b, 0, kernelAddr)
@@ -53,13 +54,12 @@ func (l *rawLink) send(b []byte) error {
 	return nil
 }
 
-// sendRead sends a read request with a raw system call: the kernel only
-// takes short locks to serve it (a dump fills its first batch inside
-// sendmsg), and a raw call does not enter the scheduler. When system calls
-// are slow (emulation, load) Go's sysmon otherwise hands the processor to
-// another thread and back for each one: two context switches per call,
-// which dominated listing large tables.
-func (l *rawLink) sendRead(b []byte) error {
+// sendQuick sends a quick request (see request.quick) with a raw system
+// call, which does not enter the scheduler. When system calls are slow
+// (emulation, load) Go's sysmon otherwise hands the processor to another
+// thread and back for each one: two context switches per call, which
+// dominated listing large tables and one call per destination.
+func (l *rawLink) sendQuick(b []byte) error {
 	if l.fd < 0 {
 		return l.send(b)
 	}
