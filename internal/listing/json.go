@@ -274,7 +274,7 @@ func appendJSONDestination(b []byte, d *ipvs.Destination) []byte {
 		b = append(b, `","port":`...)
 		b = strconv.AppendUint(b, uint64(d.TunnelPort), 10)
 		b = append(b, `,"csum":"`...)
-		b = append(b, JSONTunnelCsum(d.TunnelFlags)...)
+		b = append(b, jsonTunnelCsum(d.TunnelFlags)...)
 		b = append(b, `"}`...)
 	} else {
 		b = append(b, "null"...)
@@ -366,16 +366,26 @@ func JSONTunnelType(t ipvs.TunnelType) string {
 	return strconv.FormatUint(uint64(t), 10)
 }
 
-// JSONTunnelCsum is the "csum" value of a tunnel: nocsum, csum, remcsum,
-// or the bits in hexadecimal.
-func JSONTunnelCsum(f ipvs.TunnelFlags) string {
+// TunnelCsumName is the name ipvsadm's options give f's checksum mode
+// (--tun-nocsum, --tun-csum, --tun-remcsum): nocsum, csum or remcsum; ok
+// is false for any other combination of bits.
+func TunnelCsumName(f ipvs.TunnelFlags) (name string, ok bool) {
 	switch f {
 	case 0:
-		return "nocsum"
+		return "nocsum", true
 	case ipvs.TunnelCsum:
-		return "csum"
+		return "csum", true
 	case ipvs.TunnelRemCsum:
-		return "remcsum"
+		return "remcsum", true
+	}
+	return "", false
+}
+
+// jsonTunnelCsum is the "csum" value of a tunnel: its TunnelCsumName, or
+// the bits in hexadecimal.
+func jsonTunnelCsum(f ipvs.TunnelFlags) string {
+	if name, ok := TunnelCsumName(f); ok {
+		return name
 	}
 	return "0x" + strconv.FormatUint(uint64(f), 16)
 }

@@ -175,13 +175,8 @@ func (f *Format) AppendDestinationOptions(b []byte, d *ipvs.Destination) []byte 
 
 // csumOption is the option that sets the tunnel flags back.
 func csumOption(f ipvs.TunnelFlags) string {
-	switch f {
-	case 0:
-		return "--tun-nocsum"
-	case ipvs.TunnelCsum:
-		return "--tun-csum"
-	case ipvs.TunnelRemCsum:
-		return "--tun-remcsum"
+	if name, ok := listing.TunnelCsumName(f); ok {
+		return "--tun-" + name
 	}
 	return "(null)"
 }
