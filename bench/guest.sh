@@ -1,7 +1,8 @@
 #!/bin/sh
 # make bench, inside the 6.1 guest (bench/run.sh boots it): goipvsadm
 # against ipvsadm with benchrun, then our library against moby/ipvs with
-# libcompare (with moby's API on goipvsadm's package as a third contender).
+# libcompare (with moby's API on goipvsadm's package as a third contender) and
+# the per-call floor of that API (ipvsprof -op replay -window 1).
 # BENCH_SMALL=1: small tables; BENCH_ARGS: more benchrun flags;
 # BENCH_LIB=0: skip libcompare; BENCH_LIB=only: skip benchrun. BENCH_PROFILE=1: only profile the ipvs
 # library with ipvsprof and send the profiles to the host;
@@ -57,5 +58,19 @@ if [ "${BENCH_LIB:-1}" != 0 ] && [ -x /usr/local/bin/libcompare ]; then
 	[ -x /usr/local/bin/libcompare-compat ] && compat="-compat /usr/local/bin/libcompare-compat"
 	# shellcheck disable=SC2086
 	/usr/local/bin/libcompare $small $compat || { r=$?; [ "$rc" -ne 0 ] || rc=$r; }
+	# The per-call floor of moby's API: libcompare's table as pre-encoded
+	# requests from a program that does nothing else, one request per
+	# sendmsg, each acknowledged, as moby's calls must be.
+	n=10000
+	[ -n "$small" ] && n=1000
+	reload_ipvs
+	/usr/local/bin/ipvsprof -op apply -table "${n}x10" >/dev/null &&
+		/usr/local/bin/ipvsprof -op record -requests /tmp/libcompare.req >/dev/null || rc=1
+	for round in 1 2 3; do
+		reload_ipvs
+		printf 'libcompare: per-call floor round %s: ' "$round"
+		/usr/local/bin/ipvsprof -op replay -window 1 -requests /tmp/libcompare.req || rc=1
+	done
+	reload_ipvs
 fi
 exit "$rc"
