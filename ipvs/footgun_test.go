@@ -222,3 +222,39 @@ func TestMappedAddressesWithIPv6Family(t *testing.T) {
 		t.Errorf("kernel holds %d services, want 2", n)
 	}
 }
+
+// TestFWMarkServiceWithoutProtocolAddressPort: a firewall-mark service has
+// no protocol, address or port (the kernel neither takes nor reports them),
+// so one given with them is refused rather than read back different; the
+// mark alone reads back equal.
+func TestFWMarkServiceWithoutProtocolAddressPort(t *testing.T) {
+	ctx := context.Background()
+	c, k := fakeClient(t)
+	for _, s := range []ipvs.Service{
+		{FWMark: 7, Protocol: ipvs.TCP},
+		{FWMark: 7, Addr: netip.MustParseAddr("10.0.0.1")},
+		{FWMark: 7, Port: 80},
+	} {
+		if err := c.CreateService(ctx, s); !errors.Is(err, ipvs.ErrInvalid) {
+			t.Errorf("CreateService(%+v): %v, want ErrInvalid", s, err)
+		}
+		if err := c.UpdateService(ctx, s); !errors.Is(err, ipvs.ErrInvalid) {
+			t.Errorf("UpdateService(%+v): %v, want ErrInvalid", s, err)
+		}
+	}
+	if n := len(k.Services()); n != 0 {
+		t.Fatalf("kernel holds %d services, want none", n)
+	}
+	s := ipvs.Service{Family: ipvs.IPv4, FWMark: 7, Scheduler: "rr"}
+	if err := c.CreateService(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Service(ctx, s.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Stats = ipvs.Stats{}
+	if got != s {
+		t.Errorf("read back %+v, wrote %+v", got, s)
+	}
+}

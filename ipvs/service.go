@@ -34,8 +34,8 @@ func (k ServiceKey) String() string {
 }
 
 // Service is a virtual service. Protocol, Addr and Port (or FWMark and
-// Family) identify it; the rest is its configuration, and Stats is filled
-// only on reads.
+// Family, with Protocol, Addr and Port zero) identify it; the rest is its
+// configuration, and Stats is filled only on reads.
 //
 // Family may be left zero for address services: it follows from Addr. It
 // must be set for IPv6 fwmark services (zero means IPv4).

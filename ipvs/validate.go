@@ -53,6 +53,11 @@ func validateService(s Service, full bool) error {
 }
 
 func validateServiceConfig(s Service, k ServiceKey) error {
+	if k.FWMark != 0 && (s.Protocol != 0 || s.Addr.IsValid() || s.Port != 0) {
+		// The kernel neither keeps nor reports them: the service would
+		// read back different.
+		return invalidf(syscall.EINVAL, "a firewall-mark service has no protocol, address or port")
+	}
 	if k.FWMark == 0 && k.Port == 0 && s.Flags&FlagPersistent == 0 {
 		return invalidf(syscall.EINVAL, "port 0 (all ports) needs a persistent service")
 	}

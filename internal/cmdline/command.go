@@ -197,10 +197,10 @@ type Command struct {
 	// single service was named).
 	Options OptionSet
 
-	// Service is the virtual service (all commands that take one). As in
-	// ipvsadm, a fwmark service has Protocol TCP and Family IPv4 unless
-	// -6 was given; Scheduler is ipvs.DefaultScheduler by default only for
-	// -A and -E.
+	// Service is the virtual service (all commands that take one). A
+	// fwmark service has no protocol, address or port, and Family IPv4
+	// unless -6 was given; Scheduler is ipvs.DefaultScheduler by default
+	// only for -A and -E.
 	// Addr is the zero Addr when no address was given.
 	Service ipvs.Service
 	// Dest is the real server of -a, -e and -d.

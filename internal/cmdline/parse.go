@@ -443,7 +443,6 @@ func (s *state) checkSemantics() *Error {
 func (s *state) command(cmd *Command) {
 	svc := ipvs.Service{
 		Family:    s.family,
-		Protocol:  s.protocol,
 		FWMark:    s.fwmark,
 		Scheduler: s.sched,
 		Flags:     s.flags,
@@ -451,7 +450,7 @@ func (s *state) command(cmd *Command) {
 		PEName:    s.pe,
 	}
 	if s.fwmark == 0 {
-		svc.Addr, svc.Port = s.addr, s.port
+		svc.Protocol, svc.Addr, svc.Port = s.protocol, s.addr, s.port
 	}
 	if s.family == ipvs.IPv6 {
 		svc.Netmask = ipvs.IPv6Prefix(int(s.netmask))
