@@ -72,6 +72,13 @@ type Client struct {
 	family uint16
 	seq    uint32 // the last sequence number used
 
+	// loaded holds the schedulers and persistence engines of services
+	// this client created or updated: the kernel has their modules, so
+	// the next service change naming them does not wait for a module
+	// load. (A module unloaded since is loaded again inside sendmsg: a
+	// slow call, never a wrong one.)
+	loaded map[string]bool
+
 	sendBuf []byte        // reused for requests
 	keyBuf  []byte        // reused for service-key attributes
 	destBuf []Destination // reused to decode destination dumps
@@ -223,11 +230,15 @@ type request struct {
 	cmd   uint8
 	flags netlink.HeaderFlags
 	attrs []byte
+	// modulesLoaded says that the scheduler and persistence engine a
+	// service change names are loaded already (see Client.loaded).
+	modulesLoaded bool
 }
 
 // quick reports whether the kernel serves r without sleeping for more than
-// its IPVS lock: reads (a dump fills its first batch inside sendmsg) and
-// single destination changes. Service changes may load a scheduler or
+// its IPVS lock: reads (a dump fills its first batch inside sendmsg),
+// destination changes, service deletions, and service changes whose
+// modules are loaded. A service change may otherwise load a scheduler or
 // persistence engine module, daemon changes start or stop kernel threads,
 // and a flush takes as long as the table is large: those go through the
 // scheduler-aware send, so that a thread asleep in the kernel does not
@@ -235,8 +246,10 @@ type request struct {
 func (r request) quick() bool {
 	switch r.cmd {
 	case uapi.CmdGetService, uapi.CmdGetDest, uapi.CmdGetDaemon, uapi.CmdGetConfig, uapi.CmdGetInfo,
-		uapi.CmdNewDest, uapi.CmdSetDest, uapi.CmdDelDest:
+		uapi.CmdNewDest, uapi.CmdSetDest, uapi.CmdDelDest, uapi.CmdDelService:
 		return true
+	case uapi.CmdNewService, uapi.CmdSetService:
+		return r.modulesLoaded
 	}
 	return false
 }

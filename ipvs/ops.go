@@ -170,9 +170,52 @@ func (c *Client) apply1(ctx context.Context, o Op) error {
 		return o.errorFor(err)
 	}
 	return o.errorFor(c.session(ctx, func(l link) error {
+		r.modulesLoaded = c.modulesLoadedLocked(o)
 		_, err := c.doOn(l, r)
+		if err == nil {
+			c.noteModulesLocked(o)
+		}
 		return err
 	}))
+}
+
+// modules returns the names under which Client.loaded knows the modules
+// a service change needs: its scheduler and persistence engine.
+func (o Op) modules() (sched, pe string, ok bool) {
+	if o.Kind != OpCreateService && o.Kind != OpUpdateService {
+		return "", "", false
+	}
+	sched = o.Service.Scheduler
+	if sched == "" {
+		sched = DefaultScheduler
+	}
+	pe = o.Service.PEName
+	if pe != "" {
+		pe = "pe:" + pe
+	}
+	return "sched:" + sched, pe, true
+}
+
+// modulesLoadedLocked reports whether the modules o needs are loaded.
+func (c *Client) modulesLoadedLocked(o Op) bool {
+	sched, pe, ok := o.modules()
+	return ok && c.loaded[sched] && (pe == "" || c.loaded[pe])
+}
+
+// noteModulesLocked records the modules of a service change the kernel
+// carried out.
+func (c *Client) noteModulesLocked(o Op) {
+	sched, pe, ok := o.modules()
+	if !ok {
+		return
+	}
+	if c.loaded == nil {
+		c.loaded = make(map[string]bool)
+	}
+	c.loaded[sched] = true
+	if pe != "" {
+		c.loaded[pe] = true
+	}
 }
 
 // applyOn carries out one op on l.
