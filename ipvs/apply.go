@@ -53,7 +53,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 		return results, nil
 	}
 	done, sent := 0, 0
-	deadline, _ := ctx.Deadline()
+	deadline := c.deadline(ctx)
 	err := c.session(ctx, func(l link) error {
 		window := ackWindow(l)
 		buf := make([]byte, 0, min(window, len(sendable))*(nlmsgHeaderLen+4+encodedOpSize))

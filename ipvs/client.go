@@ -31,6 +31,12 @@ type Config struct {
 	// ReceiveBufferSize is the socket receive buffer (SO_RCVBUF) in bytes;
 	// zero means 4 MiB, enough for large batches of acknowledgements.
 	ReceiveBufferSize int
+
+	// CallTimeout bounds each call whose context has no deadline: it
+	// then fails with an error matching context.DeadlineExceeded. Zero
+	// means no bound but the context's. It costs nothing per call, where
+	// a context.WithTimeout per call starts and stops a timer.
+	CallTimeout time.Duration
 }
 
 // dumpBufferSize is the main link's user-space buffer for each recvmsg. The
@@ -165,7 +171,7 @@ func (c *Client) dialLocked(ctx context.Context) error {
 		setReceiveBuffer(conn, size)
 	}
 	var fam genetlink.Family
-	err = interruptible(ctx, []deadliner{conn}, func() error {
+	err = interruptible(ctx, c.deadline(ctx), []deadliner{conn}, func() error {
 		var err error
 		fam, err = genetlink.NewConn(conn).GetFamily(uapi.FamilyName)
 		return err
@@ -197,11 +203,19 @@ func (c *Client) destLinkLocked() link {
 // deadliner is a socket whose blocking calls a deadline interrupts.
 type deadliner interface{ SetDeadline(t time.Time) error }
 
-// interruptible runs fn with ctx's deadline on the sockets, and forces the
-// deadline into the past when ctx ends first. It returns ctx's error (its
-// cause) when ctx ended the call.
-func interruptible(ctx context.Context, socks []deadliner, fn func() error) error {
-	deadline, _ := ctx.Deadline()
+// deadline is a call's deadline: its context's, or CallTimeout from now.
+func (c *Client) deadline(ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok && c.cfg.CallTimeout > 0 {
+		d = time.Now().Add(c.cfg.CallTimeout)
+	}
+	return d
+}
+
+// interruptible runs fn with deadline (ctx's or an earlier one) on the
+// sockets, and forces the deadline into the past when ctx ends first. It
+// returns ctx's error (its cause) when ctx ended the call.
+func interruptible(ctx context.Context, deadline time.Time, socks []deadliner, fn func() error) error {
 	for _, s := range socks {
 		if err := s.SetDeadline(deadline); err != nil && !isNotSupported(err) {
 			return err
@@ -329,7 +343,7 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 	if dl != l {
 		socks = append(socks, dl)
 	}
-	err = interruptible(ctx, socks, func() error { return fn(l, dl) })
+	err = interruptible(ctx, c.deadline(ctx), socks, func() error { return fn(l, dl) })
 	if gone := c.staleFamilyLocked(err); gone != nil {
 		return gone
 	}

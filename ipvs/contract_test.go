@@ -251,3 +251,36 @@ func TestContextErrorsAreOpErrors(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestCallTimeout: with Config.CallTimeout, a call without a deadline of
+// its own ends at that bound on a stalled kernel, a context's earlier
+// deadline still wins, and the next call works.
+func TestCallTimeout(t *testing.T) {
+	k := ipvstest.New()
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial, CallTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stallEverything(k)
+	done := make(chan error, 1)
+	go func() { _, err := c.Services(context.Background()); done <- err }()
+	select {
+	case err := <-done:
+		var oe *ipvs.OpError
+		if !errors.As(err, &oe) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("call on a stalled kernel: %v, want an *OpError wrapping DeadlineExceeded", err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("CallTimeout did not end a call on a stalled kernel")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := c.Services(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("call with an earlier deadline: %v, want DeadlineExceeded", err)
+	}
+	k.InjectFault(nil)
+	if _, err := c.Services(context.Background()); err != nil {
+		t.Errorf("call after the stall: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -24,11 +25,21 @@ func newLink(conn *netlink.Conn, bufSize int) link {
 }
 
 // rawLink does the I/O on the descriptor itself.
+//
+// Its deadlines reach the socket only when a call has to wait: the kernel
+// answers IPVS requests inside sendmsg, so nearly every call finds its
+// answer queued and never waits, and each deadline handed to the runtime's
+// poller starts and stops timers. A deadline already past (an interrupted
+// call) reaches the socket at once.
 type rawLink struct {
 	conn *netlink.Conn // owns the descriptor; deadlines and close
 	rc   syscall.RawConn
 	fd   int // valid while conn is open
 	buf  []byte
+
+	mu      sync.Mutex
+	rd, wd  time.Time // the deadlines asked for
+	pending bool      // rd and wd are not yet the socket's
 }
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
@@ -43,7 +54,11 @@ func (l *rawLink) send(b []byte) error {
 	var err error
 	werr := l.rc.Write(func(fd uintptr) bool {
 		err = unix.Sendto(int(fd), b, 0, kernelAddr)
-		return err != unix.EAGAIN
+		if err == unix.EAGAIN {
+			err = l.applyDeadlines()
+			return err != nil
+		}
+		return true
 	})
 	if werr != nil {
 		return werr
@@ -95,6 +110,9 @@ func (l *rawLink) recv() ([]byte, error) {
 		if e == unix.EAGAIN {
 			// Nothing queued yet: wait through the poller, which
 			// honours the deadlines.
+			if err := l.applyDeadlines(); err != nil {
+				return nil, err
+			}
 			rerr := l.rc.Read(func(fd uintptr) bool {
 				got, e = l.recvNow(int(fd))
 				return e != unix.EAGAIN
@@ -118,9 +136,42 @@ func (l *rawLink) recv() ([]byte, error) {
 	}
 }
 
-func (l *rawLink) SetDeadline(t time.Time) error     { return l.conn.SetDeadline(t) }
-func (l *rawLink) setReadDeadline(t time.Time) error { return l.conn.SetReadDeadline(t) }
-func (l *rawLink) close() error                      { return l.conn.Close() }
+func (l *rawLink) SetDeadline(t time.Time) error     { return l.setDeadlines(t, t, true) }
+func (l *rawLink) setReadDeadline(t time.Time) error { return l.setDeadlines(t, time.Time{}, false) }
+
+// setDeadlines asks for a read deadline and, with write, a write deadline.
+func (l *rawLink) setDeadlines(rd, wd time.Time, write bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rd = rd
+	if write {
+		l.wd = wd
+	}
+	l.pending = true
+	if !rd.IsZero() && time.Until(rd) <= 0 {
+		return l.applyLocked()
+	}
+	return nil
+}
+
+// applyDeadlines gives the socket the deadlines asked for, before a wait.
+func (l *rawLink) applyDeadlines() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.applyLocked()
+}
+
+func (l *rawLink) applyLocked() error {
+	if !l.pending {
+		return nil
+	}
+	l.pending = false
+	if err := l.conn.SetReadDeadline(l.rd); err != nil {
+		return err
+	}
+	return l.conn.SetWriteDeadline(l.wd)
+}
+func (l *rawLink) close() error { return l.conn.Close() }
 func (l *rawLink) receiveBuffer() int {
 	n, err := l.conn.ReadBuffer()
 	if err != nil {

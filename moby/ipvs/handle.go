@@ -31,9 +31,8 @@ const callTimeout = 30 * time.Second
 // Handle is a connection to the IPVS of one network namespace. Unlike
 // moby/ipvs's, it is safe for concurrent use.
 type Handle struct {
-	c       *native.Client
-	ns      *os.File // the namespace the sockets are opened in; nil: the process's
-	timeout time.Duration
+	c  *native.Client
+	ns *os.File // the namespace the sockets are opened in; nil: the process's
 }
 
 // New returns a handle on the IPVS of the network namespace at path (as
@@ -61,12 +60,17 @@ func New(path string) (*Handle, error) {
 	return h, nil
 }
 
+// newHandle opens a handle with cfg, bounding each call by callTimeout
+// unless cfg gives another bound.
 func newHandle(cfg *native.Config) (*Handle, error) {
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = callTimeout
+	}
 	c, err := native.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Handle{c: c, timeout: callTimeout}, nil
+	return &Handle{c: c}, nil
 }
 
 // openNetNS opens the namespace the handle's sockets belong to: the file at
@@ -97,11 +101,10 @@ func (i *Handle) Close() {
 	}
 }
 
-// call runs f with the per-call deadline and turns its error into moby's.
+// call runs f (whose calls the client bounds by callTimeout) and turns its
+// error into moby's.
 func (i *Handle) call(f func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), i.timeout)
-	defer cancel()
-	return mobyError(f(ctx))
+	return mobyError(f(context.Background()))
 }
 
 // NewService creates a service.

@@ -16,8 +16,15 @@ import (
 
 func newTestHandle(t *testing.T, opts ...ipvstest.Option) (*Handle, *ipvstest.Kernel) {
 	t.Helper()
+	return newTestHandleTimeout(t, 0, opts...)
+}
+
+// newTestHandleTimeout is newTestHandle with calls bounded by timeout (0:
+// the package's bound).
+func newTestHandleTimeout(t *testing.T, timeout time.Duration, opts ...ipvstest.Option) (*Handle, *ipvstest.Kernel) {
+	t.Helper()
 	k := ipvstest.New(opts...)
-	h, err := newHandle(&native.Config{Dial: k.Dial})
+	h, err := newHandle(&native.Config{Dial: k.Dial, CallTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +241,7 @@ func TestNewFailsWithoutIPVS(t *testing.T) {
 }
 
 func TestStuckSocketFails(t *testing.T) {
-	h, k := newTestHandle(t)
-	h.timeout = 100 * time.Millisecond
+	h, k := newTestHandleTimeout(t, 100*time.Millisecond)
 	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
 		if r.IsIPVS() {
 			return ipvstest.Stall()
