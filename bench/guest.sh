@@ -40,6 +40,13 @@ if [ "${BENCH_PROFILE:-}" = 1 ]; then
 	reload_ipvs
 	/usr/local/bin/ipvsprof -op apply -table 10000x10 -cpuprofile apply-10000x10.pprof || exit 1
 	reload_ipvs
+fi
+if [ "${BENCH_PROFILE:-}" = 1 ] || [ "${BENCH_PROFILE:-}" = moby ]; then
+	# moby's API on goipvsadm's package: one call per object.
+	mkdir -p /tmp/prof && cd /tmp/prof || exit 1
+	reload_ipvs
+	/usr/local/bin/libcompare-compat -one 1 -services 10000 -dests 10 -cpuprofile moby-api-10000x10.pprof || exit 1
+	reload_ipvs
 	for f in *.pprof; do
 		echo "BENCH-FILE-BEGIN $f"
 		base64 "$f"

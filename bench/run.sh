@@ -8,7 +8,7 @@
 # benchrun flags, e.g. "-rounds 5 -only -Sn"), BENCH_LIB=0 (no moby/ipvs
 # comparison; =only: only that comparison, no benchrun), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
 # library in the guest, written to $BENCH_OUT; =kernel: only ipvsprof -op
-# kernelcost), BENCH_KERNEL (default 6.1),
+# kernelcost; =moby: only a CPU profile of moby's API on goipvsadm), BENCH_KERNEL (default 6.1),
 # BENCH_MEM (MiB, default 2048), BENCH_TIMEOUT (the guest's, default 90m),
 # BENCH_BASELINE (a goipvsadm binary copied
 # into the guest as /usr/local/sbin/goipvsadm-baseline, for A/B runs).
@@ -50,7 +50,7 @@ set -e
 # The tables, without console markers.
 awk '/BENCH-TABLE-BEGIN/ {on = 1; next} /BENCH-TABLE-END/ {on = 0; print ""; next} on' \
 	"$out/console.log" >"$out/results.md"
-# Profiles (BENCH_PROFILE=1), base64 between markers.
+# Profiles (BENCH_PROFILE=1 or moby), base64 between markers.
 awk -v dir="$out" '
 	/BENCH-FILE-BEGIN/ {f = dir "/" $2 ".b64"; printf "" >f; next}
 	/BENCH-FILE-END/ {close(f); f = ""; next}

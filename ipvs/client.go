@@ -66,7 +66,7 @@ type Client struct {
 	turn chan struct{}
 	// life ends when Close is called; calls in flight then stop.
 	life     context.Context
-	shutdown context.CancelFunc
+	shutdown context.CancelCauseFunc
 
 	// The fields below belong to the call that holds turn.
 	lk link
@@ -107,7 +107,7 @@ func NewContext(ctx context.Context, cfg *Config) (*Client, error) {
 	if cfg != nil {
 		c.cfg = *cfg
 	}
-	c.life, c.shutdown = context.WithCancel(context.Background())
+	c.life, c.shutdown = context.WithCancelCause(context.Background())
 	if _, err := c.Info(ctx); err != nil {
 		c.Close()
 		var oe *OpError
@@ -125,7 +125,7 @@ func (c *Client) Close() error {
 	if c.turn == nil {
 		return nil
 	}
-	c.shutdown()
+	c.shutdown(ErrClosed)
 	c.turn <- struct{}{} // a call in flight is being interrupted
 	defer func() { <-c.turn }()
 	return c.dropLocked()
@@ -287,6 +287,20 @@ func (c *Client) nextSeq() uint32 {
 func (c *Client) acquire(ctx context.Context) (context.Context, func(), error) {
 	if c.turn == nil || c.life.Err() != nil {
 		return nil, nil, ErrClosed // closed, or a Client not made by New
+	}
+	if ctx.Done() == nil {
+		// A context that never ends (context.Background): only Close
+		// ends the call, and the client's life is the call's context.
+		select {
+		case c.turn <- struct{}{}:
+		case <-c.life.Done():
+			return nil, nil, ErrClosed
+		}
+		if c.life.Err() != nil {
+			<-c.turn
+			return nil, nil, ErrClosed
+		}
+		return c.life, func() { <-c.turn }, nil
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	stopClose := context.AfterFunc(c.life, func() { cancel(ErrClosed) })

@@ -165,7 +165,7 @@ func (o Op) errorFor(err error) error {
 
 // apply1 carries out one op and waits for its acknowledgement.
 func (c *Client) apply1(ctx context.Context, o Op) error {
-	r, err := o.prepare(&attrEncoder{})
+	r, err := o.prepare(&attrEncoder{b: make([]byte, 0, encodedOpSize)})
 	if err != nil {
 		return o.errorFor(err)
 	}

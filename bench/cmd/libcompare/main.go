@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,6 +228,7 @@ func main() {
 		strict   = flag.Bool("strict", false, "exit 3 when ours is not -target times faster")
 		one      = flag.Int("one", -1, "internal: run library 0 (ours) or 1 (moby's API) once and print its times")
 		compat   = flag.String("compat", "", "libcompare built with -tags mobycompat: also time moby's API on our package")
+		cpuprof  = flag.String("cpuprofile", "", "with -one: write a CPU profile of the run here")
 	)
 	flag.Parse()
 	if *small {
@@ -242,6 +244,16 @@ func main() {
 		// resolves the IPVS family once per process, and the modules
 		// are reloaded between runs).
 		t := table(*services, *dests)
+		if *cpuprof != "" {
+			f, err := os.Create(*cpuprof)
+			if err != nil {
+				fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
 		var (
 			tm  timing
 			n   int
@@ -253,6 +265,7 @@ func main() {
 			tm, n, err = viaMoby(t)
 		}
 		if err != nil {
+			pprof.StopCPUProfile()
 			fatal(err)
 		}
 		fmt.Println(tm.create.Nanoseconds(), tm.list.Nanoseconds(), n)
