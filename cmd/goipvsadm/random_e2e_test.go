@@ -76,9 +76,9 @@ func TestRandomDifferential(t *testing.T) {
 		if i%casesPerTable == 0 {
 			r.newTable(g)
 		}
-		c := randomCase{args: g.Args()}
+		c := randomCase{args: g.Args(r.state.entries)}
 		if total := lines + files; (i+1)*files/total > i*files/total {
-			c = randomCase{args: []string{restoreWord(i)}, stdin: g.Rules()}
+			c = randomCase{args: []string{restoreWord(i)}, stdin: g.Rules(r.state.entries)}
 			r.files++
 		} else {
 			r.lines++
@@ -186,6 +186,7 @@ type randomRun struct {
 	state  kernelState
 
 	lines, files int
+	applied      int // rules files ipvsadm applied to their end without a message
 	spent        map[string]time.Duration // where the time goes, for the report
 	explained    map[string]int           // intentional differences seen, by class
 	failures     map[string]int           // unexplained ones, by class
@@ -305,6 +306,9 @@ func (r *randomRun) run(c randomCase, asProcess bool) {
 		r.putBack(r.read(), before)
 		return
 	}
+	if isRestore(c) && want.exit == 0 && want.stderr == "" {
+		r.applied++
+	}
 	refState := r.read()
 	if !refState.equal(before) {
 		r.putBack(refState, before)
@@ -415,8 +419,8 @@ func (r *randomRun) unexplained() int {
 }
 
 func (r *randomRun) report(took time.Duration) {
-	r.t.Logf("%d command lines and %d rules files in %v (%.1f ms a case)", r.lines, r.files,
-		took.Round(time.Second), float64(took.Milliseconds())/float64(max(r.lines+r.files, 1)))
+	r.t.Logf("%d command lines and %d rules files (%d applied to their end) in %v (%.1f ms a case)", r.lines, r.files,
+		r.applied, took.Round(time.Second), float64(took.Milliseconds())/float64(max(r.lines+r.files, 1)))
 	for phase, d := range r.spent {
 		r.t.Logf("time: %v %s", d.Round(time.Millisecond), phase)
 	}
