@@ -117,3 +117,27 @@ func TestRealSocketDeadlineAndCancel(t *testing.T) {
 		t.Errorf("read after cancel: %v, want Canceled", err)
 	}
 }
+
+// TestRealSocketAnswered: the kernel queues its answer to a request before
+// sendmsg returns, so the link can tell a request the kernel will never
+// answer (here: a message without NLM_F_REQUEST, which gets none) from one
+// it answered.
+func TestRealSocketAnswered(t *testing.T) {
+	l := realLink(t)
+	a := attrs(func(e *attrEncoder) { e.string(uapi.CtrlAttrFamilyName, "nlctrl") })
+	if err := l.send(appendRequest(nil, uapi.GenlIDCtrl, 0, 8, request{cmd: uapi.CtrlCmdGetFamily, attrs: a})); err != nil {
+		t.Fatal(err)
+	}
+	if l.answered() {
+		t.Error("a message the kernel does not answer: answered")
+	}
+	if err := l.send(appendRequest(nil, uapi.GenlIDCtrl, netlink.Request, 9, request{cmd: uapi.CtrlCmdGetFamily, attrs: a})); err != nil {
+		t.Fatal(err)
+	}
+	if !l.answered() {
+		t.Error("a request the kernel answered: not answered")
+	}
+	if _, err := l.recv(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -28,6 +28,11 @@ type link interface {
 	// kernel serves without sleeping for long.
 	sendQuick(b []byte) error
 	recv() ([]byte, error) // valid until the next recv
+	// answered reports, right after a send, whether the kernel queued
+	// an answer. It serves a request inside sendmsg and queues all of a
+	// non-dump answer before sendmsg returns: nothing queued then means
+	// no answer will come (see errNoAnswer). True when it cannot tell.
+	answered() bool
 	SetDeadline(t time.Time) error
 	setReadDeadline(t time.Time) error
 	receiveBuffer() int // SO_RCVBUF, or 0 if unknown
@@ -62,6 +67,8 @@ func (l *connLink) send(b []byte) error {
 }
 
 func (l *connLink) sendQuick(b []byte) error { return l.send(b) }
+
+func (l *connLink) answered() bool { return true }
 
 func (l *connLink) recv() ([]byte, error) {
 	msgs, err := l.conn.Receive()

@@ -85,6 +85,15 @@ func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
 	return int(n), e
 }
 
+func (l *rawLink) answered() bool {
+	if l.fd < 0 {
+		return true
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(l.fd), uintptr(unsafe.Pointer(&l.buf[0])), 0,
+		unix.MSG_DONTWAIT|unix.MSG_PEEK|unix.MSG_TRUNC, 0, 0)
+	return e != unix.EAGAIN // an error queued (ENOBUFS: an answer dropped) is one too
+}
+
 func (l *rawLink) recv() ([]byte, error) {
 	for {
 		e := unix.Errno(unix.EAGAIN)

@@ -256,6 +256,7 @@ func (r *randomRun) putBack(now, want kernelState) {
 		if err := plan.Apply(r.ctx, r.c); err != nil {
 			r.t.Fatalf("putting the table back: %v\nfrom:\n%s\nto:\n%s", err, now.rules(), want.rules())
 		}
+		r.putBackOrder(want.entries)
 	}
 	if now.timeouts != want.timeouts {
 		if err := r.c.SetTimeouts(r.ctx, want.timeouts); err != nil {
@@ -277,6 +278,41 @@ func (r *randomRun) putBack(now, want kernelState) {
 		}
 		for _, d := range want.daemons {
 			if err := r.c.StartDaemon(r.ctx, d); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// putBackOrder puts the real servers of each service back in want's
+// order, which a listing with --nosort shows: the kernel lists a
+// service's real servers newest first, so a real server put back would
+// otherwise move to the front.
+func (r *randomRun) putBackOrder(want []ipvs.ServiceEntry) {
+	now, err := r.c.Snapshot(r.ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	order := func(e ipvs.ServiceEntry) []ipvs.DestinationKey {
+		keys := make([]ipvs.DestinationKey, len(e.Destinations))
+		for i, d := range e.Destinations {
+			keys[i] = d.Key()
+		}
+		return keys
+	}
+	for _, e := range want {
+		i := slices.IndexFunc(now, func(n ipvs.ServiceEntry) bool { return n.Service.Key() == e.Service.Key() })
+		if i < 0 || slices.Equal(order(now[i]), order(e)) {
+			continue
+		}
+		k := e.Service.Key()
+		for _, d := range e.Destinations {
+			if err := r.c.DeleteDestination(r.ctx, k, d.Key()); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+		for _, d := range slices.Backward(e.Destinations) {
+			if err := r.c.CreateDestination(r.ctx, k, d); err != nil {
 				r.t.Fatal(err)
 			}
 		}
