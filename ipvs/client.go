@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
@@ -267,6 +268,12 @@ func (r request) quick() bool {
 	}
 	return false
 }
+
+// errNoAnswer is a request the kernel handled without answering. Its
+// netlink_rcv_skb sends no acknowledgement when a handler returns EINTR,
+// which IPVS's DEL_DAEMON does when the sync thread it stops had not run
+// yet (kthread_stop's result; see StopDaemon).
+var errNoAnswer = fmt.Errorf("the kernel sent no answer (its handler returned %w)", syscall.EINTR)
 
 // errDesync marks a reply that does not belong to the request in flight.
 var errDesync = errors.New("reply does not match request")

@@ -122,3 +122,26 @@ func deadlineOf(ctx context.Context) time.Time {
 	d, _ := ctx.Deadline()
 	return d
 }
+
+// TestRealSocketNoAnswer: the kernel queues its answer to a request before
+// sendmsg returns, so the first read after a send that finds nothing ends
+// at once with errNoAnswer (here: a message without NLM_F_REQUEST, which
+// gets none), and a request that was answered reads its answer.
+func TestRealSocketNoAnswer(t *testing.T) {
+	l := realLink(t)
+	a := attrs(func(e *attrEncoder) { e.string(uapi.CtrlAttrFamilyName, "nlctrl") })
+	if err := l.send(appendRequest(nil, uapi.GenlIDCtrl, 0, 8, request{cmd: uapi.CtrlCmdGetFamily, attrs: a})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.recv(); !errors.Is(err, errNoAnswer) {
+		t.Errorf("read after a message the kernel does not answer: %v, want errNoAnswer", err)
+	}
+	for _, send := range []func([]byte) error{l.send, l.sendQuick} {
+		if err := send(appendRequest(nil, uapi.GenlIDCtrl, netlink.Request, 9, request{cmd: uapi.CtrlCmdGetFamily, attrs: a})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.recv(); err != nil {
+			t.Errorf("read after an answered request: %v", err)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"slices"
 	"syscall"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
@@ -83,6 +85,12 @@ func validateDaemon(d Daemon) error {
 // StopDaemon stops the sync daemon of d.State (the other fields are sent as
 // given; the kernel looks only at the state).
 //
+// A stop that comes before the daemon's kernel thread first ran is not
+// answered by the kernel (ip_vs_sync.c's stop_sync_thread returns
+// kthread_stop's EINTR, for which netlink sends no acknowledgement; ipvsadm
+// waits for it forever): StopDaemon then asks whether the daemon is still
+// listed, and a daemon that is gone was stopped.
+//
 // Errors: ErrDaemonNotRunning, ErrPermission, ErrUnavailable, ErrClosed,
 // or the context's error.
 func (c *Client) StopDaemon(ctx context.Context, d Daemon) error {
@@ -94,5 +102,16 @@ func (c *Client) StopDaemon(ctx context.Context, d Daemon) error {
 		e.end(n)
 	})
 	_, err := c.do(ctx, ack(uapi.CmdDelDaemon, a))
+	if errors.Is(err, errNoAnswer) {
+		if running, lerr := c.daemonRunning(ctx, d.State); lerr == nil && !running {
+			return nil
+		}
+	}
 	return opError("stop", d.State.String()+" sync daemon", err, daemonErrors)
+}
+
+// daemonRunning reports whether the kernel lists a daemon of state.
+func (c *Client) daemonRunning(ctx context.Context, state DaemonState) (bool, error) {
+	ds, err := c.Daemons(ctx)
+	return slices.ContainsFunc(ds, func(d Daemon) bool { return d.State == state }), err
 }

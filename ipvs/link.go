@@ -27,7 +27,12 @@ type link interface {
 	// long (request.quick): dumps, GET_INFO, destination changes, ...;
 	// kernel serves without sleeping for long.
 	sendQuick(b []byte) error
-	recv() ([]byte, error) // valid until the next recv
+	// recv returns the next datagram, valid until the next recv. The
+	// kernel serves a request inside sendmsg and queues the start of its
+	// answer (a whole answer but for a dump's later parts) before
+	// sendmsg returns, so where a link can tell, the first recv after a
+	// send that finds nothing queued fails with errNoAnswer at once.
+	recv() ([]byte, error)
 	SetDeadline(t time.Time) error
 	setReadDeadline(t time.Time) error
 	receiveBuffer() int // SO_RCVBUF, or 0 if unknown

@@ -36,6 +36,7 @@ type rawLink struct {
 	rc   syscall.RawConn
 	fd   int // valid while conn is open
 	buf  []byte
+	sent bool // a request went out since the last recv
 
 	mu      sync.Mutex
 	rd, wd  time.Time // the deadlines asked for
@@ -66,6 +67,7 @@ func (l *rawLink) send(b []byte) error {
 	if err != nil {
 		return os.NewSyscallError("sendmsg", err)
 	}
+	l.sent = true
 	return nil
 }
 
@@ -81,6 +83,7 @@ func (l *rawLink) sendQuick(b []byte) error {
 	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(l.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
 	switch e {
 	case 0:
+		l.sent = true
 		return nil
 	case unix.EAGAIN:
 		return l.send(b)
@@ -101,11 +104,16 @@ func (l *rawLink) recvNow(fd int) (int, unix.Errno) {
 }
 
 func (l *rawLink) recv() ([]byte, error) {
+	first := l.sent
+	l.sent = false
 	for {
 		e := unix.Errno(unix.EAGAIN)
 		var got int
 		if l.fd >= 0 {
 			got, e = l.recvNow(l.fd)
+			if e == unix.EAGAIN && first {
+				return nil, errNoAnswer
+			}
 		}
 		if e == unix.EAGAIN {
 			// Nothing queued yet: wait through the poller, which

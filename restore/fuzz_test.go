@@ -29,7 +29,7 @@ func FuzzRulesPlanApply(f *testing.F) {
 	f.Add("-E -f 7 -s nosuch\n", false, uint8(0))
 	g := cmdgen.New(1)
 	for i := 0; i < 40; i++ {
-		f.Add(g.Rules(), i%2 == 0, uint8(i%5))
+		f.Add(g.Rules(nil), i%2 == 0, uint8(i%5))
 	}
 	f.Fuzz(func(t *testing.T, text string, sync bool, failAt uint8) {
 		rules, err := restore.Parse(strings.NewReader(text), restore.Options{Resolver: cmdline.StaticResolver{}})

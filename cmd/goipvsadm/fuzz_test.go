@@ -59,10 +59,10 @@ var ipvsadmMessages = regexp.MustCompile(`^(` + strings.Join([]string{
 func FuzzCommand(f *testing.F) {
 	g := cmdgen.New(1)
 	for i := 0; i < 300; i++ {
-		f.Add(strings.Join(g.Args(), "\x00"), "")
+		f.Add(strings.Join(g.Args(nil), "\x00"), "")
 	}
 	for i := 0; i < 50; i++ {
-		f.Add(strings.Join([]string{"-R", "--sync", "--atomic", "--dry-run"}[:1+i%4], "\x00"), g.Rules())
+		f.Add(strings.Join([]string{"-R", "--sync", "--atomic", "--dry-run"}[:1+i%4], "\x00"), g.Rules(nil))
 	}
 	f.Add("-L\x00--json\x00-t\x0010.0.0.1:80", "")
 	f.Fuzz(func(t *testing.T, argv, stdin string) {

@@ -76,9 +76,9 @@ func TestRandomDifferential(t *testing.T) {
 		if i%casesPerTable == 0 {
 			r.newTable(g)
 		}
-		c := randomCase{args: g.Args()}
+		c := randomCase{args: g.Args(r.state.entries)}
 		if total := lines + files; (i+1)*files/total > i*files/total {
-			c = randomCase{args: []string{restoreWord(i)}, stdin: g.Rules()}
+			c = randomCase{args: []string{restoreWord(i)}, stdin: g.Rules(r.state.entries)}
 			r.files++
 		} else {
 			r.lines++
@@ -186,6 +186,7 @@ type randomRun struct {
 	state  kernelState
 
 	lines, files int
+	applied      int // rules files ipvsadm applied to their end without a message
 	spent        map[string]time.Duration // where the time goes, for the report
 	explained    map[string]int           // intentional differences seen, by class
 	failures     map[string]int           // unexplained ones, by class
@@ -255,6 +256,7 @@ func (r *randomRun) putBack(now, want kernelState) {
 		if err := plan.Apply(r.ctx, r.c); err != nil {
 			r.t.Fatalf("putting the table back: %v\nfrom:\n%s\nto:\n%s", err, now.rules(), want.rules())
 		}
+		r.putBackOrder(want.entries)
 	}
 	if now.timeouts != want.timeouts {
 		if err := r.c.SetTimeouts(r.ctx, want.timeouts); err != nil {
@@ -276,6 +278,41 @@ func (r *randomRun) putBack(now, want kernelState) {
 		}
 		for _, d := range want.daemons {
 			if err := r.c.StartDaemon(r.ctx, d); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// putBackOrder puts the real servers of each service back in want's
+// order, which a listing with --nosort shows: the kernel lists a
+// service's real servers newest first, so a real server put back would
+// otherwise move to the front.
+func (r *randomRun) putBackOrder(want []ipvs.ServiceEntry) {
+	now, err := r.c.Snapshot(r.ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	order := func(e ipvs.ServiceEntry) []ipvs.DestinationKey {
+		keys := make([]ipvs.DestinationKey, len(e.Destinations))
+		for i, d := range e.Destinations {
+			keys[i] = d.Key()
+		}
+		return keys
+	}
+	for _, e := range want {
+		i := slices.IndexFunc(now, func(n ipvs.ServiceEntry) bool { return n.Service.Key() == e.Service.Key() })
+		if i < 0 || slices.Equal(order(now[i]), order(e)) {
+			continue
+		}
+		k := e.Service.Key()
+		for _, d := range e.Destinations {
+			if err := r.c.DeleteDestination(r.ctx, k, d.Key()); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+		for _, d := range slices.Backward(e.Destinations) {
+			if err := r.c.CreateDestination(r.ctx, k, d); err != nil {
 				r.t.Fatal(err)
 			}
 		}
@@ -304,6 +341,9 @@ func (r *randomRun) run(c randomCase, asProcess bool) {
 		r.fail("ipvsadm does not finish", c, before, result{}, result{}, err.Error())
 		r.putBack(r.read(), before)
 		return
+	}
+	if isRestore(c) && want.exit == 0 && want.stderr == "" {
+		r.applied++
 	}
 	refState := r.read()
 	if !refState.equal(before) {
@@ -415,8 +455,8 @@ func (r *randomRun) unexplained() int {
 }
 
 func (r *randomRun) report(took time.Duration) {
-	r.t.Logf("%d command lines and %d rules files in %v (%.1f ms a case)", r.lines, r.files,
-		took.Round(time.Second), float64(took.Milliseconds())/float64(max(r.lines+r.files, 1)))
+	r.t.Logf("%d command lines and %d rules files (%d applied to their end) in %v (%.1f ms a case)", r.lines, r.files,
+		r.applied, took.Round(time.Second), float64(took.Milliseconds())/float64(max(r.lines+r.files, 1)))
 	for phase, d := range r.spent {
 		r.t.Logf("time: %v %s", d.Round(time.Millisecond), phase)
 	}

@@ -11,7 +11,8 @@ package cmdgen
 
 import (
 	"math/rand/v2"
-	"strings"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 // Gen is a seeded generator.
@@ -41,8 +42,10 @@ func (g *Gen) chance(p float64) bool { return g.r.Float64() < p }
 
 func pick[T any](g *Gen, xs []T) T { return xs[g.r.IntN(len(xs))] }
 
-// Args returns one command line, without argv[0].
-func (g *Gen) Args() []string {
+// Args returns one command line, without argv[0], for a kernel holding
+// now: half the lines that name a service or real server name one that
+// is there.
+func (g *Gen) Args(now []ipvs.ServiceEntry) []string {
 	cmd := pick(g, commands)
 	if g.chance(0.015) {
 		cmd = pick(g, rareCommands)
@@ -50,65 +53,10 @@ func (g *Gen) Args() []string {
 			cmd = pick(g, []command{cmdHelp, cmdVersion})
 		}
 	}
-	return g.commandLine(cmd).render(g)
-}
-
-// TableRules returns -R input for a starting table: up to a dozen services
-// and real servers from the generator's pools, without mistakes (some
-// lines still fail in the kernel, e.g. a real server of a service that
-// does not exist).
-func (g *Gen) TableRules() string {
-	saved := g.mutate
-	g.mutate = 0
-	defer func() { g.mutate = saved }()
-	var b strings.Builder
-	for n := g.r.IntN(13); n > 0; n-- {
-		cmd := cmdAddService
-		if g.chance(0.6) {
-			cmd = cmdAddServer
-		}
-		b.WriteString(strings.Join(g.commandLine(cmd).render(g), " ") + "\n")
+	t := g.randomTarget(cmd)
+	if known, ok := g.changeTarget(newTable(now), cmd); ok && g.chance(0.5) {
+		known.svcText, known.destText = t.svcText, t.destText
+		t = known
 	}
-	return b.String()
-}
-
-// Rules returns the text of one -R input: mostly table changes that
-// parse, with listings, blank lines, ipvsadm's odd tokens, and now and
-// then a line that stops the restore.
-func (g *Gen) Rules() string {
-	saved := g.mutate
-	g.mutate = 0.005
-	defer func() { g.mutate = saved }()
-	var b strings.Builder
-	n := g.r.IntN(16)
-	for i := 0; i < n; i++ {
-		b.WriteString(g.rulesLine())
-		b.WriteString(pick(g, []string{"\n", "\n", "\n", "\n", "\n", "\n", "\r\n", " \n", "\t\n"}))
-	}
-	text := b.String()
-	if n > 0 && g.chance(0.1) {
-		// The last line without its newline, sometimes ending in blanks
-		// (ipvsadm drops such a line if it ends in two or more).
-		text = strings.TrimRight(text, "\r\n") + pick(g, []string{"", " ", "  ", "\t\t"})
-	}
-	return text
-}
-
-// rulesLine is one line of rules input.
-func (g *Gen) rulesLine() string {
-	switch x := g.r.Float64(); {
-	case x < 0.04:
-		return pick(g, []string{"", "   ", "\t", "ipvsadm", "ipvsadm ipvsadm"})
-	case x < 0.05:
-		return pick(g, []string{"# a comment", "#", "/sbin/ipvsadm -C", "-R", "-L -c", "-h", "-v"})
-	case x < 0.14:
-		return strings.Join(g.commandLine(pick(g, []command{cmdList, cmdSave, cmdZero, cmdFlush})).render(g), " ")
-	}
-	cmd := pick(g, []command{cmdAddService, cmdAddService, cmdEditService, cmdDeleteService,
-		cmdAddServer, cmdAddServer, cmdAddServer, cmdEditServer, cmdDeleteServer, cmdSet})
-	words := g.commandLine(cmd).render(g)
-	if g.chance(0.05) {
-		words = append([]string{"ipvsadm"}, words...)
-	}
-	return strings.Join(words, " ")
+	return g.lineFor(cmd, t).render(g)
 }

@@ -9,14 +9,14 @@ import (
 func TestSameSeedSameCases(t *testing.T) {
 	a, b := New(7), New(7)
 	for i := 0; i < 200; i++ {
-		if x, y := a.Args(), b.Args(); !slices.Equal(x, y) {
+		if x, y := a.Args(nil), b.Args(nil); !slices.Equal(x, y) {
 			t.Fatalf("case %d: %q and %q from one seed", i, x, y)
 		}
-		if x, y := a.Rules(), b.Rules(); x != y {
+		if x, y := a.Rules(nil), b.Rules(nil); x != y {
 			t.Fatalf("rules %d differ from one seed", i)
 		}
 	}
-	if slices.Equal(New(1).Args(), New(2).Args()) && slices.Equal(New(1).Args(), New(3).Args()) {
+	if slices.Equal(New(1).Args(nil), New(2).Args(nil)) && slices.Equal(New(1).Args(nil), New(3).Args(nil)) {
 		t.Error("different seeds give the same command line")
 	}
 }
@@ -27,7 +27,7 @@ func TestEveryOptionInEveryForm(t *testing.T) {
 	g := New(1)
 	seen := map[string]bool{}
 	for i := 0; i < 5000; i++ {
-		for _, w := range g.Args() {
+		for _, w := range g.Args(nil) {
 			if strings.HasPrefix(w, "--") {
 				name, _, _ := strings.Cut(w[2:], "=")
 				seen["--"+name] = true
@@ -64,7 +64,7 @@ func TestRulesAreLines(t *testing.T) {
 	g := New(3)
 	lines, crlf := 0, false
 	for i := 0; i < 300; i++ {
-		r := g.Rules()
+		r := g.Rules(nil)
 		lines += strings.Count(r, "\n")
 		crlf = crlf || strings.Contains(r, "\r\n")
 	}

@@ -1,5 +1,12 @@
 package cmdgen
 
+import (
+	"slices"
+	"strconv"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
 // item is one option of a command line with its value, or a bare word.
 type item struct {
 	opt      option
@@ -14,29 +21,50 @@ type line struct {
 }
 
 // commandLine builds a command line for cmd: what the option table asks
-// for, with some of what it allows, and now and then a mistake.
+// for, with some of what it allows, naming services and real servers from
+// the pools, and now and then a mistake.
 func (g *Gen) commandLine(cmd command) line {
+	return g.lineFor(cmd, g.randomTarget(cmd))
+}
+
+// randomTarget picks what a line names from the pools, now and then a
+// value past an edge.
+func (g *Gen) randomTarget(cmd command) target {
+	t := target{svc: g.poolService()}
+	if g.chance(g.mutate) {
+		if t.svc.FWMark != 0 {
+			t.svcText = g.valueOf(fwmark, true)
+		} else {
+			t.svcText = g.valueOf(serviceAddr, true)
+		}
+	}
+	if cmd.opt == cmdAddServer.opt || cmd.opt == cmdEditServer.opt {
+		t.fwd = pick(g, []option{{}, optMasq, optMasq, optGate, optIPIP})
+	}
+	t.dest = g.poolDest(t.svc, t.fwd)
+	if g.chance(g.mutate) {
+		t.destText = g.valueOf(realServer, true)
+	}
+	return t
+}
+
+// lineFor builds cmd's line naming t.
+func (g *Gen) lineFor(cmd command, t target) line {
 	var l line
 	l.items = append(l.items, g.withValue(cmd.opt))
 	if cmd.service && !g.chance(g.mutate/3) {
-		l.items = append(l.items, g.service()...)
+		l.items = append(l.items, g.serviceItems(t)...)
 	}
-	for _, o := range cmd.required {
-		if !g.chance(g.mutate / 3) {
-			l.items = append(l.items, g.withValue(o))
+	if len(cmd.required) > 0 && !g.chance(g.mutate/3) {
+		l.items = append(l.items, g.destItem(t, cmd.opt != cmdDeleteServer.opt))
+	}
+	if t.fwd != (option{}) {
+		l.items = append(l.items, item{opt: t.fwd})
+		if t.fwd == optIPIP && g.chance(0.6) {
+			l.items = append(l.items, g.tunnel()...)
 		}
 	}
-	if len(cmd.optional) > 0 {
-		p := min(0.3, 1.5/float64(len(cmd.optional)))
-		for _, o := range cmd.optional {
-			if g.chance(p) {
-				l.items = append(l.items, g.withValue(o))
-			}
-		}
-	}
-	if cmd.required != nil && cmd.opt != cmdDeleteServer.opt && g.chance(0.2) {
-		l.items = append(l.items, g.tunnel()...)
-	}
+	g.optionalItems(cmd, t, &l)
 	for i := 0; i < cmd.positional; i++ {
 		l.items = append(l.items, item{word: g.timeout(false)})
 	}
@@ -50,7 +78,7 @@ func (g *Gen) commandLine(cmd command) line {
 			case 0:
 				l.items = append(l.items, item{opt: optConn})
 			case 1:
-				l.items = append(l.items, g.service()...)
+				l.items = append(l.items, g.serviceItems(t)...)
 			case 2:
 				l.items = append(l.items, item{opt: optTimeout})
 			default:
@@ -61,6 +89,52 @@ func (g *Gen) commandLine(cmd command) line {
 	g.mistakes(&l)
 	g.shuffle(&l)
 	return l
+}
+
+// optionalItems adds some of what cmd allows, as the options go together
+// (unless by mistake): scheduler flags of the scheduler, an IPv6 netmask
+// as a prefix length, -o only for UDP and marks, a lower threshold not
+// above the upper one, -p for a service without a port.
+func (g *Gen) optionalItems(cmd command, t target, l *line) {
+	if len(cmd.optional) == 0 {
+		return
+	}
+	p := min(0.3, 1.5/float64(len(cmd.optional)))
+	sched, upper, persistent := "wlc", 0, false
+	for _, o := range cmd.optional {
+		if !g.chance(p) {
+			continue
+		}
+		it, odd := g.withValue(o), g.chance(g.mutate)
+		switch o {
+		case optScheduler:
+			sched = it.value
+		case optSchedFlags:
+			it.value = g.schedFlags(sched, odd)
+		case optNetmask:
+			if t.svc.Family == ipvs.IPv6 && !odd {
+				it.value = strconv.Itoa(1 + g.r.IntN(128))
+			}
+		case optOps:
+			if t.svc.FWMark == 0 && t.svc.Protocol != ipvs.UDP && !odd {
+				continue
+			}
+		case optUThresh:
+			upper, _ = strconv.Atoi(it.value)
+			upper = max(upper, 0)
+		case optLThresh:
+			if !odd {
+				it.value = strconv.Itoa(g.r.IntN(upper + 1))
+			}
+		case optPersistent:
+			persistent = true
+		}
+		l.items = append(l.items, it)
+	}
+	portless := t.svcText == "" && t.svc.FWMark == 0 && t.svc.Port == 0
+	if (cmd.opt == cmdAddService.opt || cmd.opt == cmdEditService.opt) && portless && !persistent && !g.chance(g.mutate) {
+		l.items = append(l.items, g.withValue(optPersistent))
+	}
 }
 
 func b2i(b bool) int {
@@ -102,10 +176,22 @@ func (g *Gen) shuffle(l *line) {
 	rest := l.items[1:]
 	if g.chance(0.3) {
 		g.r.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+		if !g.chance(g.mutate) {
+			keepAfter(rest, optIPv6, optFWMark) // -6 only works after -f
+		}
 	}
 	if len(rest) > 0 && g.chance(g.mutate/4) {
 		i := g.r.IntN(len(rest))
 		l.items[0], rest[i] = rest[i], l.items[0] // the command not first
+	}
+}
+
+// keepAfter swaps the first a and the first b if a comes first.
+func keepAfter(items []item, a, b option) {
+	ia := slices.IndexFunc(items, func(it item) bool { return it.opt == a })
+	ib := slices.IndexFunc(items, func(it item) bool { return it.opt == b })
+	if ia >= 0 && ib > ia {
+		items[ia], items[ib] = items[ib], items[ia]
 	}
 }
 
@@ -191,9 +277,10 @@ func (l line) render(g *Gen) []string {
 	return words
 }
 
-// tunnel returns a tunnelling real server's options as they go together.
+// tunnel returns a tunnelling real server's options (besides -i) as they
+// go together.
 func (g *Gen) tunnel() []item {
-	items := []item{{opt: optIPIP}}
+	var items []item
 	switch g.r.IntN(3) {
 	case 0:
 		items = append(items, item{opt: optTunType, value: "ipip", hasValue: true})

@@ -102,9 +102,10 @@ type command struct {
 
 var (
 	serviceOptions = []option{optScheduler, optPersistent, optNetmask, optOps, optPE, optSchedFlags}
-	serverOptions  = []option{optMasq, optIPIP, optGate, optWeight, optUThresh, optLThresh,
-		optTunType, optTunPort, optTunNocsum, optTunCsum, optTunRemcsum}
-	listOptions = []option{optNumeric, optStats, optRate, optThresholds, optPConn, optNosort,
+	// The forwarding method and the tunnel options of a real server come
+	// from its target (lineFor), as they go together.
+	serverOptions = []option{optWeight, optUThresh, optLThresh}
+	listOptions   = []option{optNumeric, optStats, optRate, optThresholds, optPConn, optNosort,
 		optSyncID, optExact, optTunInfo, optSort}
 	daemonOptions = []option{optMcastIf, optSyncID, optMcastGroup, optMcastPort, optMcastTTL, optMaxlen}
 )

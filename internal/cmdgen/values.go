@@ -28,7 +28,11 @@ var (
 
 // value makes a value of kind k: mostly sensible, sometimes past an edge.
 func (g *Gen) value(k valueKind) string {
-	odd := g.chance(g.mutate)
+	return g.valueOf(k, g.chance(g.mutate))
+}
+
+// valueOf makes a value of kind k, past an edge if odd.
+func (g *Gen) valueOf(k valueKind, odd bool) string {
 	switch k {
 	case serviceAddr:
 		return g.address(vipHosts, v6VIPs, odd)
@@ -53,9 +57,7 @@ func (g *Gen) value(k valueKind) string {
 	case peName:
 		return g.either(odd, sipPE, oddPEs)
 	case schedFlags:
-		return g.either(odd, []string{"flag-1", "flag-2", "flag-3", "flag-1,flag-3", "sh-fallback", "sh-port",
-			"sh-fallback,sh-port", "mh-fallback", "mh-port", "mh-port,mh-fallback"},
-			[]string{"nosuch", "", ",", ",flag-1", "flag-1,,flag-2", "sh-port,mh-port", "flag-1 ", "FLAG-1"})
+		return g.schedFlags(pick(g, []string{"wlc", "sh", "mh"}), odd)
 	case mcastGroup:
 		return g.either(odd, []string{"224.0.0.81", "239.1.2.3", "ff02::1234"},
 			[]string{"10.0.0.1", "2001:db8::1", "224.0.0", "abc", "", "239.1.2.3:80", "ff02::1234%eth0"})
@@ -88,6 +90,23 @@ func (g *Gen) number(odd bool, usual, unusual []string) string {
 	return g.either(odd, usual, unusual)
 }
 
+// schedFlags is a -b value for scheduler sched (past an edge if odd: a
+// flag of another scheduler, a mistake in the list).
+func (g *Gen) schedFlags(sched string, odd bool) string {
+	if odd {
+		return pick(g, []string{"nosuch", "", ",", ",flag-1", "flag-1,,flag-2", "sh-port,mh-port", "flag-1 ",
+			"FLAG-1", "sh-port", "mh-fallback"})
+	}
+	flags := []string{"flag-1", "flag-2", "flag-3", "flag-1,flag-3"}
+	switch sched {
+	case "sh":
+		flags = append(flags, "sh-fallback", "sh-port", "sh-fallback,sh-port", "sh-port")
+	case "mh":
+		flags = append(flags, "mh-fallback", "mh-port", "mh-port,mh-fallback", "mh-port")
+	}
+	return pick(g, flags)
+}
+
 // timeout is a -p or --set value (optional: -p's, 1..2678400; else
 // --set's, 0..2678400).
 func (g *Gen) timeout(optional bool) string {
@@ -98,24 +117,6 @@ func (g *Gen) timeout(optional bool) string {
 		return pick(g, []string{"1", "30", "300", "360", "2678400"})
 	}
 	return pick(g, []string{"0", "0", "1", "10", "120", "300", "900", "2678400"})
-}
-
-// service returns the options naming a virtual service: -t/-u/--sctp-service
-// with an address, or -f with a mark (and sometimes -6).
-func (g *Gen) service() []item {
-	switch x := g.r.Float64(); {
-	case x < 0.5:
-		return []item{g.withValue(optTCP)}
-	case x < 0.7:
-		return []item{g.withValue(optUDP)}
-	case x < 0.75:
-		return []item{g.withValue(optSCTP)}
-	}
-	items := []item{g.withValue(optFWMark)}
-	if g.chance(0.25) {
-		items = append(items, item{opt: optIPv6})
-	}
-	return items
 }
 
 // address is host[:port] as ipvsadm parses it, IPv6 in brackets.
