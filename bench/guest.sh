@@ -46,6 +46,19 @@ if [ "${BENCH_PROFILE:-}" = 1 ] || [ "${BENCH_PROFILE:-}" = moby ]; then
 	mkdir -p /tmp/prof && cd /tmp/prof || exit 1
 	reload_ipvs
 	/usr/local/bin/libcompare-compat -one 1 -services 10000 -dests 10 -cpuprofile moby-api-10000x10.pprof || exit 1
+	# The same table one call per object through the native package, and
+	# as pre-encoded requests, one per sendmsg (the per-call floor).
+	reload_ipvs
+	/usr/local/bin/ipvsprof -op apply -table 10000x10 >/dev/null &&
+		/usr/local/bin/ipvsprof -op record -requests /tmp/calls.req >/dev/null || exit 1
+	for round in 1 2; do
+		reload_ipvs
+		/usr/local/bin/ipvsprof -op replay -window 1 -requests /tmp/calls.req || exit 1
+		reload_ipvs
+		/usr/local/bin/ipvsprof -op calls -table 10000x10 || exit 1
+		reload_ipvs
+		GOGC=off /usr/local/bin/ipvsprof -op calls -table 10000x10 || exit 1
+	done
 	reload_ipvs
 	for f in *.pprof; do
 		echo "BENCH-FILE-BEGIN $f"

@@ -28,7 +28,7 @@ import (
 
 func main() {
 	var (
-		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, rawlist (the snapshot's requests with plain system calls: the listing floor), record and replay (the restore floor: -requests), or kernelcost (the kernel's cost per request in several shapes)")
+		op      = flag.String("op", "save", "snapshot, save (snapshot + save.Write), services, apply, calls (apply's table, one call per object), rawlist (the snapshot's requests with plain system calls: the listing floor), record and replay (the restore floor: -requests), or kernelcost (the kernel's cost per request in several shapes)")
 		reqs    = flag.String("requests", "", "for -op record and replay: the file of pre-encoded requests")
 		window  = flag.Int("window", 1024, "for -op replay: requests per sendmsg, the last one acknowledged")
 		table   = flag.String("table", "1000x10", "for -op apply: SERVICESxDESTS to create (after a flush)")
@@ -52,7 +52,7 @@ func main() {
 	}
 	defer c.Close()
 	var ops []ipvs.Op
-	if *op == "apply" {
+	if *op == "apply" || *op == "calls" {
 		var n, m int
 		if _, err := fmt.Sscanf(*table, "%dx%d", &n, &m); err != nil {
 			fatal(err)
@@ -112,6 +112,24 @@ func main() {
 				fatal(err)
 			}
 			n = len(svcs)
+		case "calls":
+			// One call per object, as a per-object API (moby's) must.
+			if err := c.Flush(ctx); err != nil {
+				fatal(err)
+			}
+			start = time.Now()
+			for _, o := range ops {
+				var err error
+				if o.Kind == ipvs.OpCreateService {
+					err = c.CreateService(ctx, o.Service)
+				} else {
+					err = c.CreateDestination(ctx, o.Service.Key(), o.Destination)
+				}
+				if err != nil {
+					fatal(err)
+				}
+			}
+			n = len(ops)
 		case "apply":
 			if err := c.Flush(ctx); err != nil {
 				fatal(err)
