@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -26,7 +25,7 @@ import (
 // rules with the fewest changes, --atomic applies all or nothing, and
 // --dry-run prints a sync's plan.
 func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
-	rules, err := restore.Parse(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
+	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
 	if err != nil {
 		var se *restore.SyntaxError
 		if !errors.As(err, &se) {
@@ -48,7 +47,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		}
 		batch = batch[:0]
 	}
-	for _, r := range rules {
+	for r := range rules.All() {
 		switch {
 		case r.Skipped != nil:
 			// ipvsadm reports a popt error on a line and goes on.
@@ -102,16 +101,16 @@ const batchSize = 4096
 // restoreTable runs -R --atomic and -R --sync: the rules are checked
 // against the kernel's table before anything is sent, and with --atomic a
 // failure undoes every change the run made.
-func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdline.RestoreOptions) int {
+func (a *app) restoreTable(ctx context.Context, rules *restore.Rules, mode cmdline.RestoreOptions) int {
 	current, err := reconcile.Read(ctx, a.client)
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)
 	}
 	var plan *reconcile.Plan
 	if mode.Sync {
-		plan, err = restore.SyncPlan(rules, current)
+		plan, err = rules.SyncPlan(current)
 	} else {
-		plan, err = restore.NewPlan(rules, current)
+		plan, err = rules.NewPlan(current)
 	}
 	if err != nil {
 		a.planFailure(err)
@@ -134,7 +133,7 @@ func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdli
 		return a.reportInterrupted(ae)
 	}
 	fmt.Fprintln(a.stderr, kernelMessage(operationOf(ae.Step.Op.Kind), ae.Err))
-	if l, ok := lineOf(rules, ae.Step.Line); ok {
+	if l, ok := rules.Line(ae.Step.Line); ok {
 		a.lineNote(l, "")
 	} else {
 		fmt.Fprintf(a.stderr, "change: %s\n", ae.Step)
@@ -163,15 +162,6 @@ func (a *app) applyFailures(err error) int {
 		fmt.Fprintln(a.stderr, kernelMessage(operationOf(f.Step.Op.Kind), f.Err))
 	}
 	return 255
-}
-
-// lineOf finds the rules line numbered num.
-func lineOf(rules []restore.Rule, num int) (restore.Line, bool) {
-	i, ok := slices.BinarySearchFunc(rules, num, func(r restore.Rule, n int) int { return r.Num - n })
-	if !ok {
-		return restore.Line{}, false
-	}
-	return rules[i].Line, true
 }
 
 // planFailure reports a rules line that cannot be part of the plan;
