@@ -5,6 +5,7 @@ import (
 	"iter"
 	"net/netip"
 	"slices"
+	"sort"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
@@ -14,7 +15,10 @@ import (
 // its text, a Rule about 600; the rules hold few pointers, so the garbage
 // collector hardly has to look at them.
 type Rules struct {
-	recs []record
+	// recs holds the records in chunks of recChunk: growing one slice
+	// would copy it and hold both copies for a moment.
+	recs [][]record
+	n    int
 	// texts holds the lines' texts, one after the other, in chunks that
 	// never move (a chunk is a string once it is full).
 	texts []string
@@ -23,6 +27,7 @@ type Rules struct {
 	// -A and -E line's own, and one per key for the other lines.
 	services []ipvs.Service
 	keys     map[ipvs.ServiceKey]int32
+	last     int32 // the service named last: the next line often names it too
 	// others holds the rules that have no compact form: commands that
 	// do not change the table, skipped lines, timeouts.
 	others []Rule
@@ -75,6 +80,9 @@ func (s *destSpec) destination() ipvs.Destination {
 // textChunkSize is the size of the chunks the lines' texts are kept in.
 const textChunkSize = 1 << 20
 
+// recChunk is how many records a chunk of Rules.recs holds.
+const recChunk = 1 << 12
+
 // ParseRules parses ipvsadm -R input as Parse does, into the compact
 // Rules. Errors are Parse's.
 func ParseRules(r io.Reader, opts Options) (*Rules, error) {
@@ -102,8 +110,15 @@ func (rs *Rules) add(r *Rule) {
 		}
 		rs.others = append(rs.others, o)
 	}
-	rs.recs = append(rs.recs, rec)
+	if rs.n%recChunk == 0 {
+		rs.recs = append(rs.recs, make([]record, 0, recChunk))
+	}
+	last := &rs.recs[len(rs.recs)-1]
+	*last = append(*last, rec)
+	rs.n++
 }
+
+func (rs *Rules) rec(i int) *record { return &rs.recs[i/recChunk][i%recChunk] }
 
 // keepText copies a line's text into the chunks and returns where it is.
 func (rs *Rules) keepText(text string) (chunk, start uint32) {
@@ -139,15 +154,9 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 		rec.at = int32(len(rs.services))
 		rs.services = append(rs.services, op.Service)
 		rs.keys[op.Service.Key()] = rec.at
+		rs.last = rec.at
 	default:
-		k := op.Service.Key()
-		at, ok := rs.keys[k]
-		if !ok {
-			at = int32(len(rs.services))
-			rs.services = append(rs.services, op.Service)
-			rs.keys[k] = at
-		}
-		rec.at = at
+		rec.at = rs.serviceOf(op.Service)
 		rec.dest = specOf(op.Destination)
 	}
 	if rs.op(rec) != op {
@@ -155,6 +164,23 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 		return false
 	}
 	return true
+}
+
+// serviceOf returns the index of the service with svc's key, adding svc
+// if there is none.
+func (rs *Rules) serviceOf(svc ipvs.Service) int32 {
+	k := svc.Key()
+	if int(rs.last) < len(rs.services) && rs.services[rs.last].Key() == k {
+		return rs.last
+	}
+	at, ok := rs.keys[k]
+	if !ok {
+		at = int32(len(rs.services))
+		rs.services = append(rs.services, svc)
+		rs.keys[k] = at
+	}
+	rs.last = at
+	return at
 }
 
 // op returns the change of a compact record.
@@ -178,7 +204,7 @@ func (rs *Rules) op(rec *record) ipvs.Op {
 }
 
 // Len returns the number of rules.
-func (rs *Rules) Len() int { return len(rs.recs) }
+func (rs *Rules) Len() int { return rs.n }
 
 // rule returns the rule of rec.
 func (rs *Rules) rule(rec *record) Rule {
@@ -193,9 +219,11 @@ func (rs *Rules) rule(rec *record) Rule {
 // Args: a change is all in its Op.
 func (rs *Rules) All() iter.Seq[Rule] {
 	return func(yield func(Rule) bool) {
-		for i := range rs.recs {
-			if !yield(rs.rule(&rs.recs[i])) {
-				return
+		for _, c := range rs.recs {
+			for i := range c {
+				if !yield(rs.rule(&c[i])) {
+					return
+				}
 			}
 		}
 	}
@@ -203,10 +231,9 @@ func (rs *Rules) All() iter.Seq[Rule] {
 
 // Line returns the line numbered num.
 func (rs *Rules) Line(num int) (Line, bool) {
-	i, ok := slices.BinarySearchFunc(rs.recs, num, func(r record, n int) int { return int(r.num) - n })
-	if !ok {
+	i := sort.Search(rs.n, func(i int) bool { return int(rs.rec(i).num) >= num })
+	if i == rs.n || int(rs.rec(i).num) != num {
 		return Line{}, false
 	}
-	l := rs.rule(&rs.recs[i]).Line
-	return l, true
+	return rs.rule(rs.rec(i)).Line, true
 }
