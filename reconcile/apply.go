@@ -17,11 +17,20 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	if p == nil || len(p.Steps) == 0 {
 		return nil
 	}
-	results, err := c.Apply(ctx, p.ops())
 	var failed []*StepError
-	for i, r := range results {
-		if r != nil {
-			failed = append(failed, &StepError{Step: p.Steps[i], Err: r})
+	var err error
+	var ops []ipvs.Op
+	for start := 0; start < len(p.Steps); start += applyChunk {
+		end := min(start+applyChunk, len(p.Steps))
+		ops = p.ops(ops, start, end)
+		results, cerr := c.Apply(ctx, ops)
+		for i, r := range results {
+			if r != nil {
+				failed = append(failed, &StepError{Step: p.Steps[start+i], Err: r})
+			}
+		}
+		if cerr != nil {
+			err = cerr
 		}
 	}
 	if len(failed) > 0 {
@@ -30,12 +39,17 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	return err
 }
 
-func (p *Plan) ops() []ipvs.Op {
-	ops := make([]ipvs.Op, len(p.Steps))
-	for i := range p.Steps {
-		ops[i] = p.Steps[i].Op
+// applyChunk is how many steps Apply hands to the Client at once: a few of
+// its windows, without a copy of a big plan's every change.
+const applyChunk = 4096
+
+// ops returns the changes of steps start to end, in buf.
+func (p *Plan) ops(buf []ipvs.Op, start, end int) []ipvs.Op {
+	buf = buf[:0]
+	for i := start; i < end; i++ {
+		buf = append(buf, p.Steps[i].Op)
 	}
-	return ops
+	return buf
 }
 
 // ApplyError lists the steps of a Plan.Apply that failed.
@@ -101,11 +115,12 @@ func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
 	if err := p.check(base.clone()); err != nil {
 		return err
 	}
-	ops := p.ops()
-	outcome := make([]stepOutcome, 0, len(ops))
-	for start := 0; start < len(ops); start += atomicChunk {
-		end := min(start+atomicChunk, len(ops))
-		results, err := c.Apply(ctx, ops[start:end])
+	outcome := make([]stepOutcome, 0, len(p.Steps))
+	var ops []ipvs.Op
+	for start := 0; start < len(p.Steps); start += atomicChunk {
+		end := min(start+atomicChunk, len(p.Steps))
+		ops = p.ops(ops, start, end)
+		results, err := c.Apply(ctx, ops)
 		failed, ferr := -1, error(nil)
 		for j, r := range results {
 			switch {
