@@ -35,17 +35,17 @@ var ErrNotTableChange = errors.New("only -A, -E, -D, -a, -e, -d, -C and --set ca
 // skipped line is its *SyntaxError; any other line that cannot be part of
 // the plan is a *PlanError. Each step carries its rule's line number.
 func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
-	return newPlan(slices.Values(rules), current)
+	return newPlan(slices.Values(rules), len(rules), current)
 }
 
 // NewPlan is the package function NewPlan of the rules.
 func (rs *Rules) NewPlan(current reconcile.State) (*reconcile.Plan, error) {
-	return newPlan(rs.All(), current)
+	return newPlan(rs.All(), rs.Len(), current)
 }
 
-func newPlan(rules iter.Seq[Rule], current reconcile.State) (*reconcile.Plan, error) {
+func newPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.Plan, error) {
 	t := reconcile.NewTable(current)
-	var steps []reconcile.Step
+	steps := make([]reconcile.Step, 0, n) // one per rule, but for -C
 	err := eachOp(rules, t, func(r *Rule, op ipvs.Op) {
 		steps = append(steps, reconcile.Step{Op: op, Line: r.Num})
 	})
@@ -112,7 +112,7 @@ func syncPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.
 	if err != nil {
 		return nil, err
 	}
-	plan := reconcile.Diff(current, desired.State())
+	plan := reconcile.DiffTable(current, desired)
 	for i := range plan.Steps {
 		plan.Steps[i].Line = lines[idOf(plan.Steps[i].Op)]
 	}
