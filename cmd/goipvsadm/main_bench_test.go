@@ -58,6 +58,9 @@ func BenchmarkRestore1kx10(b *testing.B)  { benchmarkRestore(b, 1000, 10) }
 func BenchmarkRestoreAtomic10kx10(b *testing.B) { benchmarkRestore(b, 10000, 10, "--atomic") }
 func BenchmarkRestoreSync10kx10(b *testing.B)   { benchmarkRestore(b, 10000, 10, "--sync") }
 
+// BenchmarkRestore100kx10 restores 1,100,000 lines.
+func BenchmarkRestore100kx10(b *testing.B) { benchmarkRestore(b, 100000, 10) }
+
 func benchmarkList(b *testing.B, n, m int, args ...string) {
 	f := benchApp{k: ipvstest.New()}
 	f.run(b, benchrules.Rules(n, m), io.Discard, "-R")

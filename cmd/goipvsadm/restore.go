@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -25,6 +27,9 @@ import (
 // rules with the fewest changes, --atomic applies all or nothing, and
 // --dry-run prints a sync's plan.
 func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
+	}
 	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
 	if err != nil {
 		var se *restore.SyntaxError
@@ -92,6 +97,13 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	flush()
 	return status
 }
+
+// restoreGCPercent is the garbage collector's GOGC during -R. The rules
+// are held without pointers (restore.Rules), so a collection costs little
+// however many there are, while the default of 100 would let the garbage
+// of parsing and sending grow as big as the rules before collecting it:
+// peak memory would be twice what the rules need.
+const restoreGCPercent = 20
 
 // batchSize bounds how many changes a restore holds before it sends them;
 // their messages print in order when the batch is done, before any later
