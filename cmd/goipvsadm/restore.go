@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -27,7 +29,8 @@ import (
 // rules with the fewest changes, --atomic applies all or nothing, and
 // --dry-run prints a sync's plan.
 func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
-	if os.Getenv("GOGC") == "" {
+	tuneGC := os.Getenv("GOGC") == ""
+	if tuneGC {
 		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
 	}
 	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
@@ -43,6 +46,9 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	}
 	if mode.Sync || mode.Atomic {
 		return a.restoreTableGuarded(ctx, rules, mode)
+	}
+	if tuneGC {
+		setGCHeadroom()
 	}
 	status := 0
 	var batch []reconcile.Step
@@ -104,6 +110,25 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 // of parsing and sending grow as big as the rules before collecting it:
 // peak memory would be twice what the rules need.
 const restoreGCPercent = 20
+
+// gcHeadroom is how much garbage a plain -R lets grow between
+// collections once the rules are parsed: from then on its live heap
+// hardly grows (the rules, a batch), so a fixed headroom bounds the peak as
+// GOGC=20 would, with fewer collections for small inputs.
+const gcHeadroom = 16 << 20
+
+// setGCHeadroom sets GOGC to give the live heap gcHeadroom, or 20 % of
+// itself if that is more.
+func setGCHeadroom() {
+	runtime.GC()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	n := max(live[0].Value.Uint64(), 1)
+	debug.SetGCPercent(int(max(restoreGCPercent, gcHeadroom*100/n)))
+}
 
 // batchSize bounds how many changes a restore holds before it sends them;
 // their messages print in order when the batch is done, before any later
