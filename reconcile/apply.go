@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -19,10 +20,11 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	}
 	var failed []*StepError
 	var err error
-	var ops []ipvs.Op
+	buf := opsPool.Get().(*[]ipvs.Op)
+	defer opsPool.Put(buf)
 	for start := 0; start < len(p.Steps); start += applyChunk {
 		end := min(start+applyChunk, len(p.Steps))
-		ops = p.ops(ops, start, end)
+		ops := p.ops(buf, start, end)
 		results, cerr := c.Apply(ctx, ops)
 		for i, r := range results {
 			if r != nil {
@@ -43,13 +45,19 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 // its windows, without a copy of a big plan's every change.
 const applyChunk = 4096
 
-// ops returns the changes of steps start to end, in buf.
-func (p *Plan) ops(buf []ipvs.Op, start, end int) []ipvs.Op {
-	buf = buf[:0]
+// opsPool holds the buffers Apply and ApplyAtomic hand the Client the
+// changes in (the Client keeps none): a restore applies one batch after
+// another.
+var opsPool = sync.Pool{New: func() any { return new([]ipvs.Op) }}
+
+// ops returns the changes of steps start to end, in *buf.
+func (p *Plan) ops(buf *[]ipvs.Op, start, end int) []ipvs.Op {
+	ops := (*buf)[:0]
 	for i := start; i < end; i++ {
-		buf = append(buf, p.Steps[i].Op)
+		ops = append(ops, p.Steps[i].Op)
 	}
-	return buf
+	*buf = ops
+	return ops
 }
 
 // ApplyError lists the steps of a Plan.Apply that failed.
@@ -116,10 +124,11 @@ func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
 		return err
 	}
 	outcome := make([]stepOutcome, 0, len(p.Steps))
-	var ops []ipvs.Op
+	buf := opsPool.Get().(*[]ipvs.Op)
+	defer opsPool.Put(buf)
 	for start := 0; start < len(p.Steps); start += atomicChunk {
 		end := min(start+atomicChunk, len(p.Steps))
-		ops = p.ops(ops, start, end)
+		ops := p.ops(buf, start, end)
 		results, err := c.Apply(ctx, ops)
 		failed, ferr := -1, error(nil)
 		for j, r := range results {
