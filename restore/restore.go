@@ -3,7 +3,10 @@
 // ipvsadm command line into a typed change (an ipvs.Op) with its line
 // number, and turns the rules into a reconcile.Plan: the changes they make
 // (NewPlan), or the fewest changes that make the table equal to the one
-// they describe (SyncPlan). Package save writes a table in this format.
+// they describe (SyncPlan). ParseRules parses into Rules, a compact form
+// for inputs of a million lines, with the same plans (Rules.NewPlan,
+// Rules.SyncPlan); goipvsadm -R uses it. Package save writes a table in
+// this format.
 //
 // # Parse everything first
 //
