@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -17,11 +18,21 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	if p == nil || len(p.Steps) == 0 {
 		return nil
 	}
-	results, err := c.Apply(ctx, p.ops())
 	var failed []*StepError
-	for i, r := range results {
-		if r != nil {
-			failed = append(failed, &StepError{Step: p.Steps[i], Err: r})
+	var err error
+	buf := opsPool.Get().(*[]ipvs.Op)
+	defer opsPool.Put(buf)
+	for start := 0; start < len(p.Steps); start += applyChunk {
+		end := min(start+applyChunk, len(p.Steps))
+		ops := p.ops(buf, start, end)
+		results, cerr := c.Apply(ctx, ops)
+		for i, r := range results {
+			if r != nil {
+				failed = append(failed, &StepError{Step: p.Steps[start+i], Err: r})
+			}
+		}
+		if cerr != nil {
+			err = cerr
 		}
 	}
 	if len(failed) > 0 {
@@ -30,11 +41,22 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	return err
 }
 
-func (p *Plan) ops() []ipvs.Op {
-	ops := make([]ipvs.Op, len(p.Steps))
-	for i := range p.Steps {
-		ops[i] = p.Steps[i].Op
+// applyChunk is how many steps Apply hands to the Client at once: a few of
+// its windows, without a copy of a big plan's every change.
+const applyChunk = 4096
+
+// opsPool holds the buffers Apply and ApplyAtomic hand the Client the
+// changes in (the Client keeps none): a restore applies one batch after
+// another.
+var opsPool = sync.Pool{New: func() any { return new([]ipvs.Op) }}
+
+// ops returns the changes of steps start to end, in *buf.
+func (p *Plan) ops(buf *[]ipvs.Op, start, end int) []ipvs.Op {
+	ops := (*buf)[:0]
+	for i := start; i < end; i++ {
+		ops = append(ops, p.Steps[i].Op)
 	}
+	*buf = ops
 	return ops
 }
 
@@ -101,11 +123,13 @@ func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
 	if err := p.check(base.clone()); err != nil {
 		return err
 	}
-	ops := p.ops()
-	outcome := make([]stepOutcome, 0, len(ops))
-	for start := 0; start < len(ops); start += atomicChunk {
-		end := min(start+atomicChunk, len(ops))
-		results, err := c.Apply(ctx, ops[start:end])
+	outcome := make([]stepOutcome, 0, len(p.Steps))
+	buf := opsPool.Get().(*[]ipvs.Op)
+	defer opsPool.Put(buf)
+	for start := 0; start < len(p.Steps); start += atomicChunk {
+		end := min(start+atomicChunk, len(p.Steps))
+		ops := p.ops(buf, start, end)
+		results, err := c.Apply(ctx, ops)
 		failed, ferr := -1, error(nil)
 		for j, r := range results {
 			switch {

@@ -14,14 +14,16 @@ import "github.com/goipvsadm/goipvsadm/ipvs"
 // For ApplyAtomic to undo a failed run, current must be the kernel's table
 // (as Read returns it) when the plan is applied.
 func Diff(current, desired State) *Plan {
+	return DiffTable(current, NewTable(desired))
+}
+
+// DiffTable is Diff with the desired table built change by change in a
+// Table, which it does not change.
+func DiffTable(current State, desired *Table) *Plan {
 	cur := NewTable(current)
-	ops := diffTables(cur, NewTable(desired))
-	if t := timeoutChange(current.Timeouts, desired.Timeouts); t != (ipvs.Timeouts{}) {
-		ops = append(ops, ipvs.SetTimeouts(t))
-	}
-	steps := make([]Step, len(ops))
-	for i, op := range ops {
-		steps[i].Op = op
+	steps := diffTables(cur, desired)
+	if t := timeoutChange(current.Timeouts, desired.timeouts); t != (ipvs.Timeouts{}) {
+		steps = append(steps, Step{Op: ipvs.SetTimeouts(t)})
 	}
 	return &Plan{Steps: steps, base: cur}
 }
@@ -42,8 +44,9 @@ func timeoutChange(cur, want ipvs.Timeouts) ipvs.Timeouts {
 	return t
 }
 
-func diffTables(cur, want *Table) []ipvs.Op {
-	var ops []ipvs.Op
+func diffTables(cur, want *Table) []Step {
+	var steps []Step
+	add := func(op ipvs.Op) { steps = append(steps, Step{Op: op}) }
 	for i, k := range want.order {
 		d := want.svcs[k]
 		if d == nil || d.seq != i {
@@ -51,39 +54,40 @@ func diffTables(cur, want *Table) []ipvs.Op {
 		}
 		c := cur.svcs[k]
 		if c == nil {
-			ops = append(ops, ipvs.CreateService(d.svc))
+			add(ipvs.CreateService(d.svc))
 			for _, dk := range d.order {
-				ops = append(ops, ipvs.CreateDestination(k, d.dests[dk]))
+				add(ipvs.CreateDestination(k, d.dests[dk]))
 			}
 			continue
 		}
 		if !sameService(c.svc, d.svc) {
-			ops = append(ops, ipvs.UpdateService(d.svc))
+			add(ipvs.UpdateService(d.svc))
 		}
-		var updates []ipvs.Op
+		var updates []ipvs.DestinationKey
 		for _, dk := range d.order {
-			dd := d.dests[dk]
 			cd, ok := c.dests[dk]
 			switch {
 			case !ok:
-				ops = append(ops, ipvs.CreateDestination(k, dd))
-			case !sameDestination(cd, dd):
-				updates = append(updates, ipvs.UpdateDestination(k, dd))
+				add(ipvs.CreateDestination(k, d.dests[dk]))
+			case !sameDestination(cd, d.dests[dk]):
+				updates = append(updates, dk)
 			}
 		}
-		ops = append(ops, updates...)
+		for _, dk := range updates {
+			add(ipvs.UpdateDestination(k, d.dests[dk]))
+		}
 		for _, dk := range c.order {
 			if _, ok := d.dests[dk]; !ok {
-				ops = append(ops, ipvs.DeleteDestination(k, dk))
+				add(ipvs.DeleteDestination(k, dk))
 			}
 		}
 	}
 	for i, k := range cur.order {
 		if c := cur.svcs[k]; c != nil && c.seq == i && want.svcs[k] == nil {
-			ops = append(ops, ipvs.DeleteService(k))
+			add(ipvs.DeleteService(k))
 		}
 	}
-	return ops
+	return steps
 }
 
 // sameService compares the configuration the kernel keeps.

@@ -16,7 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FuzzRulesPlanApply: any rules text, parsed, planned (as -R --atomic or
+// FuzzRulesPlanApply: any rules text, parsed (ParseRules gives the same
+// rules and plans as Parse), planned (as -R --atomic or
 // -R --sync --atomic) against a table and applied all or nothing on the
 // in-memory kernel, with or without a kernel failure at some step, leaves
 // the kernel exactly at the plan's target, or unchanged (unless the
@@ -38,12 +39,14 @@ func FuzzRulesPlanApply(f *testing.F) {
 			if !errors.As(err, &se) || se.Msg == "" {
 				t.Fatalf("parse error %#v", err)
 			}
+			compactRules(t, text, reconcile.State{})
 			return
 		}
 		c, k := newClient(t)
 		applyPlain(t, c, initial)
 		before := readState(t, c)
 		current := currentTable(t, c)
+		compactRules(t, text, current)
 		target := reconcile.NewTable(current)
 		plan, err := restore.NewPlan(rules, current)
 		if sync {

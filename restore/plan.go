@@ -3,6 +3,8 @@ package restore
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/reconcile"
@@ -33,8 +35,17 @@ var ErrNotTableChange = errors.New("only -A, -E, -D, -a, -e, -d, -C and --set ca
 // skipped line is its *SyntaxError; any other line that cannot be part of
 // the plan is a *PlanError. Each step carries its rule's line number.
 func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
+	return newPlan(slices.Values(rules), len(rules), current)
+}
+
+// NewPlan is the package function NewPlan of the rules.
+func (rs *Rules) NewPlan(current reconcile.State) (*reconcile.Plan, error) {
+	return newPlan(rs.All(), rs.Len(), current)
+}
+
+func newPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.Plan, error) {
 	t := reconcile.NewTable(current)
-	var steps []reconcile.Step
+	steps := make([]reconcile.Step, 0, n) // one per rule, but for -C
 	err := eachOp(rules, t, func(r *Rule, op ipvs.Op) {
 		steps = append(steps, reconcile.Step{Op: op, Line: r.Num})
 	})
@@ -46,7 +57,7 @@ func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 
 // eachOp applies the changes of the rules to t in order, calling fn after
 // each. -C is one deletion per service of t.
-func eachOp(rules []Rule, t *reconcile.Table, fn func(r *Rule, op ipvs.Op)) error {
+func eachOp(rules iter.Seq[Rule], t *reconcile.Table, fn func(r *Rule, op ipvs.Op)) error {
 	apply := func(r *Rule, op ipvs.Op) error {
 		if err := t.Apply(op); err != nil {
 			return &PlanError{Line: r.Line, Err: err}
@@ -54,8 +65,8 @@ func eachOp(rules []Rule, t *reconcile.Table, fn func(r *Rule, op ipvs.Op)) erro
 		fn(r, op)
 		return nil
 	}
-	for i := range rules {
-		r := &rules[i]
+	for rule := range rules {
+		r := &rule
 		switch {
 		case r.Skipped != nil:
 			return r.Skipped
@@ -81,9 +92,18 @@ func eachOp(rules []Rule, t *reconcile.Table, fn func(r *Rule, op ipvs.Op)) erro
 // as reconcile.Diff does. A step that creates or changes an object carries
 // the number of the line that last set it. Errors are those of NewPlan.
 func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
+	return syncPlan(slices.Values(rules), len(rules), current)
+}
+
+// SyncPlan is the package function SyncPlan of the rules.
+func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
+	return syncPlan(rs.All(), rs.Len(), current)
+}
+
+func syncPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
 	// Which line last set each object, to name it in errors.
-	lines := make(map[objectID]int, len(rules))
+	lines := make(map[objectID]int, n)
 	err := eachOp(rules, desired, func(r *Rule, op ipvs.Op) {
 		if id := idOf(op); id.kind != 0 {
 			lines[id] = r.Num
@@ -92,7 +112,7 @@ func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := reconcile.Diff(current, desired.State())
+	plan := reconcile.DiffTable(current, desired)
 	for i := range plan.Steps {
 		plan.Steps[i].Line = lines[idOf(plan.Steps[i].Op)]
 	}

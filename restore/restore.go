@@ -3,7 +3,10 @@
 // ipvsadm command line into a typed change (an ipvs.Op) with its line
 // number, and turns the rules into a reconcile.Plan: the changes they make
 // (NewPlan), or the fewest changes that make the table equal to the one
-// they describe (SyncPlan). Package save writes a table in this format.
+// they describe (SyncPlan). ParseRules parses into Rules, a compact form
+// for inputs of a million lines, with the same plans (Rules.NewPlan,
+// Rules.SyncPlan); goipvsadm -R uses it. Package save writes a table in
+// this format.
 //
 // # Parse everything first
 //
@@ -31,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -59,39 +63,90 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // left without words are skipped. One quirk is kept: a last line without a
 // newline that ends in two or more blanks is dropped entirely.
 func Tokenize(r io.Reader) ([]Line, error) {
-	raw, err := io.ReadAll(bufio.NewReader(r))
-	if err != nil {
-		return nil, err
+	var lines []Line
+	lr := newLineReader(r)
+	for {
+		l, ok, err := lr.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return lines, nil
+		}
+		l.Args = slices.Clone(l.Args)
+		lines = append(lines, l)
 	}
-	// One string for the whole input: words and line texts are substrings
-	// of it, not copies (a boot restore can have 100,000 lines).
-	data := string(raw)
-	lines := make([]Line, 0, strings.Count(data, "\n")+1)
-	pos, num := 0, 1
-	for pos < len(data) {
-		start := pos
-		args, next, complete := readLine(data, pos)
+}
+
+// lineReader reads ipvsadm -R input one line at a time, as Tokenize
+// splits it, without holding more of the input than the line.
+type lineReader struct {
+	br   *bufio.Reader
+	long []byte   // a line longer than br's buffer
+	args []string // the words of the line read last, reused
+	num  int      // the number of the line read last
+	done bool
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), args: make([]string, 0, 16)}
+}
+
+// next returns the next line that has words, or false at the end of the
+// input. The line's Args are valid until the next call.
+func (lr *lineReader) next() (Line, bool, error) {
+	for !lr.done {
+		raw, err := lr.readRaw()
+		if err != nil {
+			return Line{}, false, err
+		}
+		if len(raw) == 0 {
+			break
+		}
+		lr.num++
+		// One string per line: its words and its text are substrings
+		// of it.
+		text := string(raw)
+		args, _, complete := readLine(text, 0, lr.args[:0])
+		lr.args = args[:0]
 		if !complete {
 			// ipvsadm reached the end of the input inside the
 			// blanks at the end of a line and gives the line up.
 			break
 		}
 		if len(args) > 0 {
-			lines = append(lines, Line{Num: num, Text: strings.TrimSuffix(data[start:next], "\n"), Args: args})
+			return Line{Num: lr.num, Text: strings.TrimSuffix(text, "\n"), Args: args}, true, nil
 		}
-		num += strings.Count(data[start:next], "\n")
-		pos = next
 	}
-	if len(lines) == 0 {
-		return nil, nil
+	lr.done = true
+	return Line{}, false, nil
+}
+
+// readRaw returns the next line with its newline (none at the end of the
+// input), or nothing at the end; it is valid until the next call.
+func (lr *lineReader) readRaw() ([]byte, error) {
+	raw, err := lr.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		lr.long = append(lr.long[:0], raw...)
+		for err == bufio.ErrBufferFull {
+			raw, err = lr.br.ReadSlice('\n')
+			lr.long = append(lr.long, raw...)
+		}
+		raw = lr.long
 	}
-	return lines, nil
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if err == io.EOF {
+		lr.done = len(raw) == 0
+	}
+	return raw, nil
 }
 
 // readLine reads the words of the line at pos as ipvsadm's fscanf loop
 // does, and returns where the next line starts. complete is false when the
 // input ends inside the blanks at the end of a line.
-func readLine(data string, pos int) (args []string, next int, complete bool) {
+func readLine(data string, pos int, args []string) (_ []string, next int, complete bool) {
 	for {
 		if pos == len(data) {
 			return args, pos, true
@@ -102,7 +157,7 @@ func readLine(data string, pos int) (args []string, next int, complete bool) {
 			// line.
 			for {
 				if pos == len(data) {
-					return nil, pos, false
+					return args, pos, false
 				}
 				c := data[pos]
 				pos++
@@ -125,9 +180,6 @@ func readLine(data string, pos int) (args []string, next int, complete bool) {
 			word = word[:i]
 		}
 		if word != "ipvsadm" {
-			if args == nil {
-				args = make([]string, 0, 12)
-			}
 			args = append(args, word)
 		}
 		if pos < len(data) && isBlank(data[pos]) {
@@ -199,6 +251,22 @@ type Options struct {
 // negative firewall marks ipvsadm -S writes for marks of 2^31 and more are
 // read back as those marks.
 func Parse(r io.Reader, opts Options) ([]Rule, error) {
+	rules := make([]Rule, 0)
+	err := parseEach(r, opts, func(r *Rule) {
+		r.Args = slices.Clone(r.Args)
+		rules = append(rules, *r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
+
+// parseEach parses the input as Parse does and calls fn with each rule, in
+// order, as soon as it is parsed; the rule and its Args are valid until
+// fn returns. When it returns an error, fn has seen some rules, but not
+// all: nothing may have been applied.
+func parseEach(in io.Reader, opts Options, fn func(r *Rule)) error {
 	p := cmdline.NewParser()
 	p.IpvsadmOnly = true
 	p.SavedMarks = true
@@ -209,36 +277,41 @@ func Parse(r io.Reader, opts Options) ([]Rule, error) {
 	if argv0 == "" {
 		argv0 = "ipvsadm"
 	}
-	lines, err := Tokenize(r)
-	if err != nil {
-		return nil, err
-	}
-	rules := make([]Rule, 0, len(lines))
+	lr := newLineReader(in)
 	cmd := new(cmdline.Command)
-	for _, l := range lines {
+	var r Rule
+	for {
+		l, ok, err := lr.next()
+		if err != nil || !ok {
+			return err
+		}
 		if err := p.ParseInto(cmd, argv0, l.Args); err != nil {
 			e, ok := err.(*cmdline.Error)
 			if !ok {
-				return nil, err
+				return err
 			}
+			// The error keeps the line: its words are its own.
+			l.Args = slices.Clone(l.Args)
 			se := &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
-			if e.Kind == cmdline.PoptError {
-				rules = append(rules, Rule{Line: l, Skipped: se})
-				continue
+			if e.Kind != cmdline.PoptError {
+				return se
 			}
-			return nil, se
+			r = Rule{Line: l, Skipped: se}
+			fn(&r)
+			continue
 		}
 		if cmd.Kind == cmdline.Restore {
 			// ipvsadm refuses -R inside -R (it would read the
 			// same input again).
 			e := cmdline.TryHelpError(argv0)
-			return nil, &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
+			l.Args = slices.Clone(l.Args)
+			return &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
 		}
 		op, _ := cmd.Op()
-		rules = append(rules, Rule{Line: l, Op: op, Flush: cmd.Kind == cmdline.Flush})
+		r = Rule{Line: l, Op: op, Flush: cmd.Kind == cmdline.Flush}
+		fn(&r)
 		if cmd.Kind == cmdline.Help || cmd.Kind == cmdline.Version {
-			break
+			return nil
 		}
 	}
-	return rules, nil
 }

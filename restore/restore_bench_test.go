@@ -25,6 +25,23 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseRules parses the same lines into the compact Rules, as
+// goipvsadm -R does.
+func BenchmarkParseRules(b *testing.B) {
+	in := benchrules.Rules(10000, 10)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rules, err := ParseRules(bytes.NewReader(in), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rules.Len() != 110000 {
+			b.Fatalf("%d rules", rules.Len())
+		}
+	}
+}
+
 // BenchmarkTokenize splits the same 110,000 lines into words only.
 func BenchmarkTokenize(b *testing.B) {
 	in := benchrules.Rules(10000, 10)

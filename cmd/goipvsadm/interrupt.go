@@ -129,7 +129,7 @@ func signalName(sig os.Signal) string {
 // restoreTableGuarded is restoreTable holding the restore lock (see
 // lockRestore; a dry run changes nothing and takes none) and, with
 // --atomic, keeping the all-or-nothing promise through a signal.
-func (a *app) restoreTableGuarded(ctx context.Context, rules []restore.Rule, mode cmdline.RestoreOptions) int {
+func (a *app) restoreTableGuarded(ctx context.Context, rules *restore.Rules, mode cmdline.RestoreOptions) int {
 	if !mode.DryRun {
 		unlock, code, ok := a.lockRestore()
 		if !ok {

@@ -37,7 +37,7 @@ func (f benchApp) run(b *testing.B, stdin []byte, stdout io.Writer, args ...stri
 	}
 }
 
-func benchmarkRestore(b *testing.B, n, m int) {
+func benchmarkRestore(b *testing.B, n, m int, args ...string) {
 	in := benchrules.Rules(n, m)
 	f := benchApp{k: ipvstest.New()}
 	b.SetBytes(int64(len(in)))
@@ -46,13 +46,20 @@ func benchmarkRestore(b *testing.B, n, m int) {
 		b.StopTimer()
 		f.run(b, nil, io.Discard, "-C")
 		b.StartTimer()
-		f.run(b, in, io.Discard, "-R")
+		f.run(b, in, io.Discard, append([]string{"-R"}, args...)...)
 	}
 }
 
 // BenchmarkRestore10kx10 restores 110,000 lines.
 func BenchmarkRestore10kx10(b *testing.B) { benchmarkRestore(b, 10000, 10) }
 func BenchmarkRestore1kx10(b *testing.B)  { benchmarkRestore(b, 1000, 10) }
+
+// -R --atomic and -R --sync of 110,000 lines into an empty table.
+func BenchmarkRestoreAtomic10kx10(b *testing.B) { benchmarkRestore(b, 10000, 10, "--atomic") }
+func BenchmarkRestoreSync10kx10(b *testing.B)   { benchmarkRestore(b, 10000, 10, "--sync") }
+
+// BenchmarkRestore100kx10 restores 1,100,000 lines.
+func BenchmarkRestore100kx10(b *testing.B) { benchmarkRestore(b, 100000, 10) }
 
 func benchmarkList(b *testing.B, n, m int, args ...string) {
 	f := benchApp{k: ipvstest.New()}

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
-	"slices"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
@@ -26,7 +29,11 @@ import (
 // rules with the fewest changes, --atomic applies all or nothing, and
 // --dry-run prints a sync's plan.
 func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
-	rules, err := restore.Parse(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
+	tuneGC := os.Getenv("GOGC") == ""
+	if tuneGC {
+		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
+	}
+	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
 	if err != nil {
 		var se *restore.SyntaxError
 		if !errors.As(err, &se) {
@@ -40,6 +47,9 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	if mode.Sync || mode.Atomic {
 		return a.restoreTableGuarded(ctx, rules, mode)
 	}
+	if tuneGC {
+		setGCHeadroom()
+	}
 	status := 0
 	var batch []reconcile.Step
 	flush := func() {
@@ -48,7 +58,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		}
 		batch = batch[:0]
 	}
-	for _, r := range rules {
+	for r := range rules.All() {
 		switch {
 		case r.Skipped != nil:
 			// ipvsadm reports a popt error on a line and goes on.
@@ -94,6 +104,32 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	return status
 }
 
+// restoreGCPercent is the garbage collector's GOGC during -R. The rules
+// are held without pointers (restore.Rules), so a collection costs little
+// however many there are, while the default of 100 would let the garbage
+// of parsing and sending grow as big as the rules before collecting it:
+// peak memory would be twice what the rules need.
+const restoreGCPercent = 20
+
+// gcHeadroom is how much garbage a plain -R lets grow between
+// collections once the rules are parsed: from then on its live heap
+// hardly grows (the rules, a batch), so a fixed headroom bounds the peak as
+// GOGC=20 would, with fewer collections for small inputs.
+const gcHeadroom = 16 << 20
+
+// setGCHeadroom sets GOGC to give the live heap gcHeadroom, or 20 % of
+// itself if that is more.
+func setGCHeadroom() {
+	runtime.GC()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	n := max(live[0].Value.Uint64(), 1)
+	debug.SetGCPercent(int(max(restoreGCPercent, gcHeadroom*100/n)))
+}
+
 // batchSize bounds how many changes a restore holds before it sends them;
 // their messages print in order when the batch is done, before any later
 // line's output.
@@ -102,16 +138,16 @@ const batchSize = 4096
 // restoreTable runs -R --atomic and -R --sync: the rules are checked
 // against the kernel's table before anything is sent, and with --atomic a
 // failure undoes every change the run made.
-func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdline.RestoreOptions) int {
+func (a *app) restoreTable(ctx context.Context, rules *restore.Rules, mode cmdline.RestoreOptions) int {
 	current, err := reconcile.Read(ctx, a.client)
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)
 	}
 	var plan *reconcile.Plan
 	if mode.Sync {
-		plan, err = restore.SyncPlan(rules, current)
+		plan, err = rules.SyncPlan(current)
 	} else {
-		plan, err = restore.NewPlan(rules, current)
+		plan, err = rules.NewPlan(current)
 	}
 	if err != nil {
 		a.planFailure(err)
@@ -134,7 +170,7 @@ func (a *app) restoreTable(ctx context.Context, rules []restore.Rule, mode cmdli
 		return a.reportInterrupted(ae)
 	}
 	fmt.Fprintln(a.stderr, kernelMessage(operationOf(ae.Step.Op.Kind), ae.Err))
-	if l, ok := lineOf(rules, ae.Step.Line); ok {
+	if l, ok := rules.Line(ae.Step.Line); ok {
 		a.lineNote(l, "")
 	} else {
 		fmt.Fprintf(a.stderr, "change: %s\n", ae.Step)
@@ -163,15 +199,6 @@ func (a *app) applyFailures(err error) int {
 		fmt.Fprintln(a.stderr, kernelMessage(operationOf(f.Step.Op.Kind), f.Err))
 	}
 	return 255
-}
-
-// lineOf finds the rules line numbered num.
-func lineOf(rules []restore.Rule, num int) (restore.Line, bool) {
-	i, ok := slices.BinarySearchFunc(rules, num, func(r restore.Rule, n int) int { return r.Num - n })
-	if !ok {
-		return restore.Line{}, false
-	}
-	return rules[i].Line, true
 }
 
 // planFailure reports a rules line that cannot be part of the plan;

@@ -110,6 +110,8 @@ type state struct {
 	restore  RestoreOptions
 
 	schedFlags string // the -b argument, as kept in ipvsadm's buffer
+
+	argv []string // the buffer of the line's words, kept for the next parse
 }
 
 // statePool holds parse states: the option handlers are func values, so a
@@ -117,10 +119,13 @@ type state struct {
 var statePool = sync.Pool{New: func() any { return new(state) }}
 
 func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
+	s := statePool.Get().(*state)
+	defer func() {
+		clear(s.argv[:cap(s.argv)]) // the pool keeps no line's words
+		statePool.Put(s)
+	}()
 	// C strings end at the first NUL.
-	argv := make([]string, len(args)+1)
-	argv[0] = argv0
-	copy(argv[1:], args)
+	argv := append(append(s.argv[:0], argv0), args...)
 	for i, a := range argv {
 		if j := strings.IndexByte(a, 0); j >= 0 {
 			argv[i] = a[:j]
@@ -138,9 +143,8 @@ func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
 	if r == nil {
 		r = NamesResolver{names.New()}
 	}
-	s := statePool.Get().(*state)
-	defer statePool.Put(s)
 	*s = state{
+		argv:       argv[:0],
 		r:          r,
 		savedMarks: p.SavedMarks,
 		netmask:    0xffffffff,

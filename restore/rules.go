@@ -1,0 +1,239 @@
+package restore
+
+import (
+	"io"
+	"iter"
+	"net/netip"
+	"slices"
+	"sort"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// Rules are parsed rules input in a compact form: what Parse returns, for
+// inputs of a million lines. A destination line takes 64 bytes and its
+// text, where a Rule takes about 600; the rules hold few pointers, so the
+// garbage collector hardly has to look at them.
+type Rules struct {
+	// recs holds the records in chunks of recChunk: growing one slice
+	// would copy it and hold both copies for a moment.
+	recs [][]record
+	n    int
+	// texts holds the lines' texts, one after the other, in chunks that
+	// never move (a chunk is a string once it is full).
+	texts []string
+	chunk []byte
+	// services holds the services of the rules' table changes: each
+	// -A and -E line's own, and one per key for the other lines.
+	services []ipvs.Service
+	keys     map[ipvs.ServiceKey]int32
+	last     int32 // the service named last: the next line often names it too
+	// others holds the rules that have no compact form: commands that
+	// do not change the table, skipped lines, timeouts.
+	others []Rule
+}
+
+// record is one rule: its line, and its change or where it is kept.
+type record struct {
+	num                  int32
+	textChunk, textStart uint32
+	textLen              uint32
+	kind                 ipvs.OpKind // 0: the rule is others[at]
+	at                   int32       // services or others
+	dest                 destSpec
+}
+
+// destSpec is an ipvs.Destination's writable fields without pointers.
+type destSpec struct {
+	addr     [16]byte
+	is4      bool
+	fwd      uint8
+	tunType  ipvs.TunnelType
+	port     uint16
+	tunPort  uint16
+	tunFlags ipvs.TunnelFlags
+	weight   uint32
+	upper    uint32
+	lower    uint32
+}
+
+func specOf(d ipvs.Destination) destSpec {
+	return destSpec{
+		addr: d.Addr.As16(), is4: d.Addr.Is4(), fwd: uint8(d.ForwardMethod), tunType: d.TunnelType,
+		port: d.Port, tunPort: d.TunnelPort, tunFlags: d.TunnelFlags,
+		weight: d.Weight, upper: d.UpperThreshold, lower: d.LowerThreshold,
+	}
+}
+
+func (s *destSpec) destination() ipvs.Destination {
+	addr := netip.AddrFrom16(s.addr)
+	if s.is4 {
+		addr = addr.Unmap()
+	}
+	return ipvs.Destination{
+		Addr: addr, Port: s.port, ForwardMethod: ipvs.ForwardMethod(s.fwd),
+		Weight: s.weight, UpperThreshold: s.upper, LowerThreshold: s.lower,
+		TunnelType: s.tunType, TunnelPort: s.tunPort, TunnelFlags: s.tunFlags,
+	}
+}
+
+// textChunkSize is the size of the chunks the lines' texts are kept in.
+const textChunkSize = 1 << 20
+
+// recChunk is how many records a chunk of Rules.recs holds.
+const recChunk = 1 << 12
+
+// ParseRules parses ipvsadm -R input as Parse does, into the compact
+// Rules. Errors are Parse's.
+func ParseRules(r io.Reader, opts Options) (*Rules, error) {
+	rs := &Rules{keys: make(map[ipvs.ServiceKey]int32)}
+	if err := parseEach(r, opts, rs.add); err != nil {
+		return nil, err
+	}
+	if len(rs.chunk) > 0 {
+		rs.texts = append(rs.texts, string(rs.chunk))
+	}
+	rs.chunk, rs.keys = nil, nil
+	return rs, nil
+}
+
+// add appends a copy of r.
+func (rs *Rules) add(r *Rule) {
+	rec := record{num: int32(r.Num), textLen: uint32(len(r.Text))}
+	rec.textChunk, rec.textStart = rs.keepText(r.Text)
+	if !rs.compact(r, &rec) {
+		rec.kind, rec.at = 0, int32(len(rs.others))
+		o := *r
+		o.Args = nil
+		if r.Op.Kind == 0 {
+			o.Args = slices.Clone(r.Args)
+		}
+		rs.others = append(rs.others, o)
+	}
+	if rs.n%recChunk == 0 {
+		rs.recs = append(rs.recs, make([]record, 0, recChunk))
+	}
+	last := &rs.recs[len(rs.recs)-1]
+	*last = append(*last, rec)
+	rs.n++
+}
+
+func (rs *Rules) rec(i int) *record { return &rs.recs[i/recChunk][i%recChunk] }
+
+// keepText copies a line's text into the chunks and returns where it is.
+func (rs *Rules) keepText(text string) (chunk, start uint32) {
+	if len(text) > cap(rs.chunk)-len(rs.chunk) {
+		if len(rs.chunk) > 0 {
+			rs.texts = append(rs.texts, string(rs.chunk))
+			rs.chunk = rs.chunk[:0]
+		}
+		if len(text) > textChunkSize {
+			// A chunk of its own.
+			rs.texts = append(rs.texts, text)
+			return uint32(len(rs.texts) - 1), 0
+		}
+		if rs.chunk == nil {
+			rs.chunk = make([]byte, 0, textChunkSize)
+		}
+	}
+	start = uint32(len(rs.chunk))
+	rs.chunk = append(rs.chunk, text...)
+	return uint32(len(rs.texts)), start
+}
+
+// compact stores r's change in rec, if it has a compact form that gives
+// back exactly r.
+func (rs *Rules) compact(r *Rule, rec *record) bool {
+	op := r.Op
+	if r.Skipped != nil || r.Flush || op.Kind == 0 || op.Kind == ipvs.OpSetTimeouts {
+		return false
+	}
+	rec.kind = op.Kind
+	switch op.Kind {
+	case ipvs.OpCreateService, ipvs.OpUpdateService:
+		rec.at = int32(len(rs.services))
+		rs.services = append(rs.services, op.Service)
+		rs.keys[op.Service.Key()] = rec.at
+		rs.last = rec.at
+	default:
+		rec.at = rs.serviceOf(op.Service)
+		rec.dest = specOf(op.Destination)
+	}
+	if rs.op(rec) != op {
+		rec.dest = destSpec{}
+		return false
+	}
+	return true
+}
+
+// serviceOf returns the index of the service with svc's key, adding svc
+// if there is none.
+func (rs *Rules) serviceOf(svc ipvs.Service) int32 {
+	k := svc.Key()
+	if int(rs.last) < len(rs.services) && rs.services[rs.last].Key() == k {
+		return rs.last
+	}
+	at, ok := rs.keys[k]
+	if !ok {
+		at = int32(len(rs.services))
+		rs.services = append(rs.services, svc)
+		rs.keys[k] = at
+	}
+	rs.last = at
+	return at
+}
+
+// op returns the change of a compact record.
+func (rs *Rules) op(rec *record) ipvs.Op {
+	svc := &rs.services[rec.at]
+	switch rec.kind {
+	case ipvs.OpCreateService:
+		return ipvs.CreateService(*svc)
+	case ipvs.OpUpdateService:
+		return ipvs.UpdateService(*svc)
+	case ipvs.OpDeleteService:
+		return ipvs.DeleteService(svc.Key())
+	case ipvs.OpCreateDestination:
+		return ipvs.CreateDestination(svc.Key(), rec.dest.destination())
+	case ipvs.OpUpdateDestination:
+		return ipvs.UpdateDestination(svc.Key(), rec.dest.destination())
+	case ipvs.OpDeleteDestination:
+		return ipvs.DeleteDestination(svc.Key(), rec.dest.destination().Key())
+	}
+	return ipvs.Op{}
+}
+
+// Len returns the number of rules.
+func (rs *Rules) Len() int { return rs.n }
+
+// rule returns the rule of rec.
+func (rs *Rules) rule(rec *record) Rule {
+	if rec.kind == 0 {
+		return rs.others[rec.at]
+	}
+	text := rs.texts[rec.textChunk][rec.textStart:][:rec.textLen]
+	return Rule{Line: Line{Num: int(rec.num), Text: text}, Op: rs.op(rec)}
+}
+
+// All returns the rules in input order. Only a rule without an Op has
+// Args: a change is all in its Op.
+func (rs *Rules) All() iter.Seq[Rule] {
+	return func(yield func(Rule) bool) {
+		for _, c := range rs.recs {
+			for i := range c {
+				if !yield(rs.rule(&c[i])) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Line returns the line numbered num.
+func (rs *Rules) Line(num int) (Line, bool) {
+	i := sort.Search(rs.n, func(i int) bool { return int(rs.rec(i).num) >= num })
+	if i == rs.n || int(rs.rec(i).num) != num {
+		return Line{}, false
+	}
+	return rs.rule(rs.rec(i)).Line, true
+}

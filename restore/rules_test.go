@@ -1,0 +1,98 @@
+package restore_test
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goipvsadm/goipvsadm/internal/benchrules"
+	"github.com/goipvsadm/goipvsadm/internal/cmdgen"
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/reconcile"
+	"github.com/goipvsadm/goipvsadm/restore"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// compactRules parses text with ParseRules and checks that it gives what
+// Parse gives (rules, or the same error), and the same plans.
+func compactRules(t *testing.T, text string, current reconcile.State) *restore.Rules {
+	t.Helper()
+	opts := restore.Options{Resolver: cmdline.StaticResolver{}}
+	want, werr := restore.Parse(strings.NewReader(text), opts)
+	rs, err := restore.ParseRules(strings.NewReader(text), opts)
+	if werr != nil || err != nil {
+		if diff := cmp.Diff(werr, err, cmpValues); diff != "" {
+			t.Fatalf("ParseRules's error is not Parse's (-Parse +ParseRules):\n%s", diff)
+		}
+		return nil
+	}
+	for i := range want {
+		if want[i].Op.Kind != 0 {
+			want[i].Args = nil // a change's rule keeps no words
+		}
+	}
+	got := slices.Collect(rs.All())
+	same := len(got) == len(want)
+	for i := 0; same && i < len(got); i++ {
+		same = reflect.DeepEqual(got[i], want[i]) || len(got[i].Args) == 0 && len(want[i].Args) == 0 && cmp.Equal(got[i], want[i], cmpValues, cmpopts.EquateEmpty())
+	}
+	if !same {
+		t.Fatalf("ParseRules's rules are not Parse's (-Parse +ParseRules):\n%s", cmp.Diff(want, got, cmpValues, cmpopts.EquateEmpty()))
+	}
+	if rs.Len() != len(want) {
+		t.Fatalf("Len %d, want %d", rs.Len(), len(want))
+	}
+	for _, r := range want {
+		if l, ok := rs.Line(r.Num); !ok || l.Num != r.Num || l.Text != r.Text {
+			t.Fatalf("Line(%d) = %+v, %v; want the text %q", r.Num, l, ok, r.Text)
+		}
+	}
+	samePlan := func(name string, a, b *reconcile.Plan, aerr, berr error) {
+		t.Helper()
+		if (aerr == nil) != (berr == nil) || aerr != nil && aerr.Error() != berr.Error() {
+			t.Fatalf("%s: errors differ: %v, %v", name, aerr, berr)
+		}
+		if aerr == nil && a.String() != b.String() {
+			t.Fatalf("%s: plans differ:\n%s\n%s", name, a, b)
+		}
+	}
+	a, aerr := restore.NewPlan(want, current)
+	b, berr := rs.NewPlan(current)
+	samePlan("NewPlan", a, b, aerr, berr)
+	a, aerr = restore.SyncPlan(want, current)
+	b, berr = rs.SyncPlan(current)
+	samePlan("SyncPlan", a, b, aerr, berr)
+	return rs
+}
+
+func TestParseRulesIsParse(t *testing.T) {
+	long := "-A -t 10.0.0.1:80 " + strings.Repeat("x", 2<<20) + "\n"
+	inputs := map[string]string{
+		"bench":       string(benchrules.Rules(3000, 10)), // texts over several chunks
+		"rules200":    rules200(),
+		"long word":   "-A -t 10.0.0.1:80\n" + long + "-a -t 10.0.0.1:80 -r 10.0.1.1\n",
+		"others":      "-C\n-L -n\n-A -t 1.2.3.4:80 -b\n--set 5 0 9\n-A -f 7\n-d -f 7 -r 10.0.1.1\n-E -f 7 -s rr\n-D -f 7\n-h\n-L\n",
+		"syntax":      "-A -t 1.2.3.4:80\n-A -t 1.2.3.4:80 -p 0\n",
+		"nested":      "-A -t 1.2.3.4:80\n-R\n",
+		"ipv6 and -e": "-A -t [2001:db8::1]:80 -s rr\n-a -t [2001:db8::1]:80 -r [2001:db8::2]:81 -w 3 -x 5 -y 1\n-e -t [2001:db8::1]:80 -r [2001:db8::2]:81 -m\n",
+		"empty":       "\n  \n",
+	}
+	g := cmdgen.New(7)
+	for i := range 30 {
+		inputs["generated "+string(rune('a'+i))] = g.Rules(nil)
+	}
+	for name, text := range inputs {
+		t.Run(name, func(t *testing.T) { compactRules(t, text, reconcile.State{}) })
+	}
+}
+
+func TestParseRulesSyntaxError(t *testing.T) {
+	_, err := restore.ParseRules(strings.NewReader("-A -t 1.2.3.4:80\n-A -t 1.2.3.4:80 -p 0\n-Z\n"), restore.Options{})
+	var se *restore.SyntaxError
+	if !errors.As(err, &se) || se.Line.Num != 2 || se.Exit != 2 {
+		t.Fatalf("got %v, want a syntax error on line 2", err)
+	}
+}
