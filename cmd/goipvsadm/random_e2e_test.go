@@ -186,7 +186,7 @@ type randomRun struct {
 	state  kernelState
 
 	lines, files int
-	applied      int // rules files ipvsadm applied to their end without a message
+	applied      int                      // rules files ipvsadm applied to their end without a message
 	spent        map[string]time.Duration // where the time goes, for the report
 	explained    map[string]int           // intentional differences seen, by class
 	failures     map[string]int           // unexplained ones, by class
