@@ -82,10 +82,8 @@ func FuzzCommand(f *testing.F) {
 		if r.exit == 0 && r.stderr != "" {
 			t.Fatalf("%q: exit status 0 with a message: %q", args, r.stderr)
 		}
-		for _, l := range messageLines(r.stderr, args) {
-			if !ipvsadmMessages.MatchString(l) {
-				t.Fatalf("%q: a message ipvsadm does not have: %q", args, l)
-			}
+		if l, found := foreignMessage(r.stderr, args); found {
+			t.Fatalf("%q: a message ipvsadm does not have: %q", args, l)
 		}
 		if r.exit == 2 || strings.HasPrefix(r.stderr, "Try `") {
 			if after := fr.run([]string{"-Sn"}, "").stdout; after != before {
@@ -95,19 +93,34 @@ func FuzzCommand(f *testing.F) {
 	})
 }
 
-// messageLines splits stderr into its messages. ipvsadm quotes an argument
-// as given ("-A\n: unknown option"), so a newline inside an argument is
-// written as \n first and does not split the message that quotes it.
-func messageLines(stderr string, args []string) []string {
+// foreignMessage returns the first message in stderr that is not one of
+// ipvsadm's. ipvsadm quotes an argument as given ("-A\n: unknown option"),
+// so where arguments hold newlines a message may span lines: a line that
+// is no message alone is tried joined with the next ones (as many as the
+// arguments hold newlines), the newlines written as \n.
+func foreignMessage(stderr string, args []string) (string, bool) {
 	if stderr == "" {
-		return nil
+		return "", false
 	}
+	span := 1
 	for _, a := range args {
-		if strings.Contains(a, "\n") {
-			stderr = strings.ReplaceAll(stderr, a, strings.ReplaceAll(a, "\n", `\n`))
-		}
+		span += strings.Count(a, "\n")
 	}
-	return strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	for i := 0; i < len(lines); {
+		n := 0
+		for k := 1; k <= span && i+k <= len(lines); k++ {
+			if ipvsadmMessages.MatchString(strings.Join(lines[i:i+k], `\n`)) {
+				n = k
+				break
+			}
+		}
+		if n == 0 {
+			return lines[i], true
+		}
+		i += n
+	}
+	return "", false
 }
 
 // fuzzTable is the table FuzzCommand starts from: services and real
@@ -121,3 +134,26 @@ const fuzzTable = `-A -t 10.0.0.1:80 -s rr
 -A -f 42 -s wlc -p 300 --pe sip
 -a -f 42 -r 10.0.0.2 -g
 `
+
+// TestForeignMessage: FuzzCommand's message check finds what is not
+// ipvsadm's, also next to arguments that hold newlines.
+func TestForeignMessage(t *testing.T) {
+	for _, c := range []struct {
+		stderr string
+		args   []string
+		want   string // "" for none
+	}{
+		{"", nil, ""},
+		{"Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n", []string{"\n"}, ""},
+		{"unexpected argument \n\n", []string{"\n"}, ""},
+		{"-A\n: unknown option\n", []string{"-A\n"}, ""},
+		{"-A\n: unknown option\n", []string{"-A"}, "-A"},
+		{"No such service\nsegmentation fault\n", []string{"a\nb"}, "segmentation fault"},
+		{"panic: oops\n", nil, "panic: oops"},
+	} {
+		got, found := foreignMessage(c.stderr, c.args)
+		if got != c.want || found != (c.want != "") {
+			t.Errorf("foreignMessage(%q, %q) = %q, %v; want %q", c.stderr, c.args, got, found, c.want)
+		}
+	}
+}
