@@ -21,7 +21,12 @@ func Diff(current, desired State) *Plan {
 // Table, which it does not change.
 func DiffTable(current State, desired *Table) *Plan {
 	cur := NewTable(current)
-	steps := diffTables(cur, desired)
+	// Counted first, so that the steps are allocated once rather than
+	// grown (which holds the old and the new array at once).
+	n := 0
+	diffTables(cur, desired, func(ipvs.Op) { n++ })
+	steps := make([]Step, 0, n+1)
+	diffTables(cur, desired, func(op ipvs.Op) { steps = append(steps, Step{Op: op}) })
 	if t := timeoutChange(current.Timeouts, desired.timeouts); t != (ipvs.Timeouts{}) {
 		steps = append(steps, Step{Op: ipvs.SetTimeouts(t)})
 	}
@@ -44,9 +49,8 @@ func timeoutChange(cur, want ipvs.Timeouts) ipvs.Timeouts {
 	return t
 }
 
-func diffTables(cur, want *Table) []Step {
-	var steps []Step
-	add := func(op ipvs.Op) { steps = append(steps, Step{Op: op}) }
+// diffTables calls add with each change that turns cur into want.
+func diffTables(cur, want *Table, add func(ipvs.Op)) {
 	for i, k := range want.order {
 		d := want.svcs[k]
 		if d == nil || d.seq != i {
@@ -56,7 +60,7 @@ func diffTables(cur, want *Table) []Step {
 		if c == nil {
 			add(ipvs.CreateService(d.svc))
 			for _, dk := range d.order {
-				add(ipvs.CreateDestination(k, d.dests[dk]))
+				add(ipvs.CreateDestination(k, d.dest(dk)))
 			}
 			continue
 		}
@@ -68,13 +72,13 @@ func diffTables(cur, want *Table) []Step {
 			cd, ok := c.dests[dk]
 			switch {
 			case !ok:
-				add(ipvs.CreateDestination(k, d.dests[dk]))
-			case !sameDestination(cd, d.dests[dk]):
+				add(ipvs.CreateDestination(k, d.dest(dk)))
+			case cd != d.dests[dk]:
 				updates = append(updates, dk)
 			}
 		}
 		for _, dk := range updates {
-			add(ipvs.UpdateDestination(k, d.dests[dk]))
+			add(ipvs.UpdateDestination(k, d.dest(dk)))
 		}
 		for _, dk := range c.order {
 			if _, ok := d.dests[dk]; !ok {
@@ -87,7 +91,6 @@ func diffTables(cur, want *Table) []Step {
 			add(ipvs.DeleteService(k))
 		}
 	}
-	return steps
 }
 
 // sameService compares the configuration the kernel keeps.
@@ -101,11 +104,4 @@ func scheduler(s ipvs.Service) string {
 		return ipvs.DefaultScheduler
 	}
 	return s.Scheduler
-}
-
-// sameDestination compares what a destination update can change.
-func sameDestination(a, b ipvs.Destination) bool {
-	return a.Key() == b.Key() && a.ForwardMethod == b.ForwardMethod && a.Weight == b.Weight &&
-		a.UpperThreshold == b.UpperThreshold && a.LowerThreshold == b.LowerThreshold &&
-		a.TunnelType == b.TunnelType && a.TunnelPort == b.TunnelPort && a.TunnelFlags == b.TunnelFlags
 }

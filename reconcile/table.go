@@ -23,9 +23,39 @@ type Table struct {
 
 type tableEntry struct {
 	svc   ipvs.Service
-	dests map[ipvs.DestinationKey]ipvs.Destination
+	dests map[ipvs.DestinationKey]destConfig
 	order []ipvs.DestinationKey // oldest first; the kernel lists them newest first
 	seq   int                   // position in Table.order
+}
+
+// destConfig is what the kernel keeps of a destination besides its key:
+// what an update can change. A Table holds destinations in this form
+// (a fifth of an ipvs.Destination, which also carries counters).
+type destConfig struct {
+	forward     ipvs.ForwardMethod
+	tunnelType  ipvs.TunnelType
+	tunnelPort  uint16
+	tunnelFlags ipvs.TunnelFlags
+	weight      uint32
+	upper       uint32
+	lower       uint32
+}
+
+func configOf(d ipvs.Destination) destConfig {
+	return destConfig{
+		forward: d.ForwardMethod, tunnelType: d.TunnelType, tunnelPort: d.TunnelPort, tunnelFlags: d.TunnelFlags,
+		weight: d.Weight, upper: d.UpperThreshold, lower: d.LowerThreshold,
+	}
+}
+
+// dest returns the destination dk of te, without counters.
+func (te *tableEntry) dest(dk ipvs.DestinationKey) ipvs.Destination {
+	c := te.dests[dk]
+	return ipvs.Destination{
+		Addr: dk.Addr, Port: dk.Port, ForwardMethod: c.forward, Weight: c.weight,
+		UpperThreshold: c.upper, LowerThreshold: c.lower,
+		TunnelType: c.tunnelType, TunnelPort: c.tunnelPort, TunnelFlags: c.tunnelFlags,
+	}
 }
 
 // NewTable returns a Table holding s.
@@ -33,7 +63,7 @@ func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
 		te := t.add(e.Service)
-		te.dests = make(map[ipvs.DestinationKey]ipvs.Destination, len(e.Destinations))
+		te.dests = make(map[ipvs.DestinationKey]destConfig, len(e.Destinations))
 		te.order = make([]ipvs.DestinationKey, 0, len(e.Destinations))
 		// The kernel lists newest first; adding oldest first keeps that.
 		for i := len(e.Destinations) - 1; i >= 0; i-- {
@@ -41,8 +71,7 @@ func NewTable(s State) *Table {
 			if _, dup := te.dests[d.Key()]; dup {
 				continue // its last listing, met first here, counts
 			}
-			d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
-			te.dests[d.Key()] = d
+			te.dests[d.Key()] = configOf(d)
 			te.order = append(te.order, d.Key())
 		}
 	}
@@ -52,7 +81,7 @@ func NewTable(s State) *Table {
 func (t *Table) add(s ipvs.Service) *tableEntry {
 	s.Stats = ipvs.Stats{}
 	s.Family = s.Key().Family
-	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]ipvs.Destination{}, seq: len(t.order)}
+	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]destConfig{}, seq: len(t.order)}
 	t.svcs[s.Key()] = te
 	t.order = append(t.order, s.Key())
 	return te
@@ -76,7 +105,7 @@ func (t *Table) entries() []ipvs.ServiceEntry {
 		}
 		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests))}
 		for j := len(te.order) - 1; j >= 0; j-- {
-			e.Destinations = append(e.Destinations, te.dests[te.order[j]])
+			e.Destinations = append(e.Destinations, te.dest(te.order[j]))
 		}
 		out = append(out, e)
 	}
@@ -181,7 +210,7 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 		if undo != nil {
 			*undo = append(*undo, ipvs.CreateService(te.svc))
 			for _, dk := range te.order { // oldest first: re-created in the kernel's order
-				*undo = append(*undo, ipvs.CreateDestination(k, te.dests[dk]))
+				*undo = append(*undo, ipvs.CreateDestination(k, te.dest(dk)))
 			}
 		}
 		delete(t.svcs, k)
@@ -198,10 +227,8 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 // applyDestination is apply for a destination of te.
 func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) error {
 	k := te.svc.Key()
-	d := op.Destination
-	d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, ipvs.Stats{}
-	dk := d.Key()
-	old, exists := te.dests[dk]
+	dk := op.Destination.Key()
+	_, exists := te.dests[dk]
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && exists:
 		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
@@ -210,13 +237,15 @@ func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) 
 	}
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
-		te.dests[dk] = d
+		te.dests[dk] = configOf(op.Destination)
 		te.order = append(te.order, dk)
 		return push(ipvs.DeleteDestination(k, dk))
 	case ipvs.OpUpdateDestination:
-		te.dests[dk] = d
+		old := te.dest(dk)
+		te.dests[dk] = configOf(op.Destination)
 		return push(ipvs.UpdateDestination(k, old))
 	}
+	old := te.dest(dk)
 	delete(te.dests, dk)
 	te.order = slices.DeleteFunc(te.order, func(x ipvs.DestinationKey) bool { return x == dk })
 	return push(ipvs.CreateDestination(k, old))
