@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,32 +96,56 @@ func FuzzCommand(f *testing.F) {
 
 // foreignMessage returns the first message in stderr that is not one of
 // ipvsadm's. ipvsadm quotes an argument as given ("-A\n: unknown option"),
-// so where arguments hold newlines a message may span lines: a line that
-// is no message alone is tried joined with the next ones (as many as the
-// arguments hold newlines), the newlines written as \n.
+// so a message spans lines where it holds an argument with newlines:
+// stderr must split into messages, each a line or lines that join around
+// such an argument, and each, its newlines written as \n, one of ipvsadm's.
 func foreignMessage(stderr string, args []string) (string, bool) {
 	if stderr == "" {
 		return "", false
 	}
+	var multiline []string
 	span := 1
 	for _, a := range args {
-		span += strings.Count(a, "\n")
+		if n := strings.Count(a, "\n"); n > 0 {
+			multiline = append(multiline, a)
+			span += n
+		}
 	}
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	// message(i, k): lines[i:i+k] are one message.
+	message := func(i, k int) bool {
+		text := strings.Join(lines[i:i+k], "\n")
+		if k > 1 && !slices.ContainsFunc(multiline, func(a string) bool { return strings.Contains(text, a) }) {
+			return false
+		}
+		return ipvsadmMessages.MatchString(strings.ReplaceAll(text, "\n", `\n`))
+	}
+	// splits[i]: lines[i:] split into messages.
+	splits := make([]bool, len(lines)+1)
+	splits[len(lines)] = true
+	for i := len(lines) - 1; i >= 0; i-- {
+		for k := 1; k <= span && i+k <= len(lines) && !splits[i]; k++ {
+			splits[i] = splits[i+k] && message(i, k)
+		}
+	}
+	if splits[0] {
+		return "", false
+	}
+	// Name the first line that starts no message, following a split that
+	// goes on where there is one.
 	for i := 0; i < len(lines); {
-		n := 0
+		next := -1
 		for k := 1; k <= span && i+k <= len(lines); k++ {
-			if ipvsadmMessages.MatchString(strings.Join(lines[i:i+k], `\n`)) {
-				n = k
-				break
+			if message(i, k) && (next < 0 || splits[i+k]) {
+				next = i + k
 			}
 		}
-		if n == 0 {
+		if next < 0 {
 			return lines[i], true
 		}
-		i += n
+		i = next
 	}
-	return "", false
+	return lines[len(lines)-1], true
 }
 
 // fuzzTable is the table FuzzCommand starts from: services and real
@@ -148,6 +173,8 @@ func TestForeignMessage(t *testing.T) {
 		{"unexpected argument \n\n", []string{"\n"}, ""},
 		{"-A\n: unknown option\n", []string{"-A\n"}, ""},
 		{"-A\n: unknown option\n", []string{"-A"}, "-A"},
+		{"unexpected argument \n0\n", []string{"-A", "\n0"}, ""},
+		{"unexpected argument x\nsegmentation fault\n", []string{"a\nb"}, "segmentation fault"},
 		{"No such service\nsegmentation fault\n", []string{"a\nb"}, "segmentation fault"},
 		{"panic: oops\n", nil, "panic: oops"},
 	} {
