@@ -35,6 +35,7 @@ func main() {
 		repeat  = flag.Int("n", 1, "repetitions")
 		cpuprof = flag.String("cpuprofile", "", "write a CPU profile here")
 		memprof = flag.String("memprofile", "", "write an allocation profile here")
+		sorted  = flag.Bool("sorted", false, "for -op rawlist: dump the destinations in the services' sorted order, not the kernel's")
 	)
 	flag.Parse()
 	switch *op {
@@ -97,7 +98,7 @@ func main() {
 				}
 			}
 		case "rawlist":
-			svcs, dests, err := rawList()
+			svcs, dests, err := rawList(*sorted)
 			if err != nil {
 				fatal(err)
 			}

@@ -8,10 +8,12 @@ package main
 // client adds over the kernel's own cost.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -210,9 +212,12 @@ func (s *rawSock) serviceKeys(family uint16) ([][]byte, error) {
 // does: the service dump on one socket with large reads (each batch of a
 // service dump walks the table from its start), the destination dumps on
 // a second socket with page-sized reads (the kernel sizes its dump
-// buffers from the largest read a socket has seen). It returns the number
-// of services and destinations.
-func rawList() (int, int, error) {
+// buffers from the largest read a socket has seen). With sorted, the
+// destinations are dumped in the order of the services' encoded keys (for
+// IPv4 TCP services: address, then port, as ipvsadm sorts them) rather
+// than in the service dump's order, which is the kernel's hash-table
+// order. It returns the number of services and destinations.
+func rawList(sorted bool) (int, int, error) {
 	s, family, err := openIPVS()
 	if err != nil {
 		return 0, 0, err
@@ -228,6 +233,9 @@ func rawList() (int, int, error) {
 	}
 	defer unix.Close(ds.fd)
 	ds.buf = make([]byte, min(os.Getpagesize(), 8192))
+	if sorted {
+		slices.SortFunc(keys, bytes.Compare)
+	}
 	dests := 0
 	for _, k := range keys {
 		if err := ds.send(family, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, cmdGetDest, 1, k); err != nil {
