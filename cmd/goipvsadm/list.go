@@ -71,15 +71,8 @@ func (a *app) list(ctx context.Context, cmd *cmdline.Command) int {
 		w.Flush()
 		return a.kernelFailure(opGeneric, err, 1)
 	}
-	if !f.NoSort {
-		listing.SortServices(svcs)
-	}
 	w.Title()
-	err = a.client.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
-		w.Entry(&svcs[i], dests)
-		return nil
-	})
-	if err != nil {
+	if err := a.walkTable(ctx, svcs, f.NoSort, w.Entry); err != nil {
 		w.Flush()
 		return a.kernelFailure(opGetDests, err, 1)
 	}

@@ -63,6 +63,9 @@ type app struct {
 	procRoot string                       // where net/ip_vs_conn is read
 	names    *names.Resolver
 	lockPath string // the restore lock ("": none); see lockRestore
+	// holdLimit bounds the destinations a listing holds (walkTable);
+	// 0: heldDestinations.
+	holdLimit int
 
 	// exitSignal, when set, replaces ending the process by a signal
 	// (tests); intr is the all-or-nothing restore's signal handling.

@@ -29,15 +29,13 @@ func (a *app) save(ctx context.Context, f cmdline.Format) int {
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)
 	}
-	listing.SortServices(svcs)
 	var sorter listing.Sorter
-	err = a.client.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
+	err = a.walkTable(ctx, svcs, false, func(svc *ipvs.Service, dests []ipvs.Destination) {
 		sorter.Destinations(dests)
-		w.Service(&svcs[i])
+		w.Service(svc)
 		for j := range dests {
-			w.Destination(&svcs[i], &dests[j])
+			w.Destination(svc, &dests[j])
 		}
-		return nil
 	})
 	if err != nil {
 		w.Flush()

@@ -167,12 +167,16 @@ func permute[T any](s []T, order []int32) {
 }
 
 // SortServices sorts services as ipvsadm does (see CompareServices).
-func SortServices(s []ipvs.Service) {
+func SortServices(s []ipvs.Service) { permute(s, ServiceOrder(s)) }
+
+// ServiceOrder returns the order in which ipvsadm lists s: s[order[0]]
+// first. s is not changed.
+func ServiceOrder(s []ipvs.Service) (order []int32) {
 	so := sorter{keys: make([]sortKey, 0, len(s))}
 	for i := range s {
 		so.keys = append(so.keys, serviceSortKey(&s[i]))
 	}
-	permute(s, so.order())
+	return so.order()
 }
 
 // SortDestinations sorts destinations as ipvsadm does (see
