@@ -2,7 +2,6 @@ package main
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -95,30 +94,23 @@ func FuzzCommand(f *testing.F) {
 }
 
 // foreignMessage returns the first message in stderr that is not one of
-// ipvsadm's. ipvsadm quotes an argument as given ("-A\n: unknown option"),
-// so a message spans lines where it holds an argument with newlines:
-// stderr must split into messages, each a line or lines that join around
-// such an argument, and each, its newlines written as \n, one of ipvsadm's.
+// ipvsadm's. ipvsadm quotes arguments, or the part popt split off one
+// ("-Ab\n": "invalid scheduler flag `\n'"), as given, so where arguments
+// hold newlines a message may span as many lines more: stderr must split
+// into messages, each a line or such a run of lines, and each, its
+// newlines written as \n, one of ipvsadm's.
 func foreignMessage(stderr string, args []string) (string, bool) {
 	if stderr == "" {
 		return "", false
 	}
-	var multiline []string
 	span := 1
 	for _, a := range args {
-		if n := strings.Count(a, "\n"); n > 0 {
-			multiline = append(multiline, a)
-			span += n
-		}
+		span += strings.Count(a, "\n")
 	}
 	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
 	// message(i, k): lines[i:i+k] are one message.
 	message := func(i, k int) bool {
-		text := strings.Join(lines[i:i+k], "\n")
-		if k > 1 && !slices.ContainsFunc(multiline, func(a string) bool { return strings.Contains(text, a) }) {
-			return false
-		}
-		return ipvsadmMessages.MatchString(strings.ReplaceAll(text, "\n", `\n`))
+		return ipvsadmMessages.MatchString(strings.Join(lines[i:i+k], `\n`))
 	}
 	// splits[i]: lines[i:] split into messages.
 	splits := make([]bool, len(lines)+1)
@@ -174,7 +166,8 @@ func TestForeignMessage(t *testing.T) {
 		{"-A\n: unknown option\n", []string{"-A\n"}, ""},
 		{"-A\n: unknown option\n", []string{"-A"}, "-A"},
 		{"unexpected argument \n0\n", []string{"-A", "\n0"}, ""},
-		{"unexpected argument x\nsegmentation fault\n", []string{"a\nb"}, "segmentation fault"},
+		{"invalid scheduler flag `\n'\n", []string{"-Ab\n"}, ""},
+		{"unexpected argument x\nsegmentation fault\n", []string{"ab"}, "segmentation fault"},
 		{"No such service\nsegmentation fault\n", []string{"a\nb"}, "segmentation fault"},
 		{"panic: oops\n", nil, "panic: oops"},
 	} {
