@@ -43,11 +43,13 @@ func (a *app) walkTable(ctx context.Context, svcs []ipvs.Service, noSort bool, f
 	if errors.Is(firstErr, errStoreFull) {
 		firstErr = nil
 	}
-	// The services not held, in sort order, and where each is in it.
+	// The services not held that come before end, in sort order, and
+	// where each is in it.
 	var rest []ipvs.Service
 	var restAt []int
 	for p, k := range order {
 		switch {
+		case end < len(order): // past the failed one: never listed
 		case held.has(int(k)):
 		case firstErr != nil && int(k) == held.len():
 			end = p
@@ -56,12 +58,9 @@ func (a *app) walkTable(ctx context.Context, svcs []ipvs.Service, noSort bool, f
 			restAt = append(restAt, p)
 		}
 	}
-	for len(restAt) > 0 && restAt[len(restAt)-1] > end {
-		rest, restAt = rest[:len(rest)-1], restAt[:len(restAt)-1]
-	}
 	next := 0 // the next position in sort order to print
-	printHeldUpTo := func(end int) {
-		for ; next < end; next++ {
+	printHeldUpTo := func(upTo int) {
+		for ; next < upTo; next++ {
 			if k := int(order[next]); held.has(k) {
 				fn(&svcs[k], held.destinations(k))
 			}
