@@ -50,7 +50,11 @@ func configOf(d ipvs.Destination) destConfig {
 
 // dest returns the destination dk of te, without counters.
 func (te *tableEntry) dest(dk ipvs.DestinationKey) ipvs.Destination {
-	c := te.dests[dk]
+	return te.dests[dk].destination(dk)
+}
+
+// destination returns the destination of key dk with this configuration.
+func (c destConfig) destination(dk ipvs.DestinationKey) ipvs.Destination {
 	return ipvs.Destination{
 		Addr: dk.Addr, Port: dk.Port, ForwardMethod: c.forward, Weight: c.weight,
 		UpperThreshold: c.upper, LowerThreshold: c.lower,
@@ -228,7 +232,7 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) error {
 	k := te.svc.Key()
 	dk := op.Destination.Key()
-	_, exists := te.dests[dk]
+	cfg, exists := te.dests[dk]
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && exists:
 		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
@@ -241,12 +245,10 @@ func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) 
 		te.order = append(te.order, dk)
 		return push(ipvs.DeleteDestination(k, dk))
 	case ipvs.OpUpdateDestination:
-		old := te.dest(dk)
 		te.dests[dk] = configOf(op.Destination)
-		return push(ipvs.UpdateDestination(k, old))
+		return push(ipvs.UpdateDestination(k, cfg.destination(dk)))
 	}
-	old := te.dest(dk)
 	delete(te.dests, dk)
 	te.order = slices.DeleteFunc(te.order, func(x ipvs.DestinationKey) bool { return x == dk })
-	return push(ipvs.CreateDestination(k, old))
+	return push(ipvs.CreateDestination(k, cfg.destination(dk)))
 }
