@@ -35,8 +35,11 @@ type Config struct {
 
 	// CallTimeout bounds each call whose context has no deadline: it
 	// then fails with an error matching context.DeadlineExceeded. Zero
-	// means no bound but the context's. It costs nothing per call, where
-	// a context.WithTimeout per call starts and stops a timer.
+	// means no bound but the context's. The bound counts from the call's
+	// first wait for the kernel; most calls never wait (the kernel
+	// answers inside the request's system call), so it costs nothing per
+	// call, where a context.WithTimeout per call starts and stops a
+	// timer and reads the clock.
 	CallTimeout time.Duration
 }
 
@@ -75,9 +78,13 @@ type Client struct {
 	// it only ever reads with destDumpBufferSize (see there). The kernel
 	// remembers a socket's largest read, so the main link cannot serve
 	// both the service dump and cheap destination dumps.
-	dk     link
-	family uint16
-	seq    uint32 // the last sequence number used
+	dk link
+	// unwatch stops, for each open link, what forces its deadline into
+	// the past when Close is called: a call whose context is the
+	// client's life needs no watcher of its own.
+	unwatch []func() bool
+	family  uint16
+	seq     uint32 // the last sequence number used
 
 	// loaded holds the schedulers and persistence engines of services
 	// this client created or updated: the kernel has their modules, so
@@ -87,6 +94,7 @@ type Client struct {
 	loaded map[string]bool
 
 	sendBuf []byte        // reused for requests
+	opBuf   []byte        // reused for a single op's attributes
 	keyBuf  []byte        // reused for service-key attributes
 	destBuf []Destination // reused to decode destination dumps
 }
@@ -134,6 +142,10 @@ func (c *Client) Close() error {
 
 // dropLocked closes the sockets; the next call dials anew.
 func (c *Client) dropLocked() error {
+	for _, stop := range c.unwatch {
+		stop()
+	}
+	c.unwatch = c.unwatch[:0]
 	var err error
 	if c.dk != nil {
 		err = c.dk.close()
@@ -172,7 +184,8 @@ func (c *Client) dialLocked(ctx context.Context) error {
 		setReceiveBuffer(conn, size)
 	}
 	var fam genetlink.Family
-	err = interruptible(ctx, c.deadline(ctx), []deadliner{conn}, func() error {
+	deadline, timeout := c.bound(ctx)
+	err = interruptible(ctx, deadline, timeout, false, conn, nil, func() error {
 		var err error
 		fam, err = genetlink.NewConn(conn).GetFamily(uapi.FamilyName)
 		return err
@@ -184,8 +197,15 @@ func (c *Client) dialLocked(ctx context.Context) error {
 		}
 		return &OpError{Op: "open", Err: err, kind: classify(err, nil)}
 	}
-	c.lk, c.family = newLink(conn, dumpBufferSize), fam.ID
+	c.lk, c.family = c.watched(newLink(conn, dumpBufferSize)), fam.ID
 	return nil
+}
+
+// watched makes Close interrupt l: when the client's life ends, l's
+// deadline is forced into the past.
+func (c *Client) watched(l link) link {
+	c.unwatch = append(c.unwatch, context.AfterFunc(c.life, func() { l.SetDeadline(time.Unix(1, 0)) }))
+	return l
 }
 
 // destLinkLocked returns the destination-dump link, opening it if needed;
@@ -196,7 +216,7 @@ func (c *Client) destLinkLocked() link {
 		if err != nil {
 			return c.lk
 		}
-		c.dk = newLink(conn, destDumpBufferSize)
+		c.dk = c.watched(newLink(conn, destDumpBufferSize))
 	}
 	return c.dk
 }
@@ -204,37 +224,76 @@ func (c *Client) destLinkLocked() link {
 // deadliner is a socket whose blocking calls a deadline interrupts.
 type deadliner interface{ SetDeadline(t time.Time) error }
 
+// timeoutSetter is a socket that can start a deadline at its first wait
+// (rawLink.setTimeout).
+type timeoutSetter interface{ setTimeout(d time.Duration) }
+
 // deadline is a call's deadline: its context's, or CallTimeout from now.
 func (c *Client) deadline(ctx context.Context) time.Time {
-	d, ok := ctx.Deadline()
-	if !ok && c.cfg.CallTimeout > 0 {
-		d = time.Now().Add(c.cfg.CallTimeout)
+	d, timeout := c.bound(ctx)
+	if timeout > 0 {
+		d = time.Now().Add(timeout)
 	}
 	return d
 }
 
-// interruptible runs fn with deadline (ctx's or an earlier one) on the
-// sockets, and forces the deadline into the past when ctx ends first. It
-// returns ctx's error (its cause) when ctx ended the call.
-func interruptible(ctx context.Context, deadline time.Time, socks []deadliner, fn func() error) error {
-	for _, s := range socks {
-		if err := s.SetDeadline(deadline); err != nil && !isNotSupported(err) {
+// bound is how long a call may take: its context's deadline, or else
+// CallTimeout (zero: no bound).
+func (c *Client) bound(ctx context.Context) (time.Time, time.Duration) {
+	if d, ok := ctx.Deadline(); ok {
+		return d, 0
+	}
+	return time.Time{}, c.cfg.CallTimeout
+}
+
+// interruptible runs fn with deadline (ctx's or an earlier one), or with
+// timeout (when deadline is zero), on the sockets a and b (b may be nil),
+// and forces the deadline into the past when ctx ends first, unless
+// watched says that something else does that already (the client's life:
+// see Client.watched). It returns ctx's error (its cause) when ctx ended
+// the call.
+func interruptible(ctx context.Context, deadline time.Time, timeout time.Duration, watched bool, a, b deadliner, fn func() error) error {
+	for _, s := range [2]deadliner{a, b} {
+		if s == nil {
+			continue
+		}
+		if ts, ok := s.(timeoutSetter); ok && timeout > 0 {
+			ts.setTimeout(timeout)
+			continue
+		}
+		d := deadline
+		if timeout > 0 {
+			d = time.Now().Add(timeout)
+		}
+		if err := s.SetDeadline(d); err != nil && !isNotSupported(err) {
 			return err
 		}
 	}
-	stop := context.AfterFunc(ctx, func() {
-		for _, s := range socks {
-			s.SetDeadline(time.Unix(1, 0))
+	var err error
+	if watched {
+		if ctx.Err() != nil {
+			// Ended before the deadline was set, which may have undone
+			// the watcher's.
+			return context.Cause(ctx)
 		}
-	})
-	err := fn()
-	if !stop() || ctx.Err() != nil {
+		err = fn()
+	} else {
+		stop := context.AfterFunc(ctx, func() {
+			a.SetDeadline(time.Unix(1, 0))
+			if b != nil {
+				b.SetDeadline(time.Unix(1, 0))
+			}
+		})
+		err = fn()
+		stop()
+	}
+	if ctx.Err() != nil {
 		if err != nil {
 			return context.Cause(ctx)
 		}
 		return nil
 	}
-	if err != nil && !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && (!deadline.IsZero() || timeout > 0) && errors.Is(err, os.ErrDeadlineExceeded) {
 		return context.DeadlineExceeded
 	}
 	return err
@@ -289,8 +348,9 @@ func (c *Client) nextSeq() uint32 {
 }
 
 // acquire waits for the client's turn, or for ctx or Close to end the
-// wait. It returns the context of the call, which Close also ends, and its
-// release.
+// wait. It returns the context of the call, which Close also ends, and
+// what ends that context after the call (nil when it is the client's
+// life); pass it to release.
 func (c *Client) acquire(ctx context.Context) (context.Context, func(), error) {
 	if c.turn == nil || c.life.Err() != nil {
 		return nil, nil, ErrClosed // closed, or a Client not made by New
@@ -299,15 +359,19 @@ func (c *Client) acquire(ctx context.Context) (context.Context, func(), error) {
 		// A context that never ends (context.Background): only Close
 		// ends the call, and the client's life is the call's context.
 		select {
-		case c.turn <- struct{}{}:
-		case <-c.life.Done():
-			return nil, nil, ErrClosed
+		case c.turn <- struct{}{}: // free: no wait, and a cheaper select
+		default:
+			select {
+			case c.turn <- struct{}{}:
+			case <-c.life.Done():
+				return nil, nil, ErrClosed
+			}
 		}
 		if c.life.Err() != nil {
 			<-c.turn
 			return nil, nil, ErrClosed
 		}
-		return c.life, func() { <-c.turn }, nil
+		return c.life, nil, nil
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	stopClose := context.AfterFunc(c.life, func() { cancel(ErrClosed) })
@@ -329,7 +393,15 @@ func (c *Client) acquire(ctx context.Context) (context.Context, func(), error) {
 		}
 		return nil, nil, context.Cause(cctx)
 	}
-	return cctx, func() { <-c.turn; release() }, nil
+	return cctx, release, nil
+}
+
+// release gives the turn back and ends the call's context (acquire's end).
+func (c *Client) release(end func()) {
+	<-c.turn
+	if end != nil {
+		end()
+	}
 }
 
 // session runs fn with a usable link, applying ctx's deadline and
@@ -346,11 +418,11 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ctx, release, err := c.acquire(ctx)
+	ctx, end, err := c.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer c.release(end)
 	if c.lk == nil {
 		if err := c.dialLocked(ctx); err != nil {
 			return err
@@ -360,11 +432,12 @@ func (c *Client) sessionLinks(ctx context.Context, dests bool, fn func(l, dl lin
 	if dests {
 		dl = c.destLinkLocked()
 	}
-	socks := []deadliner{l}
+	var second deadliner
 	if dl != l {
-		socks = append(socks, dl)
+		second = dl
 	}
-	err = interruptible(ctx, c.deadline(ctx), socks, func() error { return fn(l, dl) })
+	deadline, timeout := c.bound(ctx)
+	err = interruptible(ctx, deadline, timeout, ctx == c.life, l, second, func() error { return fn(l, dl) })
 	if gone := c.staleFamilyLocked(err); gone != nil {
 		return gone
 	}

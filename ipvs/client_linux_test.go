@@ -3,6 +3,7 @@ package ipvs
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestRealSocketDeadlineAndCancel(t *testing.T) {
 	l := realLink(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	err := interruptible(ctx, deadlineOf(ctx), []deadliner{l}, func() error { _, err := l.recv(); return err })
+	err := interruptible(ctx, deadlineOf(ctx), 0, false, l, nil, func() error { _, err := l.recv(); return err })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("read past the deadline: %v, want DeadlineExceeded", err)
 	}
@@ -105,7 +106,7 @@ func TestRealSocketDeadlineAndCancel(t *testing.T) {
 	started := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- interruptible(ctx, deadlineOf(ctx), []deadliner{l}, func() error {
+		done <- interruptible(ctx, deadlineOf(ctx), 0, false, l, nil, func() error {
 			close(started)
 			_, err := l.recv()
 			return err
@@ -145,3 +146,66 @@ func TestRealSocketNoAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestRealSocketTimeout: a timeout (Config.CallTimeout) starts at the
+// call's first wait on the raw link and ends a read nothing will answer;
+// a deadline set afterwards replaces it.
+func TestRealSocketTimeout(t *testing.T) {
+	l := realLink(t)
+	start := time.Now()
+	err := interruptible(context.Background(), time.Time{}, 20*time.Millisecond, false, l, nil,
+		func() error { _, err := l.recv(); return err })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("read past the timeout: %v, want DeadlineExceeded", err)
+	}
+	if waited := time.Since(start); waited > hangGuardLinux {
+		t.Errorf("the timeout ended the read after %v", waited)
+	}
+
+	l.(*rawLink).setTimeout(time.Hour)
+	if err := l.SetDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.recv(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read with a deadline after a timeout: %v, want the deadline's error", err)
+	}
+}
+
+// TestRealSocketClosedByLife: a call whose context is the client's life
+// has no watcher of its own; Close's (Client.watched) ends its wait, and a
+// call that starts after Close ends at once.
+func TestRealSocketClosedByLife(t *testing.T) {
+	c := &Client{turn: make(chan struct{}, 1)}
+	c.life, c.shutdown = context.WithCancelCause(context.Background())
+	l := c.watched(realLink(t))
+	defer c.dropLocked()
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- interruptible(c.life, time.Time{}, 0, true, l, nil, func() error {
+			close(started)
+			_, err := l.recv()
+			return err
+		})
+	}()
+	<-started
+	c.shutdown(ErrClosed)
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("read ended by Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(hangGuardLinux):
+		t.Fatal("Close did not end a read of the client's life")
+	}
+	err := interruptible(c.life, time.Time{}, 0, true, l, nil, func() error {
+		t.Error("a call ran after Close")
+		return nil
+	})
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("call after Close: %v, want ErrClosed", err)
+	}
+}
+
+// hangGuardLinux bounds waits that must end much sooner.
+const hangGuardLinux = 10 * time.Second

@@ -39,8 +39,9 @@ type rawLink struct {
 	sent bool // a request went out since the last recv
 
 	mu      sync.Mutex
-	rd, wd  time.Time // the deadlines asked for
-	pending bool      // rd and wd are not yet the socket's
+	rd, wd  time.Time     // the deadlines asked for
+	timeout time.Duration // with no deadline asked for: one this long after the first wait
+	pending bool          // rd and wd are not yet the socket's
 }
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
@@ -147,13 +148,24 @@ func (l *rawLink) recv() ([]byte, error) {
 func (l *rawLink) SetDeadline(t time.Time) error     { return l.setDeadlines(t, t, true) }
 func (l *rawLink) setReadDeadline(t time.Time) error { return l.setDeadlines(t, time.Time{}, false) }
 
-// setDeadlines asks for a read deadline and, with write, a write deadline.
+// setTimeout asks for deadlines d after the first wait, where they are
+// applied; a call that finds every answer queued never reads the clock.
+func (l *rawLink) setTimeout(d time.Duration) {
+	l.mu.Lock()
+	l.rd, l.wd, l.timeout = time.Time{}, time.Time{}, d
+	l.pending = true
+	l.mu.Unlock()
+}
+
+// setDeadlines asks for a read deadline and, with write, a write deadline
+// (and no timeout).
 func (l *rawLink) setDeadlines(rd, wd time.Time, write bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rd = rd
 	if write {
 		l.wd = wd
+		l.timeout = 0
 	}
 	l.pending = true
 	if !rd.IsZero() && time.Until(rd) <= 0 {
@@ -174,6 +186,16 @@ func (l *rawLink) applyLocked() error {
 		return nil
 	}
 	l.pending = false
+	if l.timeout > 0 {
+		at := time.Now().Add(l.timeout)
+		if l.rd.IsZero() {
+			l.rd = at
+		}
+		if l.wd.IsZero() {
+			l.wd = at
+		}
+		l.timeout = 0
+	}
 	if err := l.conn.SetReadDeadline(l.rd); err != nil {
 		return err
 	}

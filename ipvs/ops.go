@@ -101,46 +101,56 @@ func (o Op) object() string {
 	return k.String()
 }
 
-// prepare validates the op and encodes its request's attributes at the end
-// of e.b (Apply encodes all its ops into one growing buffer; the request
-// keeps its own part, which stays valid as the buffer moves on).
+// prepare checks o and appends its request's attributes to e.
 func (o Op) prepare(e *attrEncoder) (request, error) {
-	if !o.Kind.known() {
-		return request{}, invalidf(syscall.EINVAL, "unknown operation %d", uint8(o.Kind))
-	}
-	cmd := opKinds[o.Kind].cmd
-	if o.Kind == OpSetTimeouts {
-		a, err := timeoutAttrs(o.Timeouts)
-		if err != nil {
-			return request{}, err
-		}
-		return ack(cmd, a), nil
-	}
-	fullService := o.Kind == OpCreateService || o.Kind == OpUpdateService
-	fullDest := o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination
-	if err := validateService(o.Service, fullService); err != nil {
+	if err := o.check(); err != nil {
 		return request{}, err
 	}
-	k := o.Service.Key()
+	return o.encode(e), nil
+}
+
+// check refuses what the kernel would refuse, or misread, before o is sent.
+func (o Op) check() error {
+	if !o.Kind.known() {
+		return invalidf(syscall.EINVAL, "unknown operation %d", uint8(o.Kind))
+	}
+	if o.Kind == OpSetTimeouts {
+		_, err := timeoutAttrs(o.Timeouts)
+		return err
+	}
+	if err := validateService(o.Service, o.Kind == OpCreateService || o.Kind == OpUpdateService); err != nil {
+		return err
+	}
 	if o.Kind >= OpCreateDestination {
-		if err := validateDestination(k, o.Destination, fullDest); err != nil {
-			return request{}, err
-		}
+		full := o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination
+		return validateDestination(o.Service.Key(), o.Destination, full)
+	}
+	return nil
+}
+
+// encode appends the attributes of o's request at the end of e.b; o has
+// passed check. (Apply encodes all its ops into one growing buffer; the
+// request keeps its own part, which stays valid as the buffer moves on.)
+func (o Op) encode(e *attrEncoder) request {
+	cmd := opKinds[o.Kind].cmd
+	if o.Kind == OpSetTimeouts {
+		a, _ := timeoutAttrs(o.Timeouts)
+		return ack(cmd, a)
 	}
 	start := len(e.b)
 	n := e.nest(uapi.CmdAttrService)
-	if fullService {
+	if o.Kind == OpCreateService || o.Kind == OpUpdateService {
 		encodeService(e, o.Service)
 	} else {
-		encodeServiceKey(e, k)
+		encodeServiceKey(e, o.Service.Key())
 	}
 	e.end(n)
 	if o.Kind >= OpCreateDestination {
 		n := e.nest(uapi.CmdAttrDest)
-		encodeDestination(e, o.Destination, fullDest)
+		encodeDestination(e, o.Destination, o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination)
 		e.end(n)
 	}
-	return ack(cmd, e.b[start:len(e.b):len(e.b)]), nil
+	return ack(cmd, e.b[start:len(e.b):len(e.b)])
 }
 
 // errorFor wraps the kernel's (or the transport's) answer to the op.
@@ -165,11 +175,13 @@ func (o Op) errorFor(err error) error {
 
 // apply1 carries out one op and waits for its acknowledgement.
 func (c *Client) apply1(ctx context.Context, o Op) error {
-	r, err := o.prepare(&attrEncoder{b: make([]byte, 0, encodedOpSize)})
-	if err != nil {
+	if err := o.check(); err != nil {
 		return o.errorFor(err)
 	}
 	return o.errorFor(c.session(ctx, func(l link) error {
+		e := attrEncoder{b: c.opBuf[:0]}
+		r := o.encode(&e)
+		c.opBuf = e.b
 		r.modulesLoaded = c.modulesLoadedLocked(o)
 		_, err := c.doOn(l, r)
 		if err == nil {
