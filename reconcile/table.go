@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"syscall"
 	"time"
@@ -91,8 +92,25 @@ func (t *Table) add(s ipvs.Service) *tableEntry {
 	return te
 }
 
-// clone returns a copy of t that shares nothing with it.
-func (t *Table) clone() *Table { return NewTable(t.State()) }
+// clone returns a copy of t that shares nothing with it, copied entry by
+// entry: going through State would hold every destination a second time,
+// in the larger form with counters.
+func (t *Table) clone() *Table {
+	c := &Table{
+		svcs:     make(map[ipvs.ServiceKey]*tableEntry, len(t.svcs)),
+		order:    make([]ipvs.ServiceKey, 0, len(t.svcs)),
+		timeouts: t.timeouts,
+	}
+	for i, k := range t.order {
+		te, ok := t.svcs[k]
+		if !ok || te.seq != i {
+			continue // deleted (and maybe added again later)
+		}
+		c.svcs[k] = &tableEntry{svc: te.svc, dests: maps.Clone(te.dests), order: slices.Clone(te.order), seq: len(c.order)}
+		c.order = append(c.order, k)
+	}
+	return c
+}
 
 // State returns the table as Read would: services in the order they were
 // created, destinations newest first. Counters are zero.
