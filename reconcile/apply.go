@@ -15,20 +15,20 @@ import (
 // returns nil when every step succeeded, else an *ApplyError with each
 // failed step.
 func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
-	if p == nil || len(p.Steps) == 0 {
+	if p.Len() == 0 {
 		return nil
 	}
 	var failed []*StepError
 	var err error
 	buf := opsPool.Get().(*[]ipvs.Op)
 	defer opsPool.Put(buf)
-	for start := 0; start < len(p.Steps); start += applyChunk {
-		end := min(start+applyChunk, len(p.Steps))
+	for start := 0; start < p.Len(); start += applyChunk {
+		end := min(start+applyChunk, p.Len())
 		ops := p.ops(buf, start, end)
 		results, cerr := c.Apply(ctx, ops)
 		for i, r := range results {
 			if r != nil {
-				failed = append(failed, &StepError{Step: p.Steps[start+i], Err: r})
+				failed = append(failed, &StepError{Step: p.Step(start + i), Err: r})
 			}
 		}
 		if cerr != nil {
@@ -54,7 +54,7 @@ var opsPool = sync.Pool{New: func() any { return new([]ipvs.Op) }}
 func (p *Plan) ops(buf *[]ipvs.Op, start, end int) []ipvs.Op {
 	ops := (*buf)[:0]
 	for i := start; i < end; i++ {
-		ops = append(ops, p.Steps[i].Op)
+		ops = append(ops, p.steps.op(i))
 	}
 	*buf = ops
 	return ops
@@ -113,7 +113,7 @@ const atomicChunk = 1024
 // step, every step it carried out is undone, newest first, and an
 // *AtomicError names the failed step. Undoing is not cancelled with ctx.
 func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
-	if p == nil || len(p.Steps) == 0 {
+	if p.Len() == 0 {
 		return nil
 	}
 	base, err := p.baseFor(ctx, c)
@@ -123,11 +123,11 @@ func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
 	if err := p.check(base.clone()); err != nil {
 		return err
 	}
-	outcome := make([]stepOutcome, 0, len(p.Steps))
+	outcome := make([]stepOutcome, 0, p.Len())
 	buf := opsPool.Get().(*[]ipvs.Op)
 	defer opsPool.Put(buf)
-	for start := 0; start < len(p.Steps); start += atomicChunk {
-		end := min(start+atomicChunk, len(p.Steps))
+	for start := 0; start < p.Len(); start += atomicChunk {
+		end := min(start+atomicChunk, p.Len())
 		ops := p.ops(buf, start, end)
 		results, err := c.Apply(ctx, ops)
 		failed, ferr := -1, error(nil)
@@ -148,7 +148,7 @@ func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
 			failed, ferr = start, err
 		}
 		if failed >= 0 {
-			return &AtomicError{Step: p.Steps[failed], Err: ferr, Rollback: p.rollback(ctx, c, base, outcome)}
+			return &AtomicError{Step: p.Step(failed), Err: ferr, Rollback: p.rollback(ctx, c, base, outcome)}
 		}
 	}
 	return nil
@@ -185,12 +185,7 @@ func (p *Plan) baseFor(ctx context.Context, c *ipvs.Client) (*Table, error) {
 }
 
 func (p *Plan) setsTimeouts() bool {
-	for i := range p.Steps {
-		if p.Steps[i].Op.Kind == ipvs.OpSetTimeouts {
-			return true
-		}
-	}
-	return false
+	return len(p.steps.timeouts) > 0
 }
 
 type stepOutcome uint8
@@ -220,11 +215,11 @@ func (p *Plan) rollback(ctx context.Context, c *ipvs.Client, base *Table, outcom
 			continue
 		}
 		start := len(undo)
-		if err := t.apply(p.Steps[i].Op, &undo); err != nil {
+		if err := t.apply(p.steps.op(i), 0, &undo); err != nil {
 			if o == perhapsCarriedOut {
 				continue
 			}
-			return fmt.Errorf("the kernel carried out %q, which the table did not expect: %w", p.Steps[i], err)
+			return fmt.Errorf("the kernel carried out %q, which the table did not expect: %w", p.Step(i), err)
 		}
 		done = append(done, replayed{start, o == perhapsCarriedOut})
 	}

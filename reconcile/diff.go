@@ -24,13 +24,14 @@ func DiffTable(current State, desired *Table) *Plan {
 	// Counted first, so that the steps are allocated once rather than
 	// grown (which holds the old and the new array at once).
 	n := 0
-	diffTables(cur, desired, func(ipvs.Op) { n++ })
-	steps := make([]Step, 0, n+1)
-	diffTables(cur, desired, func(op ipvs.Op) { steps = append(steps, Step{Op: op}) })
+	diffTables(cur, desired, func(Step) { n++ })
+	p := &Plan{base: cur}
+	p.steps.grow(n + 1)
+	diffTables(cur, desired, p.steps.add)
 	if t := timeoutChange(current.Timeouts, desired.timeouts); t != (ipvs.Timeouts{}) {
-		steps = append(steps, Step{Op: ipvs.SetTimeouts(t)})
+		p.steps.add(Step{Op: ipvs.SetTimeouts(t), Line: int(desired.timeoutsLine)})
 	}
-	return &Plan{Steps: steps, base: cur}
+	return p
 }
 
 // timeoutChange keeps the wanted timeouts that differ from the current
@@ -49,46 +50,51 @@ func timeoutChange(cur, want ipvs.Timeouts) ipvs.Timeouts {
 	return t
 }
 
-// diffTables calls add with each change that turns cur into want.
-func diffTables(cur, want *Table, add func(ipvs.Op)) {
+// diffTables calls add with each change that turns cur into want; a
+// change that sets an object of want carries the line want keeps for it.
+func diffTables(cur, want *Table, add func(Step)) {
 	for i, k := range want.order {
 		d := want.svcs[k]
 		if d == nil || d.seq != i {
 			continue
 		}
 		c := cur.svcs[k]
+		dest := func(change func(ipvs.ServiceKey, ipvs.Destination) ipvs.Op, dk ipvs.DestinationKey) Step {
+			e := d.dests[dk]
+			return Step{Op: change(k, e.cfg.destination(dk)), Line: int(e.line)}
+		}
 		if c == nil {
-			add(ipvs.CreateService(d.svc))
+			add(Step{Op: ipvs.CreateService(d.svc), Line: int(d.line)})
 			for _, dk := range d.order {
-				add(ipvs.CreateDestination(k, d.dest(dk)))
+				add(dest(ipvs.CreateDestination, dk))
 			}
 			continue
 		}
 		if !sameService(c.svc, d.svc) {
-			add(ipvs.UpdateService(d.svc))
+			add(Step{Op: ipvs.UpdateService(d.svc), Line: int(d.line)})
 		}
 		var updates []ipvs.DestinationKey
 		for _, dk := range d.order {
-			cd, ok := c.dests[dk]
+			ce, ok := c.dests[dk]
 			switch {
 			case !ok:
-				add(ipvs.CreateDestination(k, d.dest(dk)))
-			case cd != d.dests[dk]:
+				add(dest(ipvs.CreateDestination, dk))
+			case ce.cfg != d.dests[dk].cfg:
 				updates = append(updates, dk)
 			}
 		}
 		for _, dk := range updates {
-			add(ipvs.UpdateDestination(k, d.dest(dk)))
+			add(dest(ipvs.UpdateDestination, dk))
 		}
 		for _, dk := range c.order {
 			if _, ok := d.dests[dk]; !ok {
-				add(ipvs.DeleteDestination(k, dk))
+				add(Step{Op: ipvs.DeleteDestination(k, dk)})
 			}
 		}
 	}
 	for i, k := range cur.order {
 		if c := cur.svcs[k]; c != nil && c.seq == i && want.svcs[k] == nil {
-			add(ipvs.DeleteService(k))
+			add(Step{Op: ipvs.DeleteService(k)})
 		}
 	}
 }

@@ -3,20 +3,58 @@ package reconcile
 import (
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 // A Plan is a list of changes to an IPVS table, with (when it comes from
-// Diff or NewPlan) the table it was made for. Steps may be changed or
-// built by hand; the zero Plan changes nothing.
+// Diff, DiffTable or NewPlan) the table it was made for. The zero Plan
+// changes nothing; Append adds steps to any plan. A plan keeps its steps
+// in a compact form (about 70 bytes each, where an ipvs.Op takes 344), and
+// without the counters of their destinations, which mean nothing in a
+// change.
 type Plan struct {
-	Steps []Step
+	steps stepList
 	// base is the table the plan was made for, from which ApplyAtomic
 	// checks the steps and undoes a failed run; nil: the kernel's, read
 	// when the plan is applied.
 	base *Table
+}
+
+// Len returns the number of steps.
+func (p *Plan) Len() int {
+	if p == nil {
+		return 0
+	}
+	return p.steps.len()
+}
+
+// Step returns step i, which must be in [0, Len()).
+func (p *Plan) Step(i int) Step { return p.steps.step(i) }
+
+// All returns the steps in order, with their indexes.
+func (p *Plan) All() iter.Seq2[int, Step] {
+	return func(yield func(int, Step) bool) {
+		for i := range p.Len() {
+			if !yield(i, p.steps.step(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Grow makes room for n more steps, as slices.Grow does: a plan built step
+// by step to a known size is allocated once.
+func (p *Plan) Grow(n int) { p.steps.grow(n) }
+
+// Append adds steps at the end of the plan.
+func (p *Plan) Append(steps ...Step) {
+	p.steps.grow(len(steps))
+	for _, s := range steps {
+		p.steps.add(s)
+	}
 }
 
 // A Step is one change of a Plan.
@@ -37,14 +75,16 @@ func (s Step) String() string { return string(appendOp(nil, s.Op)) }
 // Nothing is checked yet: ApplyAtomic checks every step against current
 // before it sends anything (Table checks steps one at a time).
 func NewPlan(current State, steps []Step) *Plan {
-	return &Plan{Steps: steps, base: NewTable(current)}
+	p := &Plan{base: NewTable(current)}
+	p.Append(steps...)
+	return p
 }
 
 // check applies the steps to t, which they change.
 func (p *Plan) check(t *Table) error {
-	for i := range p.Steps {
-		if err := t.apply(p.Steps[i].Op, nil); err != nil {
-			return &StepError{Step: p.Steps[i], Err: err}
+	for i := range p.Len() {
+		if err := t.apply(p.steps.op(i), 0, nil); err != nil {
+			return &StepError{Step: p.Step(i), Err: err}
 		}
 	}
 	return nil
@@ -65,8 +105,8 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	}
 	var n int64
 	var line []byte
-	for _, s := range p.Steps {
-		line = append(appendOp(line[:0], s.Op), '\n')
+	for i := range p.Len() {
+		line = append(appendOp(line[:0], p.steps.op(i)), '\n')
 		m, err := w.Write(line)
 		n += int64(m)
 		if err != nil {

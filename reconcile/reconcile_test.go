@@ -112,7 +112,7 @@ func TestDiff(t *testing.T) {
 	if diff := cmp.Diff(wantPlan, got); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
-	if p := reconcile.Diff(want, want); len(p.Steps) != 0 {
+	if p := reconcile.Diff(want, want); p.Len() != 0 {
 		t.Errorf("no change plans %v", p)
 	}
 }
@@ -133,7 +133,7 @@ func TestDuplicatesCountOnce(t *testing.T) {
 		{Service: dns, Destinations: []ipvs.Destination{real(3, 1), real(2, 5)}},
 		{Service: web, Destinations: []ipvs.Destination{real(4, 1)}},
 	}}
-	if p := reconcile.Diff(read(t, c), want); len(p.Steps) != 0 {
+	if p := reconcile.Diff(read(t, c), want); p.Len() != 0 {
 		t.Errorf("not the last listings; still to do:\n%v", p)
 	}
 }
@@ -164,7 +164,7 @@ func TestPlanPrintsEverything(t *testing.T) {
 	wantMark := mark
 	wantMark.Family = ipvs.IPv4
 	for i, r := range rules {
-		if got, want := fmt.Sprint(reconcile.Step{Op: r.Op}), fmt.Sprint(plan.Steps[i]); got != want {
+		if got, want := fmt.Sprint(reconcile.Step{Op: r.Op}), fmt.Sprint(plan.Step(i)); got != want {
 			t.Errorf("line %d reads back as %s", i+1, got)
 		}
 		if r.Op.Kind == ipvs.OpCreateService && !cmp.Equal(r.Op.Service, wantMark, cmpValues) {
@@ -182,7 +182,7 @@ func TestDiffPlanAppliesAtomically(t *testing.T) {
 	want.Services = append(want.Services, ipvs.ServiceEntry{Service: ipvs.Service{FWMark: 7, Scheduler: "sh"},
 		Destinations: []ipvs.Destination{real(9, 1)}})
 	want.Timeouts.TCP = time.Hour
-	n := len(reconcile.Diff(start(), want).Steps)
+	n := reconcile.Diff(start(), want).Len()
 	for fail := 1; fail <= n; fail++ {
 		c, k := newClient(t)
 		load(t, c, start())
@@ -195,7 +195,7 @@ func TestDiffPlanAppliesAtomically(t *testing.T) {
 		if !errors.As(err, &ae) || ae.Rollback != nil || !errors.Is(err, unix.ENOMEM) {
 			t.Fatalf("fault at change %d: %v", fail, err)
 		}
-		if ae.Step != plan.Steps[fail-1] {
+		if ae.Step != plan.Step(fail-1) {
 			t.Errorf("fault at change %d: error names %v", fail, ae.Step)
 		}
 		if diff := cmp.Diff(before, read(t, c), cmpValues); diff != "" {
@@ -207,7 +207,7 @@ func TestDiffPlanAppliesAtomically(t *testing.T) {
 	if err := reconcile.Diff(read(t, c), want).ApplyAtomic(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if p := reconcile.Diff(read(t, c), want); len(p.Steps) != 0 {
+	if p := reconcile.Diff(read(t, c), want); p.Len() != 0 {
 		t.Errorf("after the plan, still to do:\n%v", p)
 	}
 }
@@ -219,13 +219,13 @@ func TestHandBuiltPlanRollsBack(t *testing.T) {
 	c, k := newClient(t)
 	load(t, c, start())
 	before := read(t, c)
-	plan := &reconcile.Plan{Steps: []reconcile.Step{
+	plan := planOf([]reconcile.Step{
 		{Op: ipvs.CreateService(ipvs.Service{Protocol: ipvs.TCP, Addr: web.Addr, Port: 443})},
 		{Op: ipvs.UpdateDestination(web.Key(), real(1, 7))},
 		{Op: ipvs.DeleteService(dns.Key())},
 		{Op: ipvs.SetTimeouts(ipvs.Timeouts{TCPFin: time.Second})},
-	}}
-	for fail := 1; fail <= len(plan.Steps); fail++ {
+	})
+	for fail := 1; fail <= plan.Len(); fail++ {
 		failNth(k, fail)
 		err := plan.ApplyAtomic(ctx, c)
 		k.InjectFault(nil)
@@ -244,14 +244,14 @@ func TestHandBuiltPlanRollsBack(t *testing.T) {
 func TestPlanChecksBeforeSending(t *testing.T) {
 	c, k := newClient(t)
 	load(t, c, start())
-	plan := &reconcile.Plan{Steps: []reconcile.Step{
+	plan := planOf([]reconcile.Step{
 		{Op: ipvs.DeleteDestination(dns.Key(), real(3, 0).Key())},
 		{Op: ipvs.CreateDestination(web.Key(), real(1, 1))},
-	}}
+	})
 	sent := k.Requests()
 	err := plan.ApplyAtomic(ctx, c)
 	var se *reconcile.StepError
-	if !errors.As(err, &se) || se.Step != plan.Steps[1] || !errors.Is(err, ipvs.ErrDestinationExists) || !errors.Is(err, unix.EEXIST) {
+	if !errors.As(err, &se) || se.Step != plan.Step(1) || !errors.Is(err, ipvs.ErrDestinationExists) || !errors.Is(err, unix.EEXIST) {
 		t.Fatalf("ApplyAtomic: %v", err)
 	}
 	if want := "create destination TCP 192.0.2.1:80 -> 198.51.100.1:8080: destination already exists"; err.Error() != want {
@@ -261,8 +261,8 @@ func TestPlanChecksBeforeSending(t *testing.T) {
 	if n := k.Requests() - sent; n > 4 {
 		t.Errorf("%d requests for a refused plan", n)
 	}
-	err = reconcile.NewPlan(start(), plan.Steps).ApplyAtomic(ctx, c)
-	if !errors.As(err, &se) || se.Step != plan.Steps[1] {
+	err = reconcile.NewPlan(start(), stepsOf(plan)).ApplyAtomic(ctx, c)
+	if !errors.As(err, &se) || se.Step != plan.Step(1) {
 		t.Errorf("NewPlan: %v", err)
 	}
 }
@@ -316,19 +316,19 @@ func TestUnknownTimeoutsAreUndone(t *testing.T) {
 func TestApplyBestEffort(t *testing.T) {
 	c, _ := newClient(t)
 	load(t, c, start())
-	plan := &reconcile.Plan{Steps: []reconcile.Step{
+	plan := planOf([]reconcile.Step{
 		{Op: ipvs.CreateService(web)},
 		{Op: ipvs.CreateDestination(dns.Key(), real(8, 1))},
 		{Op: ipvs.DeleteDestination(dns.Key(), real(7, 1).Key())},
 		{Op: ipvs.DeleteService(web.Key())},
-	}}
+	})
 	err := plan.Apply(ctx, c)
 	var ae *reconcile.ApplyError
 	if !errors.As(err, &ae) || len(ae.Failed) != 2 {
 		t.Fatalf("Apply: %v", err)
 	}
-	if ae.Failed[0].Step != plan.Steps[0] || !errors.Is(ae.Failed[0], ipvs.ErrServiceExists) ||
-		ae.Failed[1].Step != plan.Steps[2] || !errors.Is(ae.Failed[1], ipvs.ErrDestinationNotFound) {
+	if ae.Failed[0].Step != plan.Step(0) || !errors.Is(ae.Failed[0], ipvs.ErrServiceExists) ||
+		ae.Failed[1].Step != plan.Step(2) || !errors.Is(ae.Failed[1], ipvs.ErrDestinationNotFound) {
 		t.Errorf("failures: %v", ae.Failed)
 	}
 	for _, obj := range []string{"TCP 192.0.2.1:80", "UDP 192.0.2.2:53 -> 198.51.100.7:8080"} {
@@ -340,4 +340,20 @@ func TestApplyBestEffort(t *testing.T) {
 	if len(s.Services) != 1 || len(s.Services[0].Destinations) != 2 {
 		t.Errorf("the other changes were not made: %+v", s.Services)
 	}
+}
+
+// planOf is a plan built by hand, without the table it is for.
+func planOf(steps []reconcile.Step) *reconcile.Plan {
+	p := new(reconcile.Plan)
+	p.Append(steps...)
+	return p
+}
+
+// stepsOf returns a plan's steps.
+func stepsOf(p *reconcile.Plan) []reconcile.Step {
+	var steps []reconcile.Step
+	for _, s := range p.All() {
+		steps = append(steps, s)
+	}
+	return steps
 }

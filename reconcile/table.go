@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"syscall"
 	"time"
@@ -19,14 +20,23 @@ type Table struct {
 	svcs  map[ipvs.ServiceKey]*tableEntry
 	order []ipvs.ServiceKey // insertion order; deleted keys are skipped lazily
 
-	timeouts ipvs.Timeouts // zero fields: unknown or unchanged
+	timeouts     ipvs.Timeouts // zero fields: unknown or unchanged
+	timeoutsLine int32         // the line of the step that last set them (ApplyStep)
 }
 
 type tableEntry struct {
 	svc   ipvs.Service
-	dests map[ipvs.DestinationKey]destConfig
+	dests map[ipvs.DestinationKey]destEntry
 	order []ipvs.DestinationKey // oldest first; the kernel lists them newest first
 	seq   int                   // position in Table.order
+	line  int32                 // the line of the step that last set the service (ApplyStep)
+}
+
+// destEntry is a destination of a Table: its configuration, and the line
+// of the step that last set it (ApplyStep; lines past 2^31 are not kept).
+type destEntry struct {
+	cfg  destConfig
+	line int32
 }
 
 // destConfig is what the kernel keeps of a destination besides its key:
@@ -51,7 +61,7 @@ func configOf(d ipvs.Destination) destConfig {
 
 // dest returns the destination dk of te, without counters.
 func (te *tableEntry) dest(dk ipvs.DestinationKey) ipvs.Destination {
-	return te.dests[dk].destination(dk)
+	return te.dests[dk].cfg.destination(dk)
 }
 
 // destination returns the destination of key dk with this configuration.
@@ -68,7 +78,7 @@ func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
 		te := t.add(e.Service)
-		te.dests = make(map[ipvs.DestinationKey]destConfig, len(e.Destinations))
+		te.dests = make(map[ipvs.DestinationKey]destEntry, len(e.Destinations))
 		te.order = make([]ipvs.DestinationKey, 0, len(e.Destinations))
 		// The kernel lists newest first; adding oldest first keeps that.
 		for i := len(e.Destinations) - 1; i >= 0; i-- {
@@ -76,7 +86,7 @@ func NewTable(s State) *Table {
 			if _, dup := te.dests[d.Key()]; dup {
 				continue // its last listing, met first here, counts
 			}
-			te.dests[d.Key()] = configOf(d)
+			te.dests[d.Key()] = destEntry{cfg: configOf(d)}
 			te.order = append(te.order, d.Key())
 		}
 	}
@@ -86,7 +96,7 @@ func NewTable(s State) *Table {
 func (t *Table) add(s ipvs.Service) *tableEntry {
 	s.Stats = ipvs.Stats{}
 	s.Family = s.Key().Family
-	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]destConfig{}, seq: len(t.order)}
+	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]destEntry{}, seq: len(t.order)}
 	t.svcs[s.Key()] = te
 	t.order = append(t.order, s.Key())
 	return te
@@ -99,14 +109,14 @@ func (t *Table) clone() *Table {
 	c := &Table{
 		svcs:     make(map[ipvs.ServiceKey]*tableEntry, len(t.svcs)),
 		order:    make([]ipvs.ServiceKey, 0, len(t.svcs)),
-		timeouts: t.timeouts,
+		timeouts: t.timeouts, timeoutsLine: t.timeoutsLine,
 	}
 	for i, k := range t.order {
 		te, ok := t.svcs[k]
 		if !ok || te.seq != i {
 			continue // deleted (and maybe added again later)
 		}
-		c.svcs[k] = &tableEntry{svc: te.svc, dests: maps.Clone(te.dests), order: slices.Clone(te.order), seq: len(c.order)}
+		c.svcs[k] = &tableEntry{svc: te.svc, dests: maps.Clone(te.dests), order: slices.Clone(te.order), seq: len(c.order), line: te.line}
 		c.order = append(c.order, k)
 	}
 	return c
@@ -182,11 +192,23 @@ func object(op ipvs.Op) string {
 // changing nothing, with a *ConflictError when the kernel would refuse the
 // change for a missing or existing object; it does not know the kernel's
 // schedulers, nor which addresses it accepts.
-func (t *Table) Apply(op ipvs.Op) error { return t.apply(op, nil) }
+func (t *Table) Apply(op ipvs.Op) error { return t.apply(op, 0, nil) }
 
-// apply is Apply; unless undo is nil, it appends to *undo the operations
-// that undo the change, to be carried out in order.
-func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
+// ApplyStep is Apply of the step's change, remembering its line for the
+// service, destination or timeouts it sets: a step of DiffTable that
+// creates or changes an object of the desired table carries that line.
+func (t *Table) ApplyStep(s Step) error {
+	line := int32(0)
+	if s.Line > 0 && s.Line <= math.MaxInt32 {
+		line = int32(s.Line)
+	}
+	return t.apply(s.Op, line, nil)
+}
+
+// apply is Apply, noting line on what the change sets; unless undo is
+// nil, it appends to *undo the operations that undo the change, to be
+// carried out in order.
+func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 	conflict := func(sentinel error) error {
 		return &ConflictError{Op: op, Err: sentinel}
 	}
@@ -205,6 +227,7 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 				*f.cur = *f.set
 			}
 		}
+		t.timeoutsLine = line
 		return push(ipvs.SetTimeouts(old))
 	}
 	k := op.Service.Key()
@@ -214,7 +237,7 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 		if te != nil {
 			return conflict(ipvs.ErrServiceExists)
 		}
-		t.add(op.Service)
+		t.add(op.Service).line = line
 		return push(ipvs.DeleteService(k))
 	case ipvs.OpUpdateService:
 		if te == nil {
@@ -223,7 +246,7 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 		old := te.svc
 		s := op.Service
 		s.Stats, s.Family = ipvs.Stats{}, k.Family
-		te.svc = s
+		te.svc, te.line = s, line
 		return push(ipvs.UpdateService(old))
 	case ipvs.OpDeleteService:
 		if te == nil {
@@ -241,16 +264,17 @@ func (t *Table) apply(op ipvs.Op, undo *[]ipvs.Op) error {
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
 		}
-		return te.applyDestination(op, push)
+		return te.applyDestination(op, line, push)
 	}
 	return conflict(ipvs.ErrInvalid)
 }
 
 // applyDestination is apply for a destination of te.
-func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) error {
+func (te *tableEntry) applyDestination(op ipvs.Op, line int32, push func(...ipvs.Op) error) error {
 	k := te.svc.Key()
 	dk := op.Destination.Key()
-	cfg, exists := te.dests[dk]
+	e, exists := te.dests[dk]
+	cfg := e.cfg
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && exists:
 		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
@@ -259,11 +283,11 @@ func (te *tableEntry) applyDestination(op ipvs.Op, push func(...ipvs.Op) error) 
 	}
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
-		te.dests[dk] = configOf(op.Destination)
+		te.dests[dk] = destEntry{configOf(op.Destination), line}
 		te.order = append(te.order, dk)
 		return push(ipvs.DeleteDestination(k, dk))
 	case ipvs.OpUpdateDestination:
-		te.dests[dk] = configOf(op.Destination)
+		te.dests[dk] = destEntry{configOf(op.Destination), line}
 		return push(ipvs.UpdateDestination(k, cfg.destination(dk)))
 	}
 	delete(te.dests, dk)

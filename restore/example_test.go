@@ -38,7 +38,7 @@ func ExampleSyncPlan() {
 	if err != nil {
 		panic(err) // a *restore.PlanError names the line
 	}
-	for _, s := range plan.Steps {
+	for _, s := range plan.All() {
 		fmt.Printf("line %d: %v\n", s.Line, s)
 	}
 	if err := plan.ApplyAtomic(ctx, c); err != nil {

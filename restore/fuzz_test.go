@@ -63,7 +63,7 @@ func FuzzRulesPlanApply(f *testing.F) {
 			}
 			return
 		}
-		for _, s := range plan.Steps {
+		for _, s := range plan.All() {
 			if err := target.Apply(s.Op); err != nil {
 				t.Fatalf("step %+v does not apply to the plan's own table: %v", s.Op, err)
 			}

@@ -45,24 +45,23 @@ func (rs *Rules) NewPlan(current reconcile.State) (*reconcile.Plan, error) {
 
 func newPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.Plan, error) {
 	t := reconcile.NewTable(current)
-	steps := make([]reconcile.Step, 0, n) // one per rule, but for -C
-	err := eachOp(rules, t, func(r *Rule, op ipvs.Op) {
-		steps = append(steps, reconcile.Step{Op: op, Line: r.Num})
-	})
-	if err != nil {
+	plan := reconcile.NewPlan(current, nil)
+	plan.Grow(n) // one step per rule, but for -C
+	if err := eachStep(rules, t, func(s reconcile.Step) { plan.Append(s) }); err != nil {
 		return nil, err
 	}
-	return reconcile.NewPlan(current, steps), nil
+	return plan, nil
 }
 
-// eachOp applies the changes of the rules to t in order, calling fn after
-// each. -C is one deletion per service of t.
-func eachOp(rules iter.Seq[Rule], t *reconcile.Table, fn func(r *Rule, op ipvs.Op)) error {
+// eachStep applies the changes of the rules to t in order, each with its
+// rule's line, calling fn after each. -C is one deletion per service of t.
+func eachStep(rules iter.Seq[Rule], t *reconcile.Table, fn func(s reconcile.Step)) error {
 	apply := func(r *Rule, op ipvs.Op) error {
-		if err := t.Apply(op); err != nil {
+		s := reconcile.Step{Op: op, Line: r.Num}
+		if err := t.ApplyStep(s); err != nil {
 			return &PlanError{Line: r.Line, Err: err}
 		}
-		fn(r, op)
+		fn(s)
 		return nil
 	}
 	for rule := range rules {
@@ -90,51 +89,21 @@ func eachOp(rules iter.Seq[Rule], t *reconcile.Table, fn func(r *Rule, op ipvs.O
 // SyncPlan returns the fewest changes that turn current (the kernel's
 // table, as reconcile.Read returns it) into the table the rules describe,
 // as reconcile.Diff does. A step that creates or changes an object carries
-// the number of the line that last set it. Errors are those of NewPlan.
+// the number of the line that last set it (see reconcile.Table.ApplyStep).
+// Errors are those of NewPlan.
 func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(slices.Values(rules), len(rules), current)
+	return syncPlan(slices.Values(rules), current)
 }
 
 // SyncPlan is the package function SyncPlan of the rules.
 func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(rs.All(), rs.Len(), current)
+	return syncPlan(rs.All(), current)
 }
 
-func syncPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.Plan, error) {
+func syncPlan(rules iter.Seq[Rule], current reconcile.State) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
-	// Which line last set each object, to name it in errors.
-	lines := make(map[objectID]int, n)
-	err := eachOp(rules, desired, func(r *Rule, op ipvs.Op) {
-		if id := idOf(op); id.kind != 0 {
-			lines[id] = r.Num
-		}
-	})
-	if err != nil {
+	if err := eachStep(rules, desired, func(reconcile.Step) {}); err != nil {
 		return nil, err
 	}
-	plan := reconcile.DiffTable(current, desired)
-	for i := range plan.Steps {
-		plan.Steps[i].Line = lines[idOf(plan.Steps[i].Op)]
-	}
-	return plan, nil
-}
-
-// objectID is what a change sets: a service, a destination, or the
-// timeouts. Deletions set nothing.
-type objectID struct {
-	kind ipvs.OpKind
-	svc  ipvs.ServiceKey
-	dest ipvs.DestinationKey
-}
-
-func idOf(op ipvs.Op) objectID {
-	switch op.Kind {
-	case ipvs.OpCreateService, ipvs.OpUpdateService:
-		return objectID{kind: ipvs.OpCreateService, svc: op.Service.Key()}
-	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination:
-		return objectID{kind: ipvs.OpCreateDestination, svc: op.Service.Key(), dest: op.Destination.Key()}
-	case ipvs.OpSetTimeouts:
-		return objectID{kind: ipvs.OpSetTimeouts}
-	}
-	return objectID{}
+	return reconcile.DiffTable(current, desired), nil
 }

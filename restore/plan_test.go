@@ -126,7 +126,7 @@ func TestAtomicRestoreFaultAtEveryStep(t *testing.T) {
 	applyPlain(t, probe, initial)
 	before := readState(t, probe)
 	// Each line of the -C expands to one deletion per service.
-	n := len(planAgainst(t, probe, rules200()).Steps)
+	n := planAgainst(t, probe, rules200()).Len()
 	if n < 200 {
 		t.Fatalf("only %d steps", n)
 	}
@@ -149,7 +149,7 @@ func TestAtomicRestoreFaultAtEveryStep(t *testing.T) {
 		if !errors.As(err, &ae) || ae.Rollback != nil || !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("failing step %d: %v", fail, err)
 		}
-		if ae.Step.Op != plan.Steps[fail].Op {
+		if ae.Step.Op != plan.Step(fail).Op {
 			t.Errorf("failing step %d: error names step %+v", fail, ae.Step.Op)
 		}
 		if diff := cmp.Diff(before, readState(t, c), cmpValues, ignoreCounters); diff != "" {
@@ -243,7 +243,7 @@ func TestSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	var plan []string
-	for _, s := range sync.Steps {
+	for _, s := range sync.All() {
 		plan = append(plan, s.String())
 	}
 	wantPlan := []string{
@@ -271,7 +271,7 @@ func TestSync(t *testing.T) {
 		t.Errorf("%d service deletions, want only the one not in the rules", len(deleted))
 	}
 	again, err := restore.SyncPlan(parseRules(t, want), currentTable(t, c))
-	if err != nil || len(again.Steps) != 0 {
+	if err != nil || again.Len() != 0 {
 		t.Errorf("second sync plans %v (%v)", again, err)
 	}
 	// Applying the printed plan with a plain restore gives the same table.
@@ -303,7 +303,7 @@ func TestSyncNoChangeIsCheap(t *testing.T) {
 	rules := parseRules(t, b.String())
 	start := time.Now()
 	plan, err := restore.SyncPlan(rules, reconcile.State{Services: entries})
-	if err != nil || len(plan.Steps) != 0 {
+	if err != nil || plan.Len() != 0 {
 		t.Fatalf("%v, %v", plan, err)
 	}
 	t.Logf("sync plan of 10,000 x 10 unchanged: %v", time.Since(start))
@@ -318,7 +318,7 @@ func TestAtomicRestoreCancelledAtEveryStep(t *testing.T) {
 	applyPlain(t, probe, initial)
 	before := readState(t, probe)
 	full := planAgainst(t, probe, rules200())
-	n := len(full.Steps)
+	n := full.Len()
 	if err := full.ApplyAtomic(context.Background(), probe); err != nil {
 		t.Fatal(err)
 	}

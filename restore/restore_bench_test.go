@@ -72,7 +72,7 @@ func BenchmarkSyncPlan(b *testing.B) {
 		b.Fatal(err)
 	}
 	t := reconcile.NewTable(reconcile.State{})
-	for _, s := range current.Steps {
+	for _, s := range current.All() {
 		if err := t.Apply(s.Op); err != nil {
 			b.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func BenchmarkSyncPlan(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		plan, err := SyncPlan(rules, state)
-		if err != nil || len(plan.Steps) != 0 {
+		if err != nil || plan.Len() != 0 {
 			b.Fatal(plan, err)
 		}
 	}

@@ -252,7 +252,7 @@ func (r *randomRun) read() kernelState {
 func (r *randomRun) putBack(now, want kernelState) {
 	defer r.timed("put the table back", time.Now())
 	plan := reconcile.Diff(reconcile.State{Services: now.entries}, reconcile.State{Services: want.entries})
-	if len(plan.Steps) > 0 {
+	if plan.Len() > 0 {
 		if err := plan.Apply(r.ctx, r.c); err != nil {
 			r.t.Fatalf("putting the table back: %v\nfrom:\n%s\nto:\n%s", err, now.rules(), want.rules())
 		}

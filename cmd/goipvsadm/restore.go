@@ -51,12 +51,12 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		setGCHeadroom()
 	}
 	status := 0
-	var batch []reconcile.Step
+	batch := new(reconcile.Plan)
 	flush := func() {
-		if len(batch) > 0 && a.applyFailures((&reconcile.Plan{Steps: batch}).Apply(ctx, a.client)) != 0 {
+		if batch.Len() > 0 && a.applyFailures(batch.Apply(ctx, a.client)) != 0 {
 			status = 255
 		}
-		batch = batch[:0]
+		batch = new(reconcile.Plan)
 	}
 	for r := range rules.All() {
 		switch {
@@ -68,8 +68,8 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 			status = 255
 			continue
 		case r.Op.Kind != 0:
-			batch = append(batch, reconcile.Step{Op: r.Op, Line: r.Num})
-			if len(batch) >= batchSize {
+			batch.Append(reconcile.Step{Op: r.Op, Line: r.Num})
+			if batch.Len() >= batchSize {
 				flush()
 			}
 			continue

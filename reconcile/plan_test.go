@@ -1,0 +1,122 @@
+package reconcile_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/reconcile"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestPlanKeepsSteps: a plan gives back every step it was given, in order
+// and exactly, but for the counters of destinations, which it does not
+// keep; steps naming the same service in turn, or not, and every kind of
+// change round-trip.
+func TestPlanKeepsSteps(t *testing.T) {
+	tunneled := ipvs.Destination{Addr: netip.MustParseAddr("2001:db8::7"), Port: 443, ForwardMethod: ipvs.Tunnel,
+		Weight: 9, UpperThreshold: 100, LowerThreshold: 10, TunnelType: ipvs.GUE, TunnelPort: 6080,
+		TunnelFlags: ipvs.TunnelCsum}
+	counted := real(4, 2)
+	counted.ActiveConns, counted.InactiveConns, counted.PersistentConns = 5, 6, 7
+	counted.Stats.Conns = 8
+	withStats := dns
+	withStats.Stats.InPkts = 3
+	steps := []reconcile.Step{
+		{Op: ipvs.CreateService(web), Line: 1},
+		{Op: ipvs.CreateDestination(web.Key(), real(1, 1)), Line: 2},
+		{Op: ipvs.CreateDestination(web.Key(), tunneled), Line: 3},
+		{Op: ipvs.UpdateService(withStats)},
+		{Op: ipvs.CreateDestination(web.Key(), counted), Line: 1 << 40},
+		{Op: ipvs.SetTimeouts(ipvs.Timeouts{TCP: time.Minute}), Line: 7},
+		{Op: ipvs.DeleteDestination(dns.Key(), real(3, 0).Key())},
+		{Op: ipvs.Op{Kind: ipvs.OpCreateDestination, Service: web, Destination: real(5, 1)}},
+		{Op: ipvs.SetTimeouts(ipvs.Timeouts{UDP: time.Hour})},
+		{Op: ipvs.DeleteService(web.Key()), Line: 9},
+		{Op: ipvs.Op{Kind: 200}},
+	}
+	want := make([]reconcile.Step, len(steps))
+	copy(want, steps)
+	uncounted := counted
+	uncounted.ActiveConns, uncounted.InactiveConns, uncounted.PersistentConns = 0, 0, 0
+	uncounted.Stats = ipvs.Stats{}
+	want[4].Op.Destination = uncounted
+
+	var p reconcile.Plan
+	p.Append(steps[:3]...)
+	p.Grow(100)
+	p.Append(steps[3:]...)
+	if p.Len() != len(want) {
+		t.Fatalf("Len() = %d, want %d", p.Len(), len(want))
+	}
+	got := stepsOf(&p)
+	for i := range want {
+		if p.Step(i) != got[i] {
+			t.Errorf("Step(%d) = %v, All gave %v", i, p.Step(i), got[i])
+		}
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for i := range p.All() {
+		if i == 1 {
+			break
+		}
+	}
+}
+
+// TestDiffCarriesLines: a step of DiffTable that creates or changes an
+// object carries the line of the step that last set it in the desired
+// table (Table.ApplyStep); deletions carry none.
+func TestDiffCarriesLines(t *testing.T) {
+	desired := reconcile.NewTable(reconcile.State{})
+	edited := web
+	edited.Scheduler = "lc"
+	for _, s := range []reconcile.Step{
+		{Op: ipvs.CreateService(web), Line: 2},
+		{Op: ipvs.CreateDestination(web.Key(), real(1, 1)), Line: 3},
+		{Op: ipvs.CreateDestination(web.Key(), real(2, 1)), Line: 4},
+		{Op: ipvs.UpdateService(edited), Line: 5},
+		{Op: ipvs.UpdateDestination(web.Key(), real(1, 5)), Line: 6},
+		{Op: ipvs.SetTimeouts(ipvs.Timeouts{TCPFin: time.Minute}), Line: 7},
+		{Op: ipvs.CreateService(dns), Line: 8},
+		{Op: ipvs.DeleteService(dns.Key()), Line: 9},
+		{Op: ipvs.CreateService(dns), Line: 10},
+		{Op: ipvs.SetTimeouts(ipvs.Timeouts{UDP: time.Minute}), Line: 11},
+	} {
+		if err := desired.ApplyStep(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := func(p *reconcile.Plan) map[string]int {
+		m := map[string]int{}
+		for _, s := range p.All() {
+			m[s.String()] = s.Line
+		}
+		return m
+	}
+	fromEmpty := lines(reconcile.DiffTable(reconcile.State{}, desired))
+	wantEmpty := map[string]int{
+		"-A -t 192.0.2.1:80 -s lc -p 300":                 5,
+		"-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 5": 6,
+		"-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 1": 4,
+		"-A -u 192.0.2.2:53 -s rr":                        10,
+		"--set 0 60 60":                                   11,
+	}
+	if diff := cmp.Diff(wantEmpty, fromEmpty); diff != "" {
+		t.Errorf("lines of a plan from an empty table (-want +got):\n%s", diff)
+	}
+	fromStart := lines(reconcile.DiffTable(start(), desired))
+	wantStart := map[string]int{
+		"-E -t 192.0.2.1:80 -s lc -p 300":                 5,
+		"-e -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 5": 6,
+		"-d -u 192.0.2.2:53 -r 198.51.100.3:8080":         0,
+		"--set 0 60 60": 11,
+	}
+	if diff := cmp.Diff(wantStart, fromStart); diff != "" {
+		t.Errorf("lines of a plan from start() (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,65 @@
+package reconcile
+
+import "github.com/goipvsadm/goipvsadm/ipvs"
+
+// stepList holds a plan's steps in a compact form. An ipvs.Op is 344
+// bytes: a whole Service for a destination change, and two sets of
+// counters. Here a step keeps its destination's key and configuration and
+// names its service by index, each service kept once for the steps in a
+// row that name it (a restore or a diff names a service for each of its
+// destinations in turn).
+type stepList struct {
+	steps    []packedStep
+	svcs     []ipvs.Service  // the services steps name
+	timeouts []ipvs.Timeouts // of the OpSetTimeouts steps
+}
+
+type packedStep struct {
+	line int
+	dest ipvs.DestinationKey
+	cfg  destConfig
+	// ref is the index of the step's service in svcs, or of its timeouts
+	// in timeouts for OpSetTimeouts.
+	ref  int32
+	kind ipvs.OpKind
+}
+
+func (l *stepList) len() int { return len(l.steps) }
+
+// grow makes room for n more steps.
+func (l *stepList) grow(n int) {
+	if free := cap(l.steps) - len(l.steps); free < n {
+		steps := make([]packedStep, len(l.steps), len(l.steps)+n)
+		copy(steps, l.steps)
+		l.steps = steps
+	}
+}
+
+// add appends s. Destination counters are not kept: they mean nothing in a
+// change.
+func (l *stepList) add(s Step) {
+	p := packedStep{line: s.Line, kind: s.Op.Kind}
+	if s.Op.Kind == ipvs.OpSetTimeouts {
+		p.ref = int32(len(l.timeouts))
+		l.timeouts = append(l.timeouts, s.Op.Timeouts)
+	} else {
+		if n := len(l.svcs); n == 0 || l.svcs[n-1] != s.Op.Service {
+			l.svcs = append(l.svcs, s.Op.Service)
+		}
+		p.ref = int32(len(l.svcs) - 1)
+		p.dest, p.cfg = s.Op.Destination.Key(), configOf(s.Op.Destination)
+	}
+	l.steps = append(l.steps, p)
+}
+
+// op returns the change of step i.
+func (l *stepList) op(i int) ipvs.Op {
+	p := &l.steps[i]
+	if p.kind == ipvs.OpSetTimeouts {
+		return ipvs.Op{Kind: p.kind, Timeouts: l.timeouts[p.ref]}
+	}
+	return ipvs.Op{Kind: p.kind, Service: l.svcs[p.ref], Destination: p.cfg.destination(p.dest)}
+}
+
+// step returns step i.
+func (l *stepList) step(i int) Step { return Step{Op: l.op(i), Line: l.steps[i].line} }
