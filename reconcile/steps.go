@@ -7,7 +7,8 @@ import "github.com/goipvsadm/goipvsadm/ipvs"
 // counters. Here a step keeps its destination's key and configuration and
 // names its service by index, each service kept once for the steps in a
 // row that name it (a restore or a diff names a service for each of its
-// destinations in turn).
+// destinations in turn), whether they carry the whole service or only its
+// key (as ipvs.CreateDestination's op does).
 type stepList struct {
 	steps    []packedStep
 	svcs     []ipvs.Service  // the services steps name
@@ -22,6 +23,8 @@ type packedStep struct {
 	// in timeouts for OpSetTimeouts.
 	ref  int32
 	kind ipvs.OpKind
+	// keyOnly: the step's service is only the key of svcs[ref].
+	keyOnly bool
 }
 
 func (l *stepList) len() int { return len(l.steps) }
@@ -43,10 +46,17 @@ func (l *stepList) add(s Step) {
 		p.ref = int32(len(l.timeouts))
 		l.timeouts = append(l.timeouts, s.Op.Timeouts)
 	} else {
-		if n := len(l.svcs); n == 0 || l.svcs[n-1] != s.Op.Service {
-			l.svcs = append(l.svcs, s.Op.Service)
+		svc := s.Op.Service
+		n := len(l.svcs)
+		switch {
+		case n > 0 && l.svcs[n-1] == svc:
+		case n > 0 && svc == keyService(svc.Key()) && l.svcs[n-1].Key() == svc.Key():
+			p.keyOnly = true
+		default:
+			l.svcs = append(l.svcs, svc)
+			n++
 		}
-		p.ref = int32(len(l.svcs) - 1)
+		p.ref = int32(n - 1)
 		p.dest, p.cfg = s.Op.Destination.Key(), configOf(s.Op.Destination)
 	}
 	l.steps = append(l.steps, p)
@@ -58,8 +68,16 @@ func (l *stepList) op(i int) ipvs.Op {
 	if p.kind == ipvs.OpSetTimeouts {
 		return ipvs.Op{Kind: p.kind, Timeouts: l.timeouts[p.ref]}
 	}
-	return ipvs.Op{Kind: p.kind, Service: l.svcs[p.ref], Destination: p.cfg.destination(p.dest)}
+	svc := l.svcs[p.ref]
+	if p.keyOnly {
+		svc = keyService(svc.Key())
+	}
+	return ipvs.Op{Kind: p.kind, Service: svc, Destination: p.cfg.destination(p.dest)}
 }
+
+// keyService is the Service of an op that names only the service k, as
+// ipvs.CreateDestination and ipvs.DeleteService make it.
+func keyService(k ipvs.ServiceKey) ipvs.Service { return ipvs.DeleteService(k).Service }
 
 // step returns step i.
 func (l *stepList) step(i int) Step { return Step{Op: l.op(i), Line: l.steps[i].line} }
