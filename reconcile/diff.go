@@ -59,36 +59,35 @@ func diffTables(cur, want *Table, add func(Step)) {
 			continue
 		}
 		c := cur.svcs[k]
-		dest := func(change func(ipvs.ServiceKey, ipvs.Destination) ipvs.Op, dk ipvs.DestinationKey) Step {
-			e := d.dests[dk]
-			return Step{Op: change(k, e.cfg.destination(dk)), Line: int(e.line)}
+		dest := func(change func(ipvs.ServiceKey, ipvs.Destination) ipvs.Op, it *destItem) Step {
+			return Step{Op: change(k, it.cfg.destination(it.key)), Line: int(it.line)}
 		}
 		if c == nil {
 			add(Step{Op: ipvs.CreateService(d.svc), Line: int(d.line)})
-			for _, dk := range d.order {
-				add(dest(ipvs.CreateDestination, dk))
+			for i := range d.dests.items {
+				add(dest(ipvs.CreateDestination, &d.dests.items[i]))
 			}
 			continue
 		}
 		if !sameService(c.svc, d.svc) {
 			add(Step{Op: ipvs.UpdateService(d.svc), Line: int(d.line)})
 		}
-		var updates []ipvs.DestinationKey
-		for _, dk := range d.order {
-			ce, ok := c.dests[dk]
-			switch {
-			case !ok:
-				add(dest(ipvs.CreateDestination, dk))
-			case ce.cfg != d.dests[dk].cfg:
-				updates = append(updates, dk)
+		var updates []*destItem
+		for i := range d.dests.items {
+			it := &d.dests.items[i]
+			switch j := c.dests.find(it.key); {
+			case j < 0:
+				add(dest(ipvs.CreateDestination, it))
+			case c.dests.items[j].cfg != it.cfg:
+				updates = append(updates, it)
 			}
 		}
-		for _, dk := range updates {
-			add(dest(ipvs.UpdateDestination, dk))
+		for _, it := range updates {
+			add(dest(ipvs.UpdateDestination, it))
 		}
-		for _, dk := range c.order {
-			if _, ok := d.dests[dk]; !ok {
-				add(Step{Op: ipvs.DeleteDestination(k, dk)})
+		for _, it := range c.dests.items {
+			if d.dests.find(it.key) < 0 {
+				add(Step{Op: ipvs.DeleteDestination(k, it.key)})
 			}
 		}
 	}

@@ -2,9 +2,7 @@ package reconcile
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"syscall"
 	"time"
 
@@ -26,10 +24,9 @@ type Table struct {
 
 type tableEntry struct {
 	svc   ipvs.Service
-	dests map[ipvs.DestinationKey]destEntry
-	order []ipvs.DestinationKey // oldest first; the kernel lists them newest first
-	seq   int                   // position in Table.order
-	line  int32                 // the line of the step that last set the service (ApplyStep)
+	dests destList
+	seq   int   // position in Table.order
+	line  int32 // the line of the step that last set the service (ApplyStep)
 }
 
 // destEntry is a destination of a Table: its configuration, and the line
@@ -59,11 +56,6 @@ func configOf(d ipvs.Destination) destConfig {
 	}
 }
 
-// dest returns the destination dk of te, without counters.
-func (te *tableEntry) dest(dk ipvs.DestinationKey) ipvs.Destination {
-	return te.dests[dk].cfg.destination(dk)
-}
-
 // destination returns the destination of key dk with this configuration.
 func (c destConfig) destination(dk ipvs.DestinationKey) ipvs.Destination {
 	return ipvs.Destination{
@@ -78,16 +70,14 @@ func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
 		te := t.add(e.Service)
-		te.dests = make(map[ipvs.DestinationKey]destEntry, len(e.Destinations))
-		te.order = make([]ipvs.DestinationKey, 0, len(e.Destinations))
+		te.dests.items = make([]destItem, 0, len(e.Destinations))
 		// The kernel lists newest first; adding oldest first keeps that.
 		for i := len(e.Destinations) - 1; i >= 0; i-- {
 			d := e.Destinations[i]
-			if _, dup := te.dests[d.Key()]; dup {
+			if te.dests.find(d.Key()) >= 0 {
 				continue // its last listing, met first here, counts
 			}
-			te.dests[d.Key()] = destEntry{cfg: configOf(d)}
-			te.order = append(te.order, d.Key())
+			te.dests.add(d.Key(), destEntry{cfg: configOf(d)})
 		}
 	}
 	return t
@@ -96,7 +86,7 @@ func NewTable(s State) *Table {
 func (t *Table) add(s ipvs.Service) *tableEntry {
 	s.Stats = ipvs.Stats{}
 	s.Family = s.Key().Family
-	te := &tableEntry{svc: s, dests: map[ipvs.DestinationKey]destEntry{}, seq: len(t.order)}
+	te := &tableEntry{svc: s, seq: len(t.order)}
 	t.svcs[s.Key()] = te
 	t.order = append(t.order, s.Key())
 	return te
@@ -116,7 +106,7 @@ func (t *Table) clone() *Table {
 		if !ok || te.seq != i {
 			continue // deleted (and maybe added again later)
 		}
-		c.svcs[k] = &tableEntry{svc: te.svc, dests: maps.Clone(te.dests), order: slices.Clone(te.order), seq: len(c.order), line: te.line}
+		c.svcs[k] = &tableEntry{svc: te.svc, dests: te.dests.clone(), seq: len(c.order), line: te.line}
 		c.order = append(c.order, k)
 	}
 	return c
@@ -135,9 +125,10 @@ func (t *Table) entries() []ipvs.ServiceEntry {
 		if !ok || te.seq != i {
 			continue // deleted (and maybe added again later)
 		}
-		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests))}
-		for j := len(te.order) - 1; j >= 0; j-- {
-			e.Destinations = append(e.Destinations, te.dest(te.order[j]))
+		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests.items))}
+		for j := len(te.dests.items) - 1; j >= 0; j-- {
+			it := &te.dests.items[j]
+			e.Destinations = append(e.Destinations, it.cfg.destination(it.key))
 		}
 		out = append(out, e)
 	}
@@ -254,8 +245,8 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		}
 		if undo != nil {
 			*undo = append(*undo, ipvs.CreateService(te.svc))
-			for _, dk := range te.order { // oldest first: re-created in the kernel's order
-				*undo = append(*undo, ipvs.CreateDestination(k, te.dest(dk)))
+			for _, it := range te.dests.items { // oldest first: re-created in the kernel's order
+				*undo = append(*undo, ipvs.CreateDestination(k, it.cfg.destination(it.key)))
 			}
 		}
 		delete(t.svcs, k)
@@ -273,24 +264,23 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 func (te *tableEntry) applyDestination(op ipvs.Op, line int32, push func(...ipvs.Op) error) error {
 	k := te.svc.Key()
 	dk := op.Destination.Key()
-	e, exists := te.dests[dk]
-	cfg := e.cfg
+	i := te.dests.find(dk)
 	switch {
-	case op.Kind == ipvs.OpCreateDestination && exists:
+	case op.Kind == ipvs.OpCreateDestination && i >= 0:
 		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
-	case op.Kind != ipvs.OpCreateDestination && !exists:
+	case op.Kind != ipvs.OpCreateDestination && i < 0:
 		return &ConflictError{Op: op, Err: ipvs.ErrDestinationNotFound}
 	}
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
-		te.dests[dk] = destEntry{configOf(op.Destination), line}
-		te.order = append(te.order, dk)
+		te.dests.add(dk, destEntry{configOf(op.Destination), line})
 		return push(ipvs.DeleteDestination(k, dk))
 	case ipvs.OpUpdateDestination:
-		te.dests[dk] = destEntry{configOf(op.Destination), line}
-		return push(ipvs.UpdateDestination(k, cfg.destination(dk)))
+		old := te.dests.items[i].cfg
+		te.dests.items[i].destEntry = destEntry{configOf(op.Destination), line}
+		return push(ipvs.UpdateDestination(k, old.destination(dk)))
 	}
-	delete(te.dests, dk)
-	te.order = slices.DeleteFunc(te.order, func(x ipvs.DestinationKey) bool { return x == dk })
-	return push(ipvs.CreateDestination(k, cfg.destination(dk)))
+	old := te.dests.items[i].cfg
+	te.dests.removeAt(i)
+	return push(ipvs.CreateDestination(k, old.destination(dk)))
 }

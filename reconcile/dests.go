@@ -1,0 +1,74 @@
+package reconcile
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
+
+// destList holds a service's destinations in the order they were created
+// (the kernel lists them newest first), each with its configuration and
+// line. Lookups scan the list, and use an index once it is longer than
+// destIndexAt: most services have a few destinations, for which a map
+// would take more room than the destinations themselves.
+type destList struct {
+	items []destItem
+	index map[ipvs.DestinationKey]int32 // position in items; nil while the list is short
+}
+
+type destItem struct {
+	key ipvs.DestinationKey
+	destEntry
+}
+
+const destIndexAt = 16
+
+func (l *destList) find(dk ipvs.DestinationKey) int {
+	if l.index != nil {
+		if i, ok := l.index[dk]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range l.items {
+		if l.items[i].key == dk {
+			return i
+		}
+	}
+	return -1
+}
+
+// add appends dk, which the list does not hold, as the newest destination.
+func (l *destList) add(dk ipvs.DestinationKey, e destEntry) {
+	l.items = append(l.items, destItem{dk, e})
+	switch {
+	case l.index != nil:
+		l.index[dk] = int32(len(l.items) - 1)
+	case len(l.items) > destIndexAt:
+		l.index = make(map[ipvs.DestinationKey]int32, len(l.items))
+		for i, it := range l.items {
+			l.index[it.key] = int32(i)
+		}
+	}
+}
+
+// removeAt deletes the destination at i, keeping the others in order.
+func (l *destList) removeAt(i int) {
+	dk := l.items[i].key
+	l.items = slices.Delete(l.items, i, i+1)
+	if l.index != nil {
+		delete(l.index, dk)
+		for j := i; j < len(l.items); j++ {
+			l.index[l.items[j].key] = int32(j)
+		}
+	}
+}
+
+func (l *destList) clone() destList {
+	c := destList{items: slices.Clone(l.items)}
+	if l.index != nil {
+		c.index = maps.Clone(l.index)
+	}
+	return c
+}
