@@ -54,7 +54,7 @@ var opsPool = sync.Pool{New: func() any { return new([]ipvs.Op) }}
 func (p *Plan) ops(buf *[]ipvs.Op, start, end int) []ipvs.Op {
 	ops := (*buf)[:0]
 	for i := start; i < end; i++ {
-		ops = append(ops, p.steps.op(i))
+		ops = append(ops, p.op(i))
 	}
 	*buf = ops
 	return ops
@@ -185,7 +185,15 @@ func (p *Plan) baseFor(ctx context.Context, c *ipvs.Client) (*Table, error) {
 }
 
 func (p *Plan) setsTimeouts() bool {
-	return len(p.steps.timeouts) > 0
+	if len(p.steps.timeouts) > 0 {
+		return true
+	}
+	for i := range p.srcLen() {
+		if p.src.Step(i).Op.Kind == ipvs.OpSetTimeouts {
+			return true
+		}
+	}
+	return false
 }
 
 type stepOutcome uint8
@@ -215,7 +223,7 @@ func (p *Plan) rollback(ctx context.Context, c *ipvs.Client, base *Table, outcom
 			continue
 		}
 		start := len(undo)
-		if err := t.apply(p.steps.op(i), 0, &undo); err != nil {
+		if err := t.apply(p.op(i), 0, &undo); err != nil {
 			if o == perhapsCarriedOut {
 				continue
 			}

@@ -10,17 +10,40 @@ import (
 )
 
 // A Plan is a list of changes to an IPVS table, with (when it comes from
-// Diff, DiffTable or NewPlan) the table it was made for. The zero Plan
-// changes nothing; Append adds steps to any plan. A plan keeps its steps
-// in a compact form (about 70 bytes each, where an ipvs.Op takes 344), and
-// without the counters of their destinations, which mean nothing in a
-// change.
+// Diff, DiffTable, NewPlan or NewPlanFrom) the table it was made for. The
+// zero Plan changes nothing; Append adds steps to any plan. A plan keeps
+// its steps in a compact form (about 70 bytes each, where an ipvs.Op takes
+// 344), and without the counters of their destinations, which mean nothing
+// in a change; or it reads them from a StepSource.
 type Plan struct {
-	steps stepList
+	src   StepSource // the first steps, if not nil
+	steps stepList   // the steps after src's
 	// base is the table the plan was made for, from which ApplyAtomic
 	// checks the steps and undoes a failed run; nil: the kernel's, read
 	// when the plan is applied.
 	base *Table
+}
+
+// A StepSource holds steps kept elsewhere, read by index each time a plan
+// needs them (to check, send, undo or print them): restore.Rules keeps a
+// rules file's changes that way, in less room than a plan's own steps. It
+// must give the same steps for as long as the plan is used.
+type StepSource interface {
+	Len() int
+	Step(i int) Step
+}
+
+// NewPlanFrom is NewPlan with the steps of src, which the plan reads when
+// it needs them instead of keeping a copy.
+func NewPlanFrom(current State, src StepSource) *Plan {
+	return &Plan{src: src, base: NewTable(current)}
+}
+
+func (p *Plan) srcLen() int {
+	if p.src == nil {
+		return 0
+	}
+	return p.src.Len()
 }
 
 // Len returns the number of steps.
@@ -28,17 +51,32 @@ func (p *Plan) Len() int {
 	if p == nil {
 		return 0
 	}
-	return p.steps.len()
+	return p.srcLen() + p.steps.len()
 }
 
 // Step returns step i, which must be in [0, Len()).
-func (p *Plan) Step(i int) Step { return p.steps.step(i) }
+func (p *Plan) Step(i int) Step {
+	n := p.srcLen()
+	if i < n {
+		return p.src.Step(i)
+	}
+	return p.steps.step(i - n)
+}
+
+// op returns the change of step i.
+func (p *Plan) op(i int) ipvs.Op {
+	n := p.srcLen()
+	if i < n {
+		return p.src.Step(i).Op
+	}
+	return p.steps.op(i - n)
+}
 
 // All returns the steps in order, with their indexes.
 func (p *Plan) All() iter.Seq2[int, Step] {
 	return func(yield func(int, Step) bool) {
 		for i := range p.Len() {
-			if !yield(i, p.steps.step(i)) {
+			if !yield(i, p.Step(i)) {
 				return
 			}
 		}
@@ -83,7 +121,7 @@ func NewPlan(current State, steps []Step) *Plan {
 // check applies the steps to t, which they change.
 func (p *Plan) check(t *Table) error {
 	for i := range p.Len() {
-		if err := t.apply(p.steps.op(i), 0, nil); err != nil {
+		if err := t.apply(p.op(i), 0, nil); err != nil {
 			return &StepError{Step: p.Step(i), Err: err}
 		}
 	}
@@ -106,7 +144,7 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	var n int64
 	var line []byte
 	for i := range p.Len() {
-		line = append(appendOp(line[:0], p.steps.op(i)), '\n')
+		line = append(appendOp(line[:0], p.op(i)), '\n')
 		m, err := w.Write(line)
 		n += int64(m)
 		if err != nil {

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,6 +66,34 @@ func TestPlanKeepsSteps(t *testing.T) {
 		if i == 1 {
 			break
 		}
+	}
+}
+
+// TestPlanFromSource: a plan made from a StepSource reads its steps there,
+// and steps appended to it come after them.
+func TestPlanFromSource(t *testing.T) {
+	src := sliceSource{
+		{Op: ipvs.CreateService(web), Line: 1},
+		{Op: ipvs.CreateDestination(web.Key(), real(1, 1)), Line: 2},
+	}
+	more := reconcile.Step{Op: ipvs.CreateDestination(web.Key(), real(2, 1)), Line: 3}
+	p := reconcile.NewPlanFrom(reconcile.State{}, src)
+	p.Append(more)
+	want := []reconcile.Step{src[0], src[1], more}
+	if got := stepsOf(p); p.Len() != len(want) || !slices.Equal(got, want) {
+		t.Fatalf("steps %v (Len %d), want %v", got, p.Len(), want)
+	}
+	for i := range want {
+		if p.Step(i) != want[i] {
+			t.Errorf("Step(%d) = %v, want %v", i, p.Step(i), want[i])
+		}
+	}
+	c, _ := newClient(t)
+	if err := p.ApplyAtomic(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, c); len(got.Services) != 1 || len(got.Services[0].Destinations) != 2 {
+		t.Errorf("table after the plan: %+v", got)
 	}
 }
 

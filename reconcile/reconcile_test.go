@@ -291,15 +291,35 @@ func TestZeroPlan(t *testing.T) {
 
 // A plan for a table without timeouts still undoes the timeouts it set.
 func TestUnknownTimeoutsAreUndone(t *testing.T) {
+	steps := []reconcile.Step{
+		{Op: ipvs.SetTimeouts(ipvs.Timeouts{TCP: time.Minute, UDP: time.Minute})},
+		{Op: ipvs.CreateService(ipvs.Service{FWMark: 1})},
+	}
+	t.Run("steps", func(t *testing.T) {
+		testUnknownTimeoutsAreUndone(t, func(current reconcile.State) *reconcile.Plan {
+			return reconcile.NewPlan(current, steps)
+		})
+	})
+	t.Run("source", func(t *testing.T) {
+		testUnknownTimeoutsAreUndone(t, func(current reconcile.State) *reconcile.Plan {
+			return reconcile.NewPlanFrom(current, sliceSource(steps))
+		})
+	})
+}
+
+// sliceSource is a StepSource of steps kept in a slice.
+type sliceSource []reconcile.Step
+
+func (s sliceSource) Len() int                  { return len(s) }
+func (s sliceSource) Step(i int) reconcile.Step { return s[i] }
+
+func testUnknownTimeoutsAreUndone(t *testing.T, newPlan func(reconcile.State) *reconcile.Plan) {
 	c, k := newClient(t)
 	load(t, c, start())
 	before := read(t, c)
 	current := read(t, c)
 	current.Timeouts = ipvs.Timeouts{}
-	plan := reconcile.NewPlan(current, []reconcile.Step{
-		{Op: ipvs.SetTimeouts(ipvs.Timeouts{TCP: time.Minute, UDP: time.Minute})},
-		{Op: ipvs.CreateService(ipvs.Service{FWMark: 1})},
-	})
+	plan := newPlan(current)
 	failNth(k, 2)
 	err := plan.ApplyAtomic(ctx, c)
 	k.InjectFault(nil)

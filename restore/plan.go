@@ -35,50 +35,86 @@ var ErrNotTableChange = errors.New("only -A, -E, -D, -a, -e, -d, -C and --set ca
 // skipped line is its *SyntaxError; any other line that cannot be part of
 // the plan is a *PlanError. Each step carries its rule's line number.
 func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
-	return newPlan(slices.Values(rules), len(rules), current)
-}
-
-// NewPlan is the package function NewPlan of the rules.
-func (rs *Rules) NewPlan(current reconcile.State) (*reconcile.Plan, error) {
-	return newPlan(rs.All(), rs.Len(), current)
-}
-
-func newPlan(rules iter.Seq[Rule], n int, current reconcile.State) (*reconcile.Plan, error) {
-	t := reconcile.NewTable(current)
 	plan := reconcile.NewPlan(current, nil)
-	plan.Grow(n) // one step per rule, but for -C
-	if err := eachStep(rules, t, func(s reconcile.Step) { plan.Append(s) }); err != nil {
+	plan.Grow(len(rules)) // one step per rule, but for -C
+	err := eachStep(slices.All(rules), reconcile.NewTable(current), func(_ int, s reconcile.Step, _ bool) {
+		plan.Append(s)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return plan, nil
 }
 
+// NewPlan is the package function NewPlan of the rules. The plan reads
+// its steps from the rules (reconcile.NewPlanFrom), which it keeps.
+func (rs *Rules) NewPlan(current reconcile.State) (*reconcile.Plan, error) {
+	src := &ruleSteps{rs: rs, recs: make([]int32, 0, rs.Len())}
+	err := eachStep(rs.indexed(), reconcile.NewTable(current), func(i int, s reconcile.Step, own bool) {
+		if own {
+			src.recs = append(src.recs, int32(i))
+			return
+		}
+		src.recs = append(src.recs, int32(-1-len(src.extra)))
+		src.extra = append(src.extra, s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.NewPlanFrom(current, src), nil
+}
+
+// ruleSteps are the steps of a plan kept as the rules' records, 4 bytes a
+// step: step i is the change of record recs[i], or where that is negative,
+// the deletion extra[-1-recs[i]], one of those a -C line became.
+type ruleSteps struct {
+	rs    *Rules
+	recs  []int32
+	extra []reconcile.Step
+}
+
+func (s *ruleSteps) Len() int { return len(s.recs) }
+
+func (s *ruleSteps) Step(i int) reconcile.Step {
+	r := s.recs[i]
+	if r < 0 {
+		return s.extra[-1-r]
+	}
+	rec := s.rs.rec(int(r))
+	if rec.kind == 0 {
+		o := &s.rs.others[rec.at]
+		return reconcile.Step{Op: o.Op, Line: o.Num}
+	}
+	return reconcile.Step{Op: s.rs.op(rec), Line: int(rec.num)}
+}
+
 // eachStep applies the changes of the rules to t in order, each with its
-// rule's line, calling fn after each. -C is one deletion per service of t.
-func eachStep(rules iter.Seq[Rule], t *reconcile.Table, fn func(s reconcile.Step)) error {
-	apply := func(r *Rule, op ipvs.Op) error {
+// rule's line, calling fn after each with the rule's index; own is false
+// for the deletions a -C line becomes.
+func eachStep(rules iter.Seq2[int, Rule], t *reconcile.Table, fn func(i int, s reconcile.Step, own bool)) error {
+	apply := func(i int, r *Rule, op ipvs.Op, own bool) error {
 		s := reconcile.Step{Op: op, Line: r.Num}
 		if err := t.ApplyStep(s); err != nil {
 			return &PlanError{Line: r.Line, Err: err}
 		}
-		fn(s)
+		fn(i, s, own)
 		return nil
 	}
-	for rule := range rules {
+	for i, rule := range rules {
 		r := &rule
 		switch {
 		case r.Skipped != nil:
 			return r.Skipped
 		case r.Flush:
 			for _, e := range t.State().Services {
-				if err := apply(r, ipvs.DeleteService(e.Service.Key())); err != nil {
+				if err := apply(i, r, ipvs.DeleteService(e.Service.Key()), false); err != nil {
 					return err
 				}
 			}
 		case r.Op.Kind == 0:
 			return &PlanError{Line: r.Line, Err: ErrNotTableChange}
 		default:
-			if err := apply(r, r.Op); err != nil {
+			if err := apply(i, r, r.Op, true); err != nil {
 				return err
 			}
 		}
@@ -92,17 +128,17 @@ func eachStep(rules iter.Seq[Rule], t *reconcile.Table, fn func(s reconcile.Step
 // the number of the line that last set it (see reconcile.Table.ApplyStep).
 // Errors are those of NewPlan.
 func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(slices.Values(rules), current)
+	return syncPlan(slices.All(rules), current)
 }
 
 // SyncPlan is the package function SyncPlan of the rules.
 func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(rs.All(), current)
+	return syncPlan(rs.indexed(), current)
 }
 
-func syncPlan(rules iter.Seq[Rule], current reconcile.State) (*reconcile.Plan, error) {
+func syncPlan(rules iter.Seq2[int, Rule], current reconcile.State) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
-	if err := eachStep(rules, desired, func(reconcile.Step) {}); err != nil {
+	if err := eachStep(rules, desired, func(int, reconcile.Step, bool) {}); err != nil {
 		return nil, err
 	}
 	return reconcile.DiffTable(current, desired), nil

@@ -229,6 +229,19 @@ func (rs *Rules) All() iter.Seq[Rule] {
 	}
 }
 
+// indexed is All with each rule's index.
+func (rs *Rules) indexed() iter.Seq2[int, Rule] {
+	return func(yield func(int, Rule) bool) {
+		i := 0
+		for r := range rs.All() {
+			if !yield(i, r) {
+				return
+			}
+			i++
+		}
+	}
+}
+
 // Line returns the line numbered num.
 func (rs *Rules) Line(num int) (Line, bool) {
 	i := sort.Search(rs.n, func(i int) bool { return int(rs.rec(i).num) >= num })

@@ -55,8 +55,16 @@ func compactRules(t *testing.T, text string, current reconcile.State) *restore.R
 		if (aerr == nil) != (berr == nil) || aerr != nil && aerr.Error() != berr.Error() {
 			t.Fatalf("%s: errors differ: %v, %v", name, aerr, berr)
 		}
-		if aerr == nil && a.String() != b.String() {
+		if aerr != nil {
+			return
+		}
+		if a.String() != b.String() || a.Len() != b.Len() {
 			t.Fatalf("%s: plans differ:\n%s\n%s", name, a, b)
+		}
+		for i, s := range a.All() {
+			if s != b.Step(i) {
+				t.Fatalf("%s: step %d is %+v, from the compact rules %+v", name, i, s, b.Step(i))
+			}
 		}
 	}
 	a, aerr := restore.NewPlan(want, current)
