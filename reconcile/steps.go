@@ -1,6 +1,10 @@
 package reconcile
 
-import "github.com/goipvsadm/goipvsadm/ipvs"
+import (
+	"slices"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+)
 
 // stepList holds a plan's steps in a compact form. An ipvs.Op is 344
 // bytes: a whole Service for a destination change, and two sets of
@@ -29,14 +33,9 @@ type packedStep struct {
 
 func (l *stepList) len() int { return len(l.steps) }
 
-// grow makes room for n more steps.
-func (l *stepList) grow(n int) {
-	if free := cap(l.steps) - len(l.steps); free < n {
-		steps := make([]packedStep, len(l.steps), len(l.steps)+n)
-		copy(steps, l.steps)
-		l.steps = steps
-	}
-}
+// grow makes room for n more steps, growing as append does (so that
+// steps added one at a time cost amortized O(1)).
+func (l *stepList) grow(n int) { l.steps = slices.Grow(l.steps, n) }
 
 // add appends s. Destination counters are not kept: they mean nothing in a
 // change.

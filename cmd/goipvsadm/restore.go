@@ -51,12 +51,19 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		setGCHeadroom()
 	}
 	status := 0
-	batch := new(reconcile.Plan)
-	flush := func() {
-		if batch.Len() > 0 && a.applyFailures(batch.Apply(ctx, a.client)) != 0 {
-			status = 255
-		}
+	var batch *reconcile.Plan
+	newBatch := func() {
 		batch = new(reconcile.Plan)
+		batch.Grow(batchSize)
+	}
+	newBatch()
+	flush := func() {
+		if batch.Len() > 0 {
+			if a.applyFailures(batch.Apply(ctx, a.client)) != 0 {
+				status = 255
+			}
+			newBatch()
+		}
 	}
 	for r := range rules.All() {
 		switch {
