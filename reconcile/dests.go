@@ -40,7 +40,15 @@ func (l *destList) find(dk ipvs.DestinationKey) int {
 }
 
 // add appends dk, which the list does not hold, as the newest destination.
+// The list grows by half its length, where append would double it: most
+// lists stop growing at a few destinations, and the room left over in a
+// table of a million destinations is tens of megabytes.
 func (l *destList) add(dk ipvs.DestinationKey, e destEntry) {
+	if n := len(l.items); n == cap(l.items) {
+		items := make([]destItem, n, n+n/2+1)
+		copy(items, l.items)
+		l.items = items
+	}
 	l.items = append(l.items, destItem{dk, e})
 	switch {
 	case l.index != nil:
