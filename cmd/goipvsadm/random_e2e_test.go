@@ -370,9 +370,10 @@ func (r *randomRun) run(c randomCase, asProcess bool) {
 				class, ok = strings.TrimSpace("-R reads negative marks "+class2), true
 			}
 		}
-		if !ok {
-			ourState = r.read()
-		}
+		// The kernel now holds ipvsadm's second run (or, if it did
+		// not finish, what it left), not goipvsadm's table: what
+		// follows starts from what is there.
+		ourState = r.read()
 	}
 	if ok {
 		if class != "" {
