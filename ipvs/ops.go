@@ -82,6 +82,11 @@ var opKinds = [...]struct {
 
 func (k OpKind) known() bool { return k != 0 && int(k) < len(opKinds) }
 
+// setsService and setsDestination report whether an op of kind k carries
+// a whole service, or a whole destination, rather than only its key.
+func (k OpKind) setsService() bool     { return k == OpCreateService || k == OpUpdateService }
+func (k OpKind) setsDestination() bool { return k == OpCreateDestination || k == OpUpdateDestination }
+
 func (k OpKind) String() string {
 	if k.known() {
 		return opKinds[k].name
@@ -118,12 +123,11 @@ func (o Op) check() error {
 		_, err := timeoutAttrs(o.Timeouts)
 		return err
 	}
-	if err := validateService(o.Service, o.Kind == OpCreateService || o.Kind == OpUpdateService); err != nil {
+	if err := validateService(o.Service, o.Kind.setsService()); err != nil {
 		return err
 	}
 	if o.Kind >= OpCreateDestination {
-		full := o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination
-		return validateDestination(o.Service.Key(), o.Destination, full)
+		return validateDestination(o.Service.Key(), o.Destination, o.Kind.setsDestination())
 	}
 	return nil
 }
@@ -139,7 +143,7 @@ func (o Op) encode(e *attrEncoder) request {
 	}
 	start := len(e.b)
 	n := e.nest(uapi.CmdAttrService)
-	if o.Kind == OpCreateService || o.Kind == OpUpdateService {
+	if o.Kind.setsService() {
 		encodeService(e, o.Service)
 	} else {
 		encodeServiceKey(e, o.Service.Key())
@@ -147,7 +151,7 @@ func (o Op) encode(e *attrEncoder) request {
 	e.end(n)
 	if o.Kind >= OpCreateDestination {
 		n := e.nest(uapi.CmdAttrDest)
-		encodeDestination(e, o.Destination, o.Kind == OpCreateDestination || o.Kind == OpUpdateDestination)
+		encodeDestination(e, o.Destination, o.Kind.setsDestination())
 		e.end(n)
 	}
 	return ack(cmd, e.b[start:len(e.b):len(e.b)])
@@ -194,7 +198,7 @@ func (c *Client) apply1(ctx context.Context, o Op) error {
 // modules returns the names under which Client.loaded knows the modules
 // a service change needs: its scheduler and persistence engine.
 func (o Op) modules() (sched, pe string, ok bool) {
-	if o.Kind != OpCreateService && o.Kind != OpUpdateService {
+	if !o.Kind.setsService() {
 		return "", "", false
 	}
 	sched = o.Service.Scheduler
