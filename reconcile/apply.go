@@ -54,7 +54,7 @@ var opsPool = sync.Pool{New: func() any { return new([]ipvs.Op) }}
 func (p *Plan) ops(buf *[]ipvs.Op, start, end int) []ipvs.Op {
 	ops := (*buf)[:0]
 	for i := start; i < end; i++ {
-		ops = append(ops, p.op(i))
+		ops = append(ops, p.Step(i).Op)
 	}
 	*buf = ops
 	return ops
@@ -223,7 +223,7 @@ func (p *Plan) rollback(ctx context.Context, c *ipvs.Client, base *Table, outcom
 			continue
 		}
 		start := len(undo)
-		if err := t.apply(p.op(i), 0, &undo); err != nil {
+		if err := t.apply(p.Step(i).Op, 0, &undo); err != nil {
 			if o == perhapsCarriedOut {
 				continue
 			}

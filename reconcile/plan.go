@@ -63,15 +63,6 @@ func (p *Plan) Step(i int) Step {
 	return p.steps.step(i - n)
 }
 
-// op returns the change of step i.
-func (p *Plan) op(i int) ipvs.Op {
-	n := p.srcLen()
-	if i < n {
-		return p.src.Step(i).Op
-	}
-	return p.steps.op(i - n)
-}
-
 // All returns the steps in order, with their indexes.
 func (p *Plan) All() iter.Seq2[int, Step] {
 	return func(yield func(int, Step) bool) {
@@ -121,7 +112,7 @@ func NewPlan(current State, steps []Step) *Plan {
 // check applies the steps to t, which they change.
 func (p *Plan) check(t *Table) error {
 	for i := range p.Len() {
-		if err := t.apply(p.op(i), 0, nil); err != nil {
+		if err := t.apply(p.Step(i).Op, 0, nil); err != nil {
 			return &StepError{Step: p.Step(i), Err: err}
 		}
 	}
@@ -144,7 +135,7 @@ func (p *Plan) WriteTo(w io.Writer) (int64, error) {
 	var n int64
 	var line []byte
 	for i := range p.Len() {
-		line = append(appendOp(line[:0], p.op(i)), '\n')
+		line = append(appendOp(line[:0], p.Step(i).Op), '\n')
 		m, err := w.Write(line)
 		n += int64(m)
 		if err != nil {
