@@ -80,12 +80,8 @@ func (s *ruleSteps) Step(i int) reconcile.Step {
 	if r < 0 {
 		return s.extra[-1-r]
 	}
-	rec := s.rs.rec(int(r))
-	if rec.kind == 0 {
-		o := &s.rs.others[rec.at]
-		return reconcile.Step{Op: o.Op, Line: o.Num}
-	}
-	return reconcile.Step{Op: s.rs.op(rec), Line: int(rec.num)}
+	rule := s.rs.rule(s.rs.rec(int(r)))
+	return reconcile.Step{Op: rule.Op, Line: rule.Num}
 }
 
 // eachStep applies the changes of the rules to t in order, each with its
