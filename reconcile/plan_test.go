@@ -127,26 +127,28 @@ func TestDiffCarriesLines(t *testing.T) {
 		}
 		return m
 	}
-	fromEmpty := lines(reconcile.DiffTable(reconcile.State{}, desired))
-	wantEmpty := map[string]int{
-		"-A -t 192.0.2.1:80 -s lc -p 300":                 5,
-		"-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 5": 6,
-		"-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 1": 4,
-		"-A -u 192.0.2.2:53 -s rr":                        10,
-		"--set 0 60 60":                                   11,
-	}
-	if diff := cmp.Diff(wantEmpty, fromEmpty); diff != "" {
-		t.Errorf("lines of a plan from an empty table (-want +got):\n%s", diff)
-	}
-	fromStart := lines(reconcile.DiffTable(start(), desired))
-	wantStart := map[string]int{
-		"-E -t 192.0.2.1:80 -s lc -p 300":                 5,
-		"-e -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 5": 6,
-		"-d -u 192.0.2.2:53 -r 198.51.100.3:8080":         0,
-		"--set 0 60 60": 11,
-	}
-	if diff := cmp.Diff(wantStart, fromStart); diff != "" {
-		t.Errorf("lines of a plan from start() (-want +got):\n%s", diff)
+	for _, c := range []struct {
+		name    string
+		current reconcile.State
+		want    map[string]int
+	}{
+		{"an empty table", reconcile.State{}, map[string]int{
+			"-A -t 192.0.2.1:80 -s lc -p 300":                 5,
+			"-a -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 5": 6,
+			"-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 1": 4,
+			"-A -u 192.0.2.2:53 -s rr":                        10,
+			"--set 0 60 60":                                   11,
+		}},
+		{"start()", start(), map[string]int{
+			"-E -t 192.0.2.1:80 -s lc -p 300":                 5,
+			"-e -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 5": 6,
+			"-d -u 192.0.2.2:53 -r 198.51.100.3:8080":         0,
+			"--set 0 60 60": 11,
+		}},
+	} {
+		if diff := cmp.Diff(c.want, lines(reconcile.DiffTable(c.current, desired))); diff != "" {
+			t.Errorf("lines of a plan from %s (-want +got):\n%s", c.name, diff)
+		}
 	}
 }
 
