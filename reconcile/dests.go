@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -14,17 +15,29 @@ import (
 // would take more room than the destinations themselves.
 type destList struct {
 	items []destItem
-	index map[ipvs.DestinationKey]int32 // position in items; nil while the list is short
+	index map[destKey]int32 // position in items; nil while the list is short
 }
 
 type destItem struct {
-	key ipvs.DestinationKey
+	key destKey
 	destEntry
+}
+
+// destKey is an ipvs.DestinationKey in a compact form.
+type destKey struct {
+	addr compact.Addr
+	port uint16
+}
+
+func keyOf(dk ipvs.DestinationKey) destKey { return destKey{compact.AddrOf(dk.Addr), dk.Port} }
+
+func (k destKey) key() ipvs.DestinationKey {
+	return ipvs.DestinationKey{Addr: k.addr.Addr(), Port: k.port}
 }
 
 const destIndexAt = 16
 
-func (l *destList) find(dk ipvs.DestinationKey) int {
+func (l *destList) find(dk destKey) int {
 	if l.index != nil {
 		if i, ok := l.index[dk]; ok {
 			return int(i)
@@ -43,7 +56,7 @@ func (l *destList) find(dk ipvs.DestinationKey) int {
 // The list grows by half its length, where append would double it: most
 // lists stop growing at a few destinations, and the room left over in a
 // table of a million destinations is tens of megabytes.
-func (l *destList) add(dk ipvs.DestinationKey, e destEntry) {
+func (l *destList) add(dk destKey, e destEntry) {
 	if n := len(l.items); n == cap(l.items) {
 		items := make([]destItem, n, n+n/2+1)
 		copy(items, l.items)
@@ -54,7 +67,7 @@ func (l *destList) add(dk ipvs.DestinationKey, e destEntry) {
 	case l.index != nil:
 		l.index[dk] = int32(len(l.items) - 1)
 	case len(l.items) > destIndexAt:
-		l.index = make(map[ipvs.DestinationKey]int32, len(l.items))
+		l.index = make(map[destKey]int32, len(l.items))
 		for i, it := range l.items {
 			l.index[it.key] = int32(i)
 		}

@@ -14,8 +14,8 @@ import (
 // order and the entries a plain slice keeps.
 func TestDestListModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	key := func(i int) ipvs.DestinationKey {
-		return ipvs.DestinationKey{Addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Port: 80}
+	key := func(i int) destKey {
+		return keyOf(ipvs.DestinationKey{Addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Port: 80})
 	}
 	for _, keys := range []int{3, destIndexAt, destIndexAt + 1, 60} {
 		var l destList

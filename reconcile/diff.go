@@ -60,7 +60,7 @@ func diffTables(cur, want *Table, add func(Step)) {
 		}
 		c := cur.svcs[k]
 		dest := func(change func(ipvs.ServiceKey, ipvs.Destination) ipvs.Op, it *destItem) Step {
-			return Step{Op: change(k, it.cfg.destination(it.key)), Line: int(it.line)}
+			return Step{Op: change(k, it.cfg.destination(it.key.key())), Line: int(it.line)}
 		}
 		if c == nil {
 			add(Step{Op: ipvs.CreateService(d.svc), Line: int(d.line)})
@@ -87,7 +87,7 @@ func diffTables(cur, want *Table, add func(Step)) {
 		}
 		for _, it := range c.dests.items {
 			if d.dests.find(it.key) < 0 {
-				add(Step{Op: ipvs.DeleteDestination(k, it.key)})
+				add(Step{Op: ipvs.DeleteDestination(k, it.key.key())})
 			}
 		}
 	}

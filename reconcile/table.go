@@ -74,10 +74,11 @@ func NewTable(s State) *Table {
 		// The kernel lists newest first; adding oldest first keeps that.
 		for i := len(e.Destinations) - 1; i >= 0; i-- {
 			d := e.Destinations[i]
-			if te.dests.find(d.Key()) >= 0 {
+			dk := keyOf(d.Key())
+			if te.dests.find(dk) >= 0 {
 				continue // its last listing, met first here, counts
 			}
-			te.dests.add(d.Key(), destEntry{cfg: configOf(d)})
+			te.dests.add(dk, destEntry{cfg: configOf(d)})
 		}
 	}
 	return t
@@ -128,7 +129,7 @@ func (t *Table) entries() []ipvs.ServiceEntry {
 		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests.items))}
 		for j := len(te.dests.items) - 1; j >= 0; j-- {
 			it := &te.dests.items[j]
-			e.Destinations = append(e.Destinations, it.cfg.destination(it.key))
+			e.Destinations = append(e.Destinations, it.cfg.destination(it.key.key()))
 		}
 		out = append(out, e)
 	}
@@ -246,7 +247,7 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		if undo != nil {
 			*undo = append(*undo, ipvs.CreateService(te.svc))
 			for _, it := range te.dests.items { // oldest first: re-created in the kernel's order
-				*undo = append(*undo, ipvs.CreateDestination(k, it.cfg.destination(it.key)))
+				*undo = append(*undo, ipvs.CreateDestination(k, it.cfg.destination(it.key.key())))
 			}
 		}
 		delete(t.svcs, k)
@@ -263,7 +264,7 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 // applyDestination is apply for a destination of te.
 func (te *tableEntry) applyDestination(op ipvs.Op, line int32, push func(...ipvs.Op) error) error {
 	k := te.svc.Key()
-	dk := op.Destination.Key()
+	dk := keyOf(op.Destination.Key())
 	i := te.dests.find(dk)
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && i >= 0:
@@ -274,13 +275,13 @@ func (te *tableEntry) applyDestination(op ipvs.Op, line int32, push func(...ipvs
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
 		te.dests.add(dk, destEntry{configOf(op.Destination), line})
-		return push(ipvs.DeleteDestination(k, dk))
+		return push(ipvs.DeleteDestination(k, dk.key()))
 	case ipvs.OpUpdateDestination:
 		old := te.dests.items[i].cfg
 		te.dests.items[i].destEntry = destEntry{configOf(op.Destination), line}
-		return push(ipvs.UpdateDestination(k, old.destination(dk)))
+		return push(ipvs.UpdateDestination(k, old.destination(dk.key())))
 	}
 	old := te.dests.items[i].cfg
 	te.dests.removeAt(i)
-	return push(ipvs.CreateDestination(k, old.destination(dk)))
+	return push(ipvs.CreateDestination(k, old.destination(dk.key())))
 }

@@ -3,10 +3,10 @@ package restore
 import (
 	"io"
 	"iter"
-	"net/netip"
 	"slices"
 	"sort"
 
+	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -45,8 +45,7 @@ type record struct {
 
 // destSpec is an ipvs.Destination's writable fields without pointers.
 type destSpec struct {
-	addr     [16]byte
-	is4      bool
+	addr     compact.Addr
 	fwd      uint8
 	tunType  ipvs.TunnelType
 	port     uint16
@@ -59,19 +58,15 @@ type destSpec struct {
 
 func specOf(d ipvs.Destination) destSpec {
 	return destSpec{
-		addr: d.Addr.As16(), is4: d.Addr.Is4(), fwd: uint8(d.ForwardMethod), tunType: d.TunnelType,
+		addr: compact.AddrOf(d.Addr), fwd: uint8(d.ForwardMethod), tunType: d.TunnelType,
 		port: d.Port, tunPort: d.TunnelPort, tunFlags: d.TunnelFlags,
 		weight: d.Weight, upper: d.UpperThreshold, lower: d.LowerThreshold,
 	}
 }
 
 func (s *destSpec) destination() ipvs.Destination {
-	addr := netip.AddrFrom16(s.addr)
-	if s.is4 {
-		addr = addr.Unmap()
-	}
 	return ipvs.Destination{
-		Addr: addr, Port: s.port, ForwardMethod: ipvs.ForwardMethod(s.fwd),
+		Addr: s.addr.Addr(), Port: s.port, ForwardMethod: ipvs.ForwardMethod(s.fwd),
 		Weight: s.weight, UpperThreshold: s.upper, LowerThreshold: s.lower,
 		TunnelType: s.tunType, TunnelPort: s.tunPort, TunnelFlags: s.tunFlags,
 	}
