@@ -80,7 +80,7 @@ func (s *ruleSteps) Step(i int) reconcile.Step {
 	if r < 0 {
 		return s.extra[-1-r]
 	}
-	rule := s.rs.rule(s.rs.rec(int(r)))
+	rule := s.rs.rule(s.rs.rec(int(r)), nil)
 	return reconcile.Step{Op: rule.Op, Line: rule.Num}
 }
 

@@ -85,6 +85,8 @@ type lineReader struct {
 	long []byte   // a line longer than br's buffer
 	args []string // the words of the line read last, reused
 	num  int      // the number of the line read last
+	pos  int64    // how much of the input was read
+	at   int64    // where the line read last starts in the input
 	done bool
 }
 
@@ -96,6 +98,7 @@ func newLineReader(r io.Reader) *lineReader {
 // input. The line's Args are valid until the next call.
 func (lr *lineReader) next() (Line, bool, error) {
 	for !lr.done {
+		at := lr.pos
 		raw, err := lr.readRaw()
 		if err != nil {
 			return Line{}, false, err
@@ -103,6 +106,7 @@ func (lr *lineReader) next() (Line, bool, error) {
 		if len(raw) == 0 {
 			break
 		}
+		lr.pos += int64(len(raw))
 		lr.num++
 		// One string per line: its words and its text are substrings
 		// of it.
@@ -115,6 +119,7 @@ func (lr *lineReader) next() (Line, bool, error) {
 			break
 		}
 		if len(args) > 0 {
+			lr.at = at
 			return Line{Num: lr.num, Text: strings.TrimSuffix(text, "\n"), Args: args}, true, nil
 		}
 	}
@@ -241,6 +246,13 @@ type Options struct {
 	// Resolver resolves host and service names; nil means the system's:
 	// /etc/hosts and /etc/services as glibc reads them, then DNS.
 	Resolver Resolver
+	// Reread lets ParseRules keep no line texts when the input can be
+	// read again: an *os.File of a regular file, or another io.ReaderAt
+	// that is an io.Seeker. The Rules then read a line's text from the
+	// input when they need it (All, Line, a plan's errors), so the input
+	// must stay open and unchanged while they are used. It saves about
+	// the size of the input.
+	Reread bool
 }
 
 // Parse parses every line of ipvsadm -R input, as ipvsadm 1.31 would,
@@ -252,7 +264,7 @@ type Options struct {
 // read back as those marks.
 func Parse(r io.Reader, opts Options) ([]Rule, error) {
 	rules := make([]Rule, 0)
-	err := parseEach(r, opts, func(r *Rule) {
+	err := parseEach(r, opts, func(r *Rule, _ int64) {
 		r.Args = slices.Clone(r.Args)
 		rules = append(rules, *r)
 	})
@@ -263,10 +275,10 @@ func Parse(r io.Reader, opts Options) ([]Rule, error) {
 }
 
 // parseEach parses the input as Parse does and calls fn with each rule, in
-// order, as soon as it is parsed; the rule and its Args are valid until
-// fn returns. When it returns an error, fn has seen some rules, but not
+// order, as soon as it is parsed, and where its line starts in the input;
+// the rule and its Args are valid until fn returns. When it returns an error, fn has seen some rules, but not
 // all: nothing may have been applied.
-func parseEach(in io.Reader, opts Options, fn func(r *Rule)) error {
+func parseEach(in io.Reader, opts Options, fn func(r *Rule, at int64)) error {
 	p := cmdline.NewParser()
 	p.IpvsadmOnly = true
 	p.SavedMarks = true
@@ -297,7 +309,7 @@ func parseEach(in io.Reader, opts Options, fn func(r *Rule)) error {
 				return se
 			}
 			r = Rule{Line: l, Skipped: se}
-			fn(&r)
+			fn(&r, lr.at)
 			continue
 		}
 		if cmd.Kind == cmdline.Restore {
@@ -309,7 +321,7 @@ func parseEach(in io.Reader, opts Options, fn func(r *Rule)) error {
 		}
 		op, _ := cmd.Op()
 		r = Rule{Line: l, Op: op, Flush: cmd.Kind == cmdline.Flush}
-		fn(&r)
+		fn(&r, lr.at)
 		if cmd.Kind == cmdline.Help || cmd.Kind == cmdline.Version {
 			return nil
 		}

@@ -3,6 +3,7 @@ package restore
 import (
 	"io"
 	"iter"
+	"os"
 	"slices"
 	"sort"
 
@@ -20,9 +21,11 @@ type Rules struct {
 	recs [][]record
 	n    int
 	// texts holds the lines' texts, one after the other, in chunks that
-	// never move (a chunk is a string once it is full).
+	// never move (a chunk is a string once it is full); or, when input
+	// is not nil, the texts are read from it again (Options.Reread).
 	texts []string
 	chunk []byte
+	input io.ReaderAt
 	// services holds the services of the rules' table changes: each
 	// -A and -E line's own, and one per key for the other lines.
 	services []ipvs.Service
@@ -35,12 +38,14 @@ type Rules struct {
 
 // record is one rule: its line, and its change or where it is kept.
 type record struct {
-	num                  int32
-	textChunk, textStart uint32
-	textLen              uint32
-	kind                 ipvs.OpKind // 0: the rule is others[at]
-	at                   int32       // services or others
-	dest                 destSpec
+	// text is where the line's text is: its offset in Rules.input, or
+	// its chunk (high 32 bits) and offset in it.
+	text    uint64
+	textLen uint32
+	num     int32
+	kind    ipvs.OpKind // 0: the rule is others[at]
+	at      int32       // services or others
+	dest    destSpec
 }
 
 // destSpec is an ipvs.Destination's writable fields without pointers.
@@ -82,7 +87,12 @@ const recChunk = 1 << 12
 // Rules. Errors are Parse's.
 func ParseRules(r io.Reader, opts Options) (*Rules, error) {
 	rs := &Rules{keys: make(map[ipvs.ServiceKey]int32)}
-	if err := parseEach(r, opts, rs.add); err != nil {
+	var start int64
+	if opts.Reread {
+		rs.input, start = rereadable(r)
+	}
+	err := parseEach(r, opts, func(r *Rule, at int64) { rs.add(r, start+at) })
+	if err != nil {
 		return nil, err
 	}
 	if len(rs.chunk) > 0 {
@@ -92,10 +102,33 @@ func ParseRules(r io.Reader, opts Options) (*Rules, error) {
 	return rs, nil
 }
 
-// add appends a copy of r.
-func (rs *Rules) add(r *Rule) {
-	rec := record{num: int32(r.Num), textLen: uint32(len(r.Text))}
-	rec.textChunk, rec.textStart = rs.keepText(r.Text)
+// rereadable returns r as an io.ReaderAt, and where reading it starts,
+// if r can be read again for the lines' texts (see Options.Reread).
+func rereadable(r io.Reader) (io.ReaderAt, int64) {
+	ra, ok := r.(io.ReaderAt)
+	sk, ok2 := r.(io.Seeker)
+	if !ok || !ok2 {
+		return nil, 0
+	}
+	if f, ok := r.(*os.File); ok {
+		// A pipe or a terminal is an *os.File too.
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return nil, 0
+		}
+	}
+	start, err := sk.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0
+	}
+	return ra, start
+}
+
+// add appends a copy of r, whose line starts at offset at of the input.
+func (rs *Rules) add(r *Rule, at int64) {
+	rec := record{num: int32(r.Num), textLen: uint32(len(r.Text)), text: uint64(at)}
+	if rs.input == nil {
+		rec.text = rs.keepText(r.Text)
+	}
 	if !rs.compact(r, &rec) {
 		rec.kind, rec.at = 0, int32(len(rs.others))
 		o := *r
@@ -116,7 +149,7 @@ func (rs *Rules) add(r *Rule) {
 func (rs *Rules) rec(i int) *record { return &rs.recs[i/recChunk][i%recChunk] }
 
 // keepText copies a line's text into the chunks and returns where it is.
-func (rs *Rules) keepText(text string) (chunk, start uint32) {
+func (rs *Rules) keepText(text string) uint64 {
 	if len(text) > cap(rs.chunk)-len(rs.chunk) {
 		if len(rs.chunk) > 0 {
 			rs.texts = append(rs.texts, string(rs.chunk))
@@ -125,15 +158,15 @@ func (rs *Rules) keepText(text string) (chunk, start uint32) {
 		if len(text) > textChunkSize {
 			// A chunk of its own.
 			rs.texts = append(rs.texts, text)
-			return uint32(len(rs.texts) - 1), 0
+			return uint64(len(rs.texts)-1) << 32
 		}
 		if rs.chunk == nil {
 			rs.chunk = make([]byte, 0, textChunkSize)
 		}
 	}
-	start = uint32(len(rs.chunk))
+	start := uint64(len(rs.chunk))
 	rs.chunk = append(rs.chunk, text...)
-	return uint32(len(rs.texts)), start
+	return uint64(len(rs.texts))<<32 | start
 }
 
 // compact stores r's change in rec, if it has a compact form that gives
@@ -201,27 +234,65 @@ func (rs *Rules) op(rec *record) ipvs.Op {
 // Len returns the number of rules.
 func (rs *Rules) Len() int { return rs.n }
 
-// rule returns the rule of rec.
-func (rs *Rules) rule(rec *record) Rule {
+// rule returns the rule of rec, its text read with tr (nil: without its
+// text).
+func (rs *Rules) rule(rec *record, tr *textReader) Rule {
 	if rec.kind == 0 {
 		return rs.others[rec.at]
 	}
-	text := rs.texts[rec.textChunk][rec.textStart:][:rec.textLen]
-	return Rule{Line: Line{Num: int(rec.num), Text: text}, Op: rs.op(rec)}
+	return Rule{Line: Line{Num: int(rec.num), Text: tr.text(rec)}, Op: rs.op(rec)}
 }
 
 // All returns the rules in input order. Only a rule without an Op has
 // Args: a change is all in its Op.
 func (rs *Rules) All() iter.Seq[Rule] {
 	return func(yield func(Rule) bool) {
+		tr := &textReader{rs: rs}
 		for _, c := range rs.recs {
 			for i := range c {
-				if !yield(rs.rule(&c[i])) {
+				if !yield(rs.rule(&c[i], tr)) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// A textReader gives the texts of records: from the chunks, or read again
+// from the input a window at a time (the texts of the rules in order are
+// one read).
+type textReader struct {
+	rs     *Rules
+	window string // the input from at
+	at     int64
+}
+
+// textWindow is how much of the input a textReader reads at once.
+const textWindow = 1 << 20
+
+// text returns rec's text; "" if the input cannot give it back.
+func (tr *textReader) text(rec *record) string {
+	if tr == nil {
+		return ""
+	}
+	n := int64(rec.textLen)
+	if tr.rs.input == nil {
+		return tr.rs.texts[rec.text>>32][uint32(rec.text):][:n]
+	}
+	at := int64(rec.text)
+	if at < tr.at || at+n > tr.at+int64(len(tr.window)) {
+		// A new window each time: the texts given out keep theirs.
+		buf := make([]byte, max(n, textWindow))
+		got, err := tr.rs.input.ReadAt(buf, at)
+		if got < len(buf) && err != io.EOF {
+			got = 0
+		}
+		tr.window, tr.at = string(buf[:got]), at
+		if int64(got) < n {
+			return ""
+		}
+	}
+	return tr.window[at-tr.at:][:n]
 }
 
 // indexed is All with each rule's index.
@@ -243,5 +314,5 @@ func (rs *Rules) Line(num int) (Line, bool) {
 	if i == rs.n || int(rs.rec(i).num) != num {
 		return Line{}, false
 	}
-	return rs.rule(rs.rec(i)).Line, true
+	return rs.rule(rs.rec(i), &textReader{rs: rs}).Line, true
 }

@@ -2,6 +2,9 @@ package restore_test
 
 import (
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,13 +19,21 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// compactRules parses text with ParseRules and checks that it gives what
-// Parse gives (rules, or the same error), and the same plans.
+// compactRules parses text with ParseRules, keeping the texts and reading
+// them again (Options.Reread), and checks that it gives what Parse gives
+// (rules, or the same error), and the same plans.
 func compactRules(t *testing.T, text string, current reconcile.State) *restore.Rules {
 	t.Helper()
-	opts := restore.Options{Resolver: cmdline.StaticResolver{}}
+	compactRulesFrom(t, strings.NewReader(text), text, current, restore.Options{})
+	return compactRulesFrom(t, strings.NewReader(text), text, current, restore.Options{Reread: true})
+}
+
+// compactRulesFrom is compactRules of what in reads, text.
+func compactRulesFrom(t *testing.T, in io.Reader, text string, current reconcile.State, opts restore.Options) *restore.Rules {
+	t.Helper()
+	opts.Resolver = cmdline.StaticResolver{}
 	want, werr := restore.Parse(strings.NewReader(text), opts)
-	rs, err := restore.ParseRules(strings.NewReader(text), opts)
+	rs, err := restore.ParseRules(in, opts)
 	if werr != nil || err != nil {
 		if diff := cmp.Diff(werr, err, cmpValues); diff != "" {
 			t.Fatalf("ParseRules's error is not Parse's (-Parse +ParseRules):\n%s", diff)
@@ -102,5 +113,65 @@ func TestParseRulesSyntaxError(t *testing.T) {
 	var se *restore.SyntaxError
 	if !errors.As(err, &se) || se.Line.Num != 2 || se.Exit != 2 {
 		t.Fatalf("got %v, want a syntax error on line 2", err)
+	}
+}
+
+// TestParseRulesReread reads the texts again from where the rules started
+// in a file, keeps them from a pipe, and gives no text, rather than a
+// wrong one, from a file closed too early.
+func TestParseRulesReread(t *testing.T) {
+	text := string(benchrules.Rules(3000, 3)) + "-A -t 10.9.9.9:80 -b\n-L -n\n"
+	reread := restore.Options{Reread: true}
+
+	path := filepath.Join(t.TempDir(), "rules")
+	if err := os.WriteFile(path, []byte("prefix\n"+text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(int64(len("prefix\n")), io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	rs := compactRulesFrom(t, f, text, reconcile.State{}, reread)
+	f.Close()
+	if l, _ := rs.Line(1); l.Text != "" {
+		t.Fatalf("Line(1) of a closed file = %+v: the texts of a file were kept", l)
+	}
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		io.WriteString(pw, text)
+		pw.Close()
+	}()
+	rs = compactRulesFrom(t, pr, text, reconcile.State{}, reread)
+	pr.Close()
+	if l, _ := rs.Line(1); !strings.HasPrefix(text, l.Text+"\n") {
+		t.Fatalf("Line(1) of a pipe = %+v: the texts were not kept", l)
+	}
+
+	f2, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err = restore.ParseRules(io.NewSectionReader(f2, int64(len("prefix\n")), int64(len(text))), reread)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := rs.Line(1); !ok || !strings.HasPrefix(text, l.Text+"\n") {
+		t.Fatalf("Line(1) = %+v, %v; want the first line", l, ok)
+	}
+	f2.Close()
+	for r := range rs.All() {
+		if r.Op.Kind != 0 && r.Text != "" {
+			t.Fatalf("line %d: text %q from a closed file", r.Num, r.Text)
+		}
+	}
+	if l, ok := rs.Line(2); !ok || l.Num != 2 || l.Text != "" {
+		t.Fatalf("Line(2) from a closed file = %+v, %v; want line 2 without its text", l, ok)
 	}
 }

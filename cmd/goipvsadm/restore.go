@@ -33,7 +33,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	if tuneGC {
 		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
 	}
-	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}})
+	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}, Reread: true})
 	if err != nil {
 		var se *restore.SyntaxError
 		if !errors.As(err, &se) {
