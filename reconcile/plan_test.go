@@ -167,3 +167,55 @@ func TestAppendOneByOne(t *testing.T) {
 		t.Errorf("appending 4,096 steps one at a time made %.0f allocations, want at most 40", allocs)
 	}
 }
+
+// TestDiffTableOutlivesChanges: a plan of DiffTable refers to the desired
+// table's objects; changing, deleting and adding to that table afterwards
+// leaves the plan as it was, and the table changes as asked.
+func TestDiffTableOutlivesChanges(t *testing.T) {
+	desired := reconcile.NewTable(reconcile.State{})
+	for _, op := range []ipvs.Op{
+		ipvs.CreateService(web),
+		ipvs.CreateDestination(web.Key(), real(1, 1)),
+		ipvs.CreateDestination(web.Key(), real(2, 1)),
+		ipvs.CreateService(dns),
+	} {
+		if err := desired.Apply(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, current := range []reconcile.State{{}, start()} {
+		plan := reconcile.DiffTable(current, desired)
+		before := plan.String()
+		edited := web
+		edited.Scheduler = "lc"
+		for _, op := range []ipvs.Op{
+			ipvs.UpdateService(edited),
+			ipvs.UpdateDestination(web.Key(), real(1, 7)),
+			ipvs.DeleteDestination(web.Key(), real(2, 0).Key()),
+			ipvs.CreateDestination(web.Key(), real(9, 1)),
+			ipvs.DeleteService(dns.Key()),
+		} {
+			if err := desired.Apply(op); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after := plan.String(); after != before {
+			t.Errorf("the plan changed with its desired table:\n%s\nnow:\n%s", before, after)
+		}
+		if err := desired.Apply(ipvs.DeleteDestination(web.Key(), real(2, 0).Key())); err == nil {
+			t.Errorf("a destination deleted from the desired table is still there")
+		}
+		// Put the table back for the next current table.
+		for _, op := range []ipvs.Op{
+			ipvs.UpdateService(web),
+			ipvs.UpdateDestination(web.Key(), real(1, 1)),
+			ipvs.DeleteDestination(web.Key(), real(9, 0).Key()),
+			ipvs.CreateDestination(web.Key(), real(2, 1)),
+			ipvs.CreateService(dns),
+		} {
+			if err := desired.Apply(op); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

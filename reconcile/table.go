@@ -20,6 +20,9 @@ type Table struct {
 
 	timeouts     ipvs.Timeouts // zero fields: unknown or unchanged
 	timeoutsLine int32         // the line of the step that last set them (ApplyStep)
+	// shared: a plan refers to the table's services and destinations
+	// (DiffTable), so its next change first gives it copies of its own.
+	shared bool
 }
 
 type tableEntry struct {
@@ -201,6 +204,9 @@ func (t *Table) ApplyStep(s Step) error {
 // nil, it appends to *undo the operations that undo the change, to be
 // carried out in order.
 func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
+	if t.shared {
+		*t = *t.clone()
+	}
 	conflict := func(sentinel error) error {
 		return &ConflictError{Op: op, Err: sentinel}
 	}
