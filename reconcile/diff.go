@@ -65,13 +65,14 @@ func (d *diffSteps) Len() int { return len(d.refs) }
 func (d *diffSteps) Step(i int) Step {
 	r := d.refs[i]
 	e := d.ents[r.ent]
-	k := e.svc.Key()
+	svc := e.svc.Service()
+	k := svc.Key()
 	if r.item < 0 {
 		switch r.kind {
 		case ipvs.OpCreateService:
-			return Step{Op: ipvs.CreateService(e.svc), Line: int(e.line)}
+			return Step{Op: ipvs.CreateService(svc), Line: int(e.line)}
 		case ipvs.OpUpdateService:
-			return Step{Op: ipvs.UpdateService(e.svc), Line: int(e.line)}
+			return Step{Op: ipvs.UpdateService(svc), Line: int(e.line)}
 		}
 		return Step{Op: ipvs.DeleteService(k)}
 	}
@@ -118,7 +119,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			}
 			continue
 		}
-		if !sameService(c.svc, d.svc) {
+		if !sameService(c.svc.Service(), d.svc.Service()) {
 			add(ipvs.OpUpdateService, d, -1)
 		}
 		var updates []int

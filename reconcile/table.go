@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -26,7 +27,7 @@ type Table struct {
 }
 
 type tableEntry struct {
-	svc   ipvs.Service
+	svc   compact.Service
 	dests destList
 	seq   int   // position in Table.order
 	line  int32 // the line of the step that last set the service (ApplyStep)
@@ -88,11 +89,11 @@ func NewTable(s State) *Table {
 }
 
 func (t *Table) add(s ipvs.Service) *tableEntry {
-	s.Stats = ipvs.Stats{}
-	s.Family = s.Key().Family
-	te := &tableEntry{svc: s, seq: len(t.order)}
-	t.svcs[s.Key()] = te
-	t.order = append(t.order, s.Key())
+	k := s.Key()
+	s.Family = k.Family
+	te := &tableEntry{svc: compact.ServiceOf(s), seq: len(t.order)}
+	t.svcs[k] = te
+	t.order = append(t.order, k)
 	return te
 }
 
@@ -129,7 +130,7 @@ func (t *Table) entries() []ipvs.ServiceEntry {
 		if !ok || te.seq != i {
 			continue // deleted (and maybe added again later)
 		}
-		e := ipvs.ServiceEntry{Service: te.svc, Destinations: make([]ipvs.Destination, 0, len(te.dests.items))}
+		e := ipvs.ServiceEntry{Service: te.svc.Service(), Destinations: make([]ipvs.Destination, 0, len(te.dests.items))}
 		for j := len(te.dests.items) - 1; j >= 0; j-- {
 			it := &te.dests.items[j]
 			e.Destinations = append(e.Destinations, it.cfg.destination(it.key.key()))
@@ -241,17 +242,17 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
 		}
-		old := te.svc
+		old := te.svc.Service()
 		s := op.Service
-		s.Stats, s.Family = ipvs.Stats{}, k.Family
-		te.svc, te.line = s, line
+		s.Family = k.Family
+		te.svc, te.line = compact.ServiceOf(s), line
 		return push(ipvs.UpdateService(old))
 	case ipvs.OpDeleteService:
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
 		}
 		if undo != nil {
-			*undo = append(*undo, ipvs.CreateService(te.svc))
+			*undo = append(*undo, ipvs.CreateService(te.svc.Service()))
 			for _, it := range te.dests.items { // oldest first: re-created in the kernel's order
 				*undo = append(*undo, ipvs.CreateDestination(k, it.cfg.destination(it.key.key())))
 			}

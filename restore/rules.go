@@ -28,7 +28,7 @@ type Rules struct {
 	input io.ReaderAt
 	// services holds the services of the rules' table changes: each
 	// -A and -E line's own, and one per key for the other lines.
-	services []ipvs.Service
+	services []compact.Service
 	keys     map[ipvs.ServiceKey]int32
 	last     int32 // the service named last: the next line often names it too
 	// others holds the rules that have no compact form: commands that
@@ -180,7 +180,7 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 	switch op.Kind {
 	case ipvs.OpCreateService, ipvs.OpUpdateService:
 		rec.at = int32(len(rs.services))
-		rs.services = append(rs.services, op.Service)
+		rs.services = append(rs.services, compact.ServiceOf(op.Service))
 		rs.keys[op.Service.Key()] = rec.at
 		rs.last = rec.at
 	default:
@@ -204,7 +204,7 @@ func (rs *Rules) serviceOf(svc ipvs.Service) int32 {
 	at, ok := rs.keys[k]
 	if !ok {
 		at = int32(len(rs.services))
-		rs.services = append(rs.services, svc)
+		rs.services = append(rs.services, compact.ServiceOf(svc))
 		rs.keys[k] = at
 	}
 	rs.last = at
@@ -213,12 +213,12 @@ func (rs *Rules) serviceOf(svc ipvs.Service) int32 {
 
 // op returns the change of a compact record.
 func (rs *Rules) op(rec *record) ipvs.Op {
-	svc := &rs.services[rec.at]
+	svc := rs.services[rec.at].Service()
 	switch rec.kind {
 	case ipvs.OpCreateService:
-		return ipvs.CreateService(*svc)
+		return ipvs.CreateService(svc)
 	case ipvs.OpUpdateService:
-		return ipvs.UpdateService(*svc)
+		return ipvs.UpdateService(svc)
 	case ipvs.OpDeleteService:
 		return ipvs.DeleteService(svc.Key())
 	case ipvs.OpCreateDestination:

@@ -2,7 +2,11 @@ package compact
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
+	"unsafe"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 func TestAddrRoundTrip(t *testing.T) {
@@ -20,5 +24,49 @@ func TestAddrRoundTrip(t *testing.T) {
 	}
 	if got := AddrOf(netip.MustParseAddr("fe80::1%eth0")).Addr(); got != netip.MustParseAddr("fe80::1") {
 		t.Errorf("fe80::1%%eth0 came back as %s, want it without its zone", got)
+	}
+}
+
+// TestServiceRoundTrip sets every field of an ipvs.Service but its
+// counters, one at a time: a field that ServiceOf drops (one added to
+// ipvs.Service later) fails here.
+func TestServiceRoundTrip(t *testing.T) {
+	set := map[string]func(*ipvs.Service){
+		"Family":    func(s *ipvs.Service) { s.Family = ipvs.IPv6 },
+		"Protocol":  func(s *ipvs.Service) { s.Protocol = ipvs.SCTP },
+		"Addr":      func(s *ipvs.Service) { s.Addr = netip.MustParseAddr("2001:db8::1") },
+		"Port":      func(s *ipvs.Service) { s.Port = 443 },
+		"FWMark":    func(s *ipvs.Service) { s.FWMark = 1 << 31 },
+		"Scheduler": func(s *ipvs.Service) { s.Scheduler = "mh" },
+		"Flags":     func(s *ipvs.Service) { s.Flags = 0x3f },
+		"Timeout":   func(s *ipvs.Service) { s.Timeout = 300 },
+		"Netmask":   func(s *ipvs.Service) { s.Netmask = ipvs.IPv6Prefix(64) },
+		"PEName":    func(s *ipvs.Service) { s.PEName = "sip" },
+	}
+	typ := reflect.TypeFor[ipvs.Service]()
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		if name == "Stats" {
+			continue
+		}
+		f, ok := set[name]
+		if !ok {
+			t.Errorf("ipvs.Service has a field %s that this test does not set: keep it in compact.Service", name)
+			continue
+		}
+		var s ipvs.Service
+		f(&s)
+		c := ServiceOf(s)
+		if got := c.Service(); got != s || c.Key() != s.Key() {
+			t.Errorf("a service with %s set came back as %+v", name, got)
+		}
+	}
+	var s ipvs.Service
+	s.Stats.Conns = 1
+	if c := ServiceOf(s); c.Service() != (ipvs.Service{}) {
+		t.Errorf("counters were kept")
+	}
+	if n := unsafe.Sizeof(Service{}); n > 80 {
+		t.Errorf("a compact Service takes %d bytes", n)
 	}
 }
