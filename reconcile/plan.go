@@ -14,7 +14,8 @@ import (
 // zero Plan changes nothing; Append adds steps to any plan. A plan keeps
 // its steps in a compact form (about 70 bytes each, where an ipvs.Op takes
 // 344), and without the counters of their destinations, which mean nothing
-// in a change; or it reads them from a StepSource.
+// in a change; or it reads them from a StepSource, or (from DiffTable) from
+// the objects of its tables.
 type Plan struct {
 	src   StepSource // the first steps, if not nil
 	steps stepList   // the steps after src's

@@ -13,8 +13,8 @@ import (
 
 // Rules are parsed rules input in a compact form: what Parse returns, for
 // inputs of a million lines. A destination line takes 64 bytes and its
-// text, where a Rule takes about 600; the rules hold few pointers, so the
-// garbage collector hardly has to look at them.
+// text (none with Options.Reread), where a Rule takes about 600; the rules
+// hold few pointers, so the garbage collector hardly has to look at them.
 type Rules struct {
 	// recs holds the records in chunks of recChunk: growing one slice
 	// would copy it and hold both copies for a moment.
