@@ -263,14 +263,13 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		if te == nil {
 			return conflict(ipvs.ErrServiceNotFound)
 		}
-		return te.applyDestination(op, line, push)
+		return te.applyDestination(k, op, line, push)
 	}
 	return conflict(ipvs.ErrInvalid)
 }
 
-// applyDestination is apply for a destination of te.
-func (te *tableEntry) applyDestination(op ipvs.Op, line int32, push func(...ipvs.Op) error) error {
-	k := te.svc.Key()
+// applyDestination is apply for a destination of te, whose key is k.
+func (te *tableEntry) applyDestination(k ipvs.ServiceKey, op ipvs.Op, line int32, push func(...ipvs.Op) error) error {
 	dk := keyOf(op.Destination.Key())
 	i := te.dests.find(dk)
 	switch {
