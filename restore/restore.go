@@ -276,8 +276,9 @@ func Parse(r io.Reader, opts Options) ([]Rule, error) {
 
 // parseEach parses the input as Parse does and calls fn with each rule, in
 // order, as soon as it is parsed, and where its line starts in the input;
-// the rule and its Args are valid until fn returns. When it returns an error, fn has seen some rules, but not
-// all: nothing may have been applied.
+// the rule and its Args are valid until fn returns. When it returns an
+// error, fn has seen some rules, but not all: nothing may have been
+// applied.
 func parseEach(in io.Reader, opts Options, fn func(r *Rule, at int64)) error {
 	p := cmdline.NewParser()
 	p.IpvsadmOnly = true
