@@ -88,6 +88,9 @@ type lineReader struct {
 	pos  int64    // how much of the input was read
 	at   int64    // where the line read last starts in the input
 	done bool
+	// take, if not nil, is offered each line first, with its newline,
+	// its number and where it starts; a line it takes is not returned.
+	take func(raw []byte, num int, at int64) bool
 }
 
 func newLineReader(r io.Reader) *lineReader {
@@ -108,6 +111,9 @@ func (lr *lineReader) next() (Line, bool, error) {
 		}
 		lr.pos += int64(len(raw))
 		lr.num++
+		if lr.take != nil && lr.take(raw, lr.num, at) {
+			continue
+		}
 		// One string per line: its words and its text are substrings
 		// of it.
 		text := string(raw)
@@ -264,7 +270,7 @@ type Options struct {
 // read back as those marks.
 func Parse(r io.Reader, opts Options) ([]Rule, error) {
 	rules := make([]Rule, 0)
-	err := parseEach(r, opts, func(r *Rule, _ int64) {
+	err := parseEach(r, opts, nil, func(r *Rule, _ int64) {
 		r.Args = slices.Clone(r.Args)
 		rules = append(rules, *r)
 	})
@@ -276,10 +282,11 @@ func Parse(r io.Reader, opts Options) ([]Rule, error) {
 
 // parseEach parses the input as Parse does and calls fn with each rule, in
 // order, as soon as it is parsed, and where its line starts in the input;
-// the rule and its Args are valid until fn returns. When it returns an
-// error, fn has seen some rules, but not all: nothing may have been
-// applied.
-func parseEach(in io.Reader, opts Options, fn func(r *Rule, at int64)) error {
+// the rule and its Args are valid until fn returns. take, if not nil, is
+// offered each line first (lineReader.take), and the lines it takes are
+// not parsed. When it returns an error, fn has seen some rules, but not
+// all: nothing may have been applied.
+func parseEach(in io.Reader, opts Options, take func(raw []byte, num int, at int64) bool, fn func(r *Rule, at int64)) error {
 	p := cmdline.NewParser()
 	p.IpvsadmOnly = true
 	p.SavedMarks = true
@@ -291,6 +298,7 @@ func parseEach(in io.Reader, opts Options, fn func(r *Rule, at int64)) error {
 		argv0 = "ipvsadm"
 	}
 	lr := newLineReader(in)
+	lr.take = take
 	cmd := new(cmdline.Command)
 	var r Rule
 	for {

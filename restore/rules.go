@@ -31,6 +31,10 @@ type Rules struct {
 	services []compact.Service
 	keys     map[ipvs.ServiceKey]int32
 	last     int32 // the service named last: the next line often names it too
+	// savedAt is the service of savedKey, the key of the line
+	// readSavedDest read last, or -1.
+	savedKey ipvs.ServiceKey
+	savedAt  int32
 	// others holds the rules that have no compact form: commands that
 	// do not change the table, skipped lines, timeouts.
 	others []Rule
@@ -91,7 +95,9 @@ func ParseRules(r io.Reader, opts Options) (*Rules, error) {
 	if opts.Reread {
 		rs.input, start = rereadable(r)
 	}
-	err := parseEach(r, opts, func(r *Rule, at int64) { rs.add(r, start+at) })
+	rs.savedAt = -1
+	take := func(raw []byte, num int, at int64) bool { return rs.addSaved(raw, num, start+at) }
+	err := parseEach(r, opts, take, func(r *Rule, at int64) { rs.add(r, start+at) })
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +133,7 @@ func rereadable(r io.Reader) (io.ReaderAt, int64) {
 func (rs *Rules) add(r *Rule, at int64) {
 	rec := record{num: int32(r.Num), textLen: uint32(len(r.Text)), text: uint64(at)}
 	if rs.input == nil {
-		rec.text = rs.keepText(r.Text)
+		rec.text = keepText(rs, r.Text)
 	}
 	if !rs.compact(r, &rec) {
 		rec.kind, rec.at = 0, int32(len(rs.others))
@@ -138,6 +144,34 @@ func (rs *Rules) add(r *Rule, at int64) {
 		}
 		rs.others = append(rs.others, o)
 	}
+	rs.append(rec)
+}
+
+// addSaved appends the rule of a line that readSavedDest reads, whose
+// number is num and which starts at offset at of the input; false if it
+// does not read it.
+func (rs *Rules) addSaved(raw []byte, num int, at int64) bool {
+	var d savedDest
+	if !readSavedDest(raw, &d) {
+		return false
+	}
+	text := raw[:len(raw)-1]
+	rec := record{num: int32(num), textLen: uint32(len(text)), text: uint64(at), kind: ipvs.OpCreateDestination}
+	if rs.input == nil {
+		rec.text = keepText(rs, text)
+	}
+	if rs.savedAt < 0 || d.key != rs.savedKey {
+		rs.savedKey = d.key
+		rs.savedAt = rs.serviceOf(ipvs.CreateDestination(d.key, ipvs.Destination{}).Service)
+	}
+	rec.at = rs.savedAt
+	rec.dest = specOf(d.dest)
+	rs.append(rec)
+	return true
+}
+
+// append appends rec to the records.
+func (rs *Rules) append(rec record) {
 	if rs.n%recChunk == 0 {
 		rs.recs = append(rs.recs, make([]record, 0, recChunk))
 	}
@@ -148,8 +182,8 @@ func (rs *Rules) add(r *Rule, at int64) {
 
 func (rs *Rules) rec(i int) *record { return &rs.recs[i/recChunk][i%recChunk] }
 
-// keepText copies a line's text into the chunks and returns where it is.
-func (rs *Rules) keepText(text string) uint64 {
+// keepText copies a line's text into rs's chunks and returns where it is.
+func keepText[T string | []byte](rs *Rules, text T) uint64 {
 	if len(text) > cap(rs.chunk)-len(rs.chunk) {
 		if len(rs.chunk) > 0 {
 			rs.texts = append(rs.texts, string(rs.chunk))
@@ -157,7 +191,7 @@ func (rs *Rules) keepText(text string) uint64 {
 		}
 		if len(text) > textChunkSize {
 			// A chunk of its own.
-			rs.texts = append(rs.texts, text)
+			rs.texts = append(rs.texts, string(text))
 			return uint64(len(rs.texts)-1) << 32
 		}
 		if rs.chunk == nil {

@@ -1,0 +1,103 @@
+package restore_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/reconcile"
+	"github.com/goipvsadm/goipvsadm/restore"
+)
+
+// savedFormLines are lines in and near the form ipvsadm -S writes
+// destinations in: taken, ParseRules reads them without the general
+// parser.
+var savedFormLines = []struct {
+	line  string
+	taken bool
+}{
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -m -w 1\n", true},
+	{"-a -u 10.0.0.1:53 -r 192.168.0.1:53 -g -w 0\n", true},
+	{"-a -u 10.0.0.1:53 -r 192.168.0.1:53 -i -w 3\n", true},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -i -w 5 -x 100 -y 10\n", true},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -g -w 5 -x 100\n", true},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:9 -m -w 5 -y 7\n", true},
+	{"-a -f 7 -r 192.168.0.1 -g -w 1\n", true},
+	{"-a -f 7 -r 192.168.0.1 -m -w 1\n", true},
+	{"-a -f 4294967295 -r 192.168.0.1:99 -i -w 2147483647 -y 3\n", true},
+	{"-a -t 0.0.0.0:0 -r 255.255.255.255:65535 -m -w 0 -x 0\n", true},
+	{"-a -u 10.0.0.1:80 -r 192.168.0.2:80 -m -w 1\n", true}, // after a TCP line of the same address
+
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -g -w 1\n", false}, // direct routing takes the service's port
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -i -w 1\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1 -m -w 1\n", false},
+	{"-a -t 10.0.0.1 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 010.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false}, // octal to inet_aton
+	{"-a -t 10.0.0.1:80 -r 0x7f.0.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.1:080 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.1:65536 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.256:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 1.2.3.4.5:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.1:http -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t [2001:db8::1]:80 -r [2001:db8::2]:80 -m -w 1\n", false},
+	{"-a  -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 \n", false},
+	{"-a\t-t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\r\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\x00\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 -y 3 -x 4\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 -x 3 -x 4\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 -w 2\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 -x\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 2147483648\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 99999999999\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w +1\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 01\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -w 1 -m\n", false},
+	{"-a -t 10.0.0.1:80 -m -r 192.168.0.1:80 -w 1\n", false},
+	{"-a -f 0 -r 192.168.0.1 -m -w 1\n", false},
+	{"-a -f -5 -r 192.168.0.1 -m -w 1\n", false},
+	{"-a -f 4294967296 -r 192.168.0.1 -m -w 1\n", false},
+	{"-a -s 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-e -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"ipvsadm -a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 ipvsadm\n", false},
+	{"-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1 -x 1 -y 2 -z\n", false},
+}
+
+// TestSavedForm: ParseRules reads the lines of ipvsadm -S's form itself
+// and gives what Parse gives for them, alone and one after another (a
+// line names the service of the line before it, or another).
+func TestSavedForm(t *testing.T) {
+	var all strings.Builder // the lines Parse accepts
+	for _, c := range savedFormLines {
+		if got := restore.ReadsSavedForm(c.line); got != c.taken {
+			t.Errorf("%q: taken %v, want %v", c.line, got, c.taken)
+		}
+		compactRules(t, c.line, reconcile.State{})
+		_, err := restore.Parse(strings.NewReader(c.line), restore.Options{Resolver: cmdline.StaticResolver{}})
+		if err == nil && strings.HasSuffix(c.line, "\n") {
+			all.WriteString(c.line)
+		}
+	}
+	if n := strings.Count(all.String(), "\n"); n < 30 {
+		t.Fatalf("only %d lines parse", n)
+	}
+	compactRules(t, all.String(), reconcile.State{})
+	compactRules(t, "-A -t 10.0.0.1:80 -s rr\n"+all.String()+"-E -t 10.0.0.1:80 -s wlc\n"+all.String(), reconcile.State{})
+}
+
+// FuzzSavedForm: any text, read by ParseRules (which reads the lines of
+// ipvsadm -S's form itself), gives the rules and plans Parse gives.
+func FuzzSavedForm(f *testing.F) {
+	for _, c := range savedFormLines {
+		f.Add(c.line)
+	}
+	f.Add("-a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 1\n-a -u 10.0.0.1:80 -r 1.2.3.4:80 -g -w 2\n-a -u 10.0.0.1:80 -r 1.2.3.5:80 -g -w 2\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		compactRules(t, text, reconcile.State{})
+	})
+}
