@@ -30,15 +30,16 @@
 // first, so the table and timeouts are as they were.
 //
 // Any Plan can be applied, including the zero Plan and one built by hand
-// with Append: a plan not made by Diff, DiffTable, NewPlan or NewPlanFrom
-// is checked against the kernel's table, read just before it is applied.
+// with Append or PlanOf: a plan not made by Diff, DiffTable, NewPlan or
+// NewPlanFrom is checked against the kernel's table, read just before it
+// is applied.
 //
 // # Memory
 //
 // A plan keeps its steps in a compact form, about 70 bytes a step, and a
 // Table 60 to 90 bytes a destination: a plan for a million destinations
-// and the table it is checked against take about 150 megabytes. A plan from NewPlanFrom keeps no steps
-// of its own: it reads them from a StepSource (restore.Rules keeps a rules
+// and the table it is checked against take about 150 megabytes. A plan from NewPlanFrom or
+// PlanOf keeps no steps of its own: it reads them from a StepSource (restore.Rules keeps a rules
 // file's changes in 64 bytes a line).
 //
 // # Errors

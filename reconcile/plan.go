@@ -40,6 +40,13 @@ func NewPlanFrom(current State, src StepSource) *Plan {
 	return &Plan{src: src, base: NewTable(current)}
 }
 
+// PlanOf returns a plan of src's steps, which it reads when it needs them,
+// made for no table: as a plan built with Append, it is checked against
+// the kernel's table when ApplyAtomic applies it.
+func PlanOf(src StepSource) *Plan {
+	return &Plan{src: src}
+}
+
 func (p *Plan) srcLen() int {
 	if p.src == nil {
 		return 0

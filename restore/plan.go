@@ -84,6 +84,52 @@ func (s *ruleSteps) Step(i int) reconcile.Step {
 	return reconcile.Step{Op: rule.Op, Line: rule.Num}
 }
 
+// Batches returns the rules in input order, to be applied one after
+// another as ipvsadm -R applies them: each run of up to n consecutive
+// changes as a plan that reads them from the rules (reconcile.PlanOf),
+// and each other rule (skipped, -C, a command that changes no table) on
+// its own, with a nil plan.
+func (rs *Rules) Batches(n int) iter.Seq2[*reconcile.Plan, Rule] {
+	return func(yield func(*reconcile.Plan, Rule) bool) {
+		start := 0 // the first change not yielded yet
+		flush := func(end int) bool {
+			if start == end {
+				return true
+			}
+			run := &ruleRun{rs: rs, start: start, n: end - start}
+			start = end
+			return yield(reconcile.PlanOf(run), Rule{})
+		}
+		for i := range rs.n {
+			rec := rs.rec(i)
+			if rec.kind != 0 || rs.others[rec.at].Op.Kind != 0 {
+				if i+1-start >= n && !flush(i+1) {
+					return
+				}
+				continue
+			}
+			if !flush(i) || !yield(nil, rs.others[rec.at]) {
+				return
+			}
+			start = i + 1
+		}
+		flush(rs.n)
+	}
+}
+
+// ruleRun is the changes of n consecutive rules from start, as steps.
+type ruleRun struct {
+	rs       *Rules
+	start, n int
+}
+
+func (r *ruleRun) Len() int { return r.n }
+
+func (r *ruleRun) Step(i int) reconcile.Step {
+	rule := r.rs.rule(r.rs.rec(r.start+i), nil)
+	return reconcile.Step{Op: rule.Op, Line: rule.Num}
+}
+
 // eachStep applies the changes of the rules to t in order, each with its
 // rule's line, calling fn after each with the rule's index; own is false
 // for the deletions a -C line becomes.

@@ -175,3 +175,52 @@ func TestParseRulesReread(t *testing.T) {
 		t.Fatalf("Line(2) from a closed file = %+v, %v; want line 2 without its text", l, ok)
 	}
 }
+
+// TestRulesBatches: Batches gives every rule of All once, in order: the
+// changes in plans of at most n consecutive ones (fewer only before
+// another rule or at the end), every other rule on its own.
+func TestRulesBatches(t *testing.T) {
+	text := "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 1\n-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1\n" +
+		"-A -t 10.0.0.1:81 --foo\n--set 5 0 9\n-a -t 10.0.0.1:80 -r 10.0.1.3:80 -m -w 1\n-C\n-L -n\n" +
+		"-A -t [2001:db8::1]:80\n-a -t [2001:db8::1]:80 -r [2001:db8::2]:80 -m -w 1\n-e -t 10.0.0.1:80 -r 10.0.1.3:80 -g\n"
+	rs, err := restore.ParseRules(strings.NewReader(text), restore.Options{Resolver: cmdline.StaticResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Collect(rs.All())
+	for n := 1; n <= 5; n++ {
+		var got []restore.Rule
+		var sizes []int
+		for plan, r := range rs.Batches(n) {
+			if plan == nil {
+				got = append(got, r)
+				sizes = append(sizes, 0)
+				continue
+			}
+			if plan.Len() < 1 || plan.Len() > n {
+				t.Fatalf("n=%d: a plan of %d steps", n, plan.Len())
+			}
+			sizes = append(sizes, plan.Len())
+			for _, s := range plan.All() {
+				got = append(got, restore.Rule{Line: restore.Line{Num: s.Line}, Op: s.Op})
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("n=%d: %d rules, want %d", n, len(got), len(want))
+		}
+		for i, w := range want {
+			g := got[i]
+			if w.Op.Kind != 0 {
+				w = restore.Rule{Line: restore.Line{Num: w.Num}, Op: w.Op}
+			}
+			if !cmp.Equal(g, w, cmpValues, cmpopts.EquateEmpty()) {
+				t.Fatalf("n=%d: rule %d is %+v, want %+v", n, i, g, w)
+			}
+		}
+		for i, size := range sizes {
+			if size > 0 && size < n && i+1 < len(sizes) && sizes[i+1] > 0 {
+				t.Fatalf("n=%d: a plan of %d steps before another plan: %v", n, size, sizes)
+			}
+		}
+	}
+}

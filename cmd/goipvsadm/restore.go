@@ -51,37 +51,20 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		setGCHeadroom()
 	}
 	status := 0
-	var batch *reconcile.Plan
-	newBatch := func() {
-		batch = new(reconcile.Plan)
-		batch.Grow(batchSize)
-	}
-	newBatch()
-	flush := func() {
-		if batch.Len() > 0 {
-			if a.applyFailures(batch.Apply(ctx, a.client)) != 0 {
+	for plan, r := range rules.Batches(batchSize) {
+		switch {
+		case plan != nil:
+			if a.applyFailures(plan.Apply(ctx, a.client)) != 0 {
 				status = 255
 			}
-			newBatch()
-		}
-	}
-	for r := range rules.All() {
-		switch {
+			continue
 		case r.Skipped != nil:
 			// ipvsadm reports a popt error on a line and goes on.
-			flush()
 			a.stdout.Flush()
 			fmt.Fprintln(a.stderr, r.Skipped.Msg)
 			status = 255
 			continue
-		case r.Op.Kind != 0:
-			batch.Append(reconcile.Step{Op: r.Op, Line: r.Num})
-			if batch.Len() >= batchSize {
-				flush()
-			}
-			continue
 		}
-		flush()
 		// Any other command runs as it would on the command line.
 		p := a.parser()
 		p.IpvsadmOnly, p.SavedMarks = true, true // as restore.Parse read it
@@ -107,7 +90,6 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 			status = 255
 		}
 	}
-	flush()
 	return status
 }
 
