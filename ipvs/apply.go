@@ -40,7 +40,8 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	// The buffers are sized once rather than grown by appending (each
 	// growth allocates, clears and copies).
 	enc := attrEncoder{b: make([]byte, 0, len(ops)*encodedOpSize)}
-	for i, o := range ops {
+	for i := range ops {
+		o := &ops[i]
 		r, err := o.prepare(&enc)
 		if err != nil {
 			results[i] = o.errorFor(err)

@@ -107,7 +107,7 @@ func (o Op) object() string {
 }
 
 // prepare checks o and appends its request's attributes to e.
-func (o Op) prepare(e *attrEncoder) (request, error) {
+func (o *Op) prepare(e *attrEncoder) (request, error) {
 	if err := o.check(); err != nil {
 		return request{}, err
 	}
@@ -115,7 +115,7 @@ func (o Op) prepare(e *attrEncoder) (request, error) {
 }
 
 // check refuses what the kernel would refuse, or misread, before o is sent.
-func (o Op) check() error {
+func (o *Op) check() error {
 	if !o.Kind.known() {
 		return invalidf(syscall.EINVAL, "unknown operation %d", uint8(o.Kind))
 	}
@@ -135,7 +135,7 @@ func (o Op) check() error {
 // encode appends the attributes of o's request at the end of e.b; o has
 // passed check. (Apply encodes all its ops into one growing buffer; the
 // request keeps its own part, which stays valid as the buffer moves on.)
-func (o Op) encode(e *attrEncoder) request {
+func (o *Op) encode(e *attrEncoder) request {
 	cmd := opKinds[o.Kind].cmd
 	if o.Kind == OpSetTimeouts {
 		a, _ := timeoutAttrs(o.Timeouts)

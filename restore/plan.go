@@ -80,8 +80,7 @@ func (s *ruleSteps) Step(i int) reconcile.Step {
 	if r < 0 {
 		return s.extra[-1-r]
 	}
-	rule := s.rs.rule(s.rs.rec(int(r)), nil)
-	return reconcile.Step{Op: rule.Op, Line: rule.Num}
+	return s.rs.step(s.rs.rec(int(r)))
 }
 
 // Batches returns the rules in input order, to be applied one after
@@ -126,8 +125,7 @@ type ruleRun struct {
 func (r *ruleRun) Len() int { return r.n }
 
 func (r *ruleRun) Step(i int) reconcile.Step {
-	rule := r.rs.rule(r.rs.rec(r.start+i), nil)
-	return reconcile.Step{Op: rule.Op, Line: rule.Num}
+	return r.rs.step(r.rs.rec(r.start + i))
 }
 
 // eachStep applies the changes of the rules to t in order, each with its

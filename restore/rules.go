@@ -9,6 +9,7 @@ import (
 
 	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/reconcile"
 )
 
 // Rules are parsed rules input in a compact form: what Parse returns, for
@@ -247,12 +248,12 @@ func (rs *Rules) serviceOf(svc ipvs.Service) int32 {
 
 // op returns the change of a compact record.
 func (rs *Rules) op(rec *record) ipvs.Op {
-	svc := rs.services[rec.at].Service()
+	svc := &rs.services[rec.at]
 	switch rec.kind {
 	case ipvs.OpCreateService:
-		return ipvs.CreateService(svc)
+		return ipvs.CreateService(svc.Service())
 	case ipvs.OpUpdateService:
-		return ipvs.UpdateService(svc)
+		return ipvs.UpdateService(svc.Service())
 	case ipvs.OpDeleteService:
 		return ipvs.DeleteService(svc.Key())
 	case ipvs.OpCreateDestination:
@@ -263,6 +264,15 @@ func (rs *Rules) op(rec *record) ipvs.Op {
 		return ipvs.DeleteDestination(svc.Key(), rec.dest.destination().Key())
 	}
 	return ipvs.Op{}
+}
+
+// step returns the change of rec, which has one, as a plan's step.
+func (rs *Rules) step(rec *record) reconcile.Step {
+	if rec.kind == 0 {
+		o := &rs.others[rec.at]
+		return reconcile.Step{Op: o.Op, Line: o.Num}
+	}
+	return reconcile.Step{Op: rs.op(rec), Line: int(rec.num)}
 }
 
 // Len returns the number of rules.

@@ -63,4 +63,7 @@ func (s *Service) Service() ipvs.Service {
 }
 
 // Key returns the service's key.
-func (s *Service) Key() ipvs.ServiceKey { return s.Service().Key() }
+func (s *Service) Key() ipvs.ServiceKey {
+	k := ipvs.Service{Family: s.family, Protocol: s.protocol, Addr: s.addr.Addr(), Port: s.port, FWMark: s.fwmark}
+	return k.Key()
+}
