@@ -32,8 +32,8 @@ type Rules struct {
 	services []compact.Service
 	keys     map[ipvs.ServiceKey]int32
 	last     int32 // the service named last: the next line often names it too
-	// savedAt is the service of savedKey, the key of the line
-	// readSavedDest read last, or -1.
+	// savedAt is the service of savedKey, the key of the last
+	// destination readSavedLine read, or -1.
 	savedKey ipvs.ServiceKey
 	savedAt  int32
 	// others holds the rules that have no compact form: commands that
@@ -148,25 +148,29 @@ func (rs *Rules) add(r *Rule, at int64) {
 	rs.append(rec)
 }
 
-// addSaved appends the rule of a line that readSavedDest reads, whose
+// addSaved appends the rule of a line that readSavedLine reads, whose
 // number is num and which starts at offset at of the input; false if it
 // does not read it.
 func (rs *Rules) addSaved(raw []byte, num int, at int64) bool {
-	var d savedDest
-	if !readSavedDest(raw, &d) {
+	var l savedLine
+	if !readSavedLine(raw, &l) {
 		return false
 	}
 	text := raw[:len(raw)-1]
-	rec := record{num: int32(num), textLen: uint32(len(text)), text: uint64(at), kind: ipvs.OpCreateDestination}
+	rec := record{num: int32(num), textLen: uint32(len(text)), text: uint64(at), kind: l.kind}
 	if rs.input == nil {
 		rec.text = keepText(rs, text)
 	}
-	if rs.savedAt < 0 || d.key != rs.savedKey {
-		rs.savedKey = d.key
-		rs.savedAt = rs.serviceOf(ipvs.CreateDestination(d.key, ipvs.Destination{}).Service)
+	if l.kind == ipvs.OpCreateService {
+		rec.at = rs.newService(l.svc)
+	} else {
+		if rs.savedAt < 0 || l.key != rs.savedKey {
+			rs.savedKey = l.key
+			rs.savedAt = rs.serviceOf(ipvs.CreateDestination(l.key, ipvs.Destination{}).Service)
+		}
+		rec.at = rs.savedAt
+		rec.dest = specOf(l.dest)
 	}
-	rec.at = rs.savedAt
-	rec.dest = specOf(d.dest)
 	rs.append(rec)
 	return true
 }
@@ -214,10 +218,7 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 	rec.kind = op.Kind
 	switch op.Kind {
 	case ipvs.OpCreateService, ipvs.OpUpdateService:
-		rec.at = int32(len(rs.services))
-		rs.services = append(rs.services, compact.ServiceOf(op.Service))
-		rs.keys[op.Service.Key()] = rec.at
-		rs.last = rec.at
+		rec.at = rs.newService(op.Service)
 	default:
 		rec.at = rs.serviceOf(op.Service)
 		rec.dest = specOf(op.Destination)
@@ -227,6 +228,15 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 		return false
 	}
 	return true
+}
+
+// newService adds the service of an -A or -E line and returns its index.
+func (rs *Rules) newService(svc ipvs.Service) int32 {
+	at := int32(len(rs.services))
+	rs.services = append(rs.services, compact.ServiceOf(svc))
+	rs.keys[svc.Key()] = at
+	rs.last = at
+	return at
 }
 
 // serviceOf returns the index of the service with svc's key, adding svc

@@ -6,113 +6,223 @@ import (
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
-// The lines ipvsadm -S writes are nearly all destinations of one form:
+// Nearly every line ipvsadm -S writes has one of a few forms:
 //
+//	-A -t 10.0.0.1:80 -s wlc
+//	-A -u 10.0.0.1:53 -s rr -p 300 -M 255.255.255.0
 //	-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -m -w 1
-//	-a -f 7 -r 192.168.0.1 -g -w 1 -x 100 -y 10
+//	-a -f 7 -r 192.168.0.1 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
 //
-// ParseRules reads such a line with readSavedDest, without the general
+// ParseRules reads such a line with readSavedLine, without the general
 // parser's option machinery, when the line holds nothing that could make
 // the two read it differently: numeric IPv4 addresses and numbers without
-// leading zeros, single spaces, a newline at its end, the options in
-// the order -S writes them and none twice. Any other line goes to the
-// general parser. TestParseRulesIsParse and FuzzSavedForm check that both
-// give the same rules.
+// leading zeros, single spaces, a newline at its end, the options in the
+// order -S writes them and none twice. Any other line goes to the general
+// parser. TestSavedForm and FuzzSavedForm check that both give the same
+// rules.
 
-// savedDest is what readSavedDest reads from a line.
-type savedDest struct {
+// savedLine is what readSavedLine reads from a line: a new service, or a
+// new destination of the service of key.
+type savedLine struct {
+	kind ipvs.OpKind // OpCreateService or OpCreateDestination
+	svc  ipvs.Service
 	key  ipvs.ServiceKey
 	dest ipvs.Destination
 }
 
-// maxSavedWords is how many words the longest line readSavedDest reads
+// maxSavedWords is how many words the longest line readSavedLine reads
 // has: -a, the service, -r, the destination, its forwarding method, -w,
-// -x and -y.
-const maxSavedWords = 12
+// -x, -y and three tunnel options.
+const maxSavedWords = 17
 
-// readSavedDest reads line, with its newline, into d if it is an -a line
-// of the form above; false means the general parser must read it.
-func readSavedDest(line []byte, d *savedDest) bool {
+// readSavedLine reads line, with its newline, into l if it has one of the
+// forms above; false means the general parser must read it.
+func readSavedLine(line []byte, l *savedLine) bool {
 	var w [maxSavedWords][]byte
 	n, ok := savedWords(line, &w)
-	if !ok || n < 8 || string(w[0]) != "-a" || string(w[3]) != "-r" || string(w[6]) != "-w" {
+	if !ok || n < 3 {
 		return false
 	}
-	fwmark := false
-	switch string(w[1]) {
+	key, ok := savedService(w[1], w[2])
+	if !ok {
+		return false
+	}
+	l.key = key
+	switch string(w[0]) {
+	case "-A":
+		l.kind = ipvs.OpCreateService
+		return readSavedService(w[3:n], l)
+	case "-a":
+		l.kind = ipvs.OpCreateDestination
+		return readSavedDest(w[3:n], l)
+	}
+	return false
+}
+
+// savedService reads the service option and its value: -t or -u and
+// "a.b.c.d:port", or -f and a mark.
+func savedService(opt, val []byte) (ipvs.ServiceKey, bool) {
+	k := ipvs.ServiceKey{Family: ipvs.IPv4}
+	switch string(opt) {
 	case "-t":
-		d.key.Protocol = ipvs.TCP
+		k.Protocol = ipvs.TCP
 	case "-u":
-		d.key.Protocol = ipvs.UDP
+		k.Protocol = ipvs.UDP
 	case "-f":
-		fwmark = true
+		mark, ok := savedNumber(val, 1<<32-1)
+		k.FWMark = uint32(mark)
+		return k, ok && mark != 0
 	default:
+		return k, false
+	}
+	addr, port, hasPort := savedEndpoint(val)
+	k.Addr, k.Port = addr, port
+	return k, addr.IsValid() && hasPort
+}
+
+// readSavedService reads what follows the service of an -A line:
+// "-s sched", then "-p timeout -M mask" or "-p timeout" if any.
+func readSavedService(w [][]byte, l *savedLine) bool {
+	const maxTimeout = 86400 * 31
+	k := l.key
+	l.svc = ipvs.Service{Family: k.Family, Protocol: k.Protocol, Addr: k.Addr, Port: k.Port, FWMark: k.FWMark}
+	if k.FWMark != 0 {
+		l.svc.Protocol = 0
+	}
+	if len(w) < 2 || string(w[0]) != "-s" || !savedName(w[1], 15) {
 		return false
 	}
-	d.key.Family = ipvs.IPv4
-	if fwmark {
-		mark, ok := savedNumber(w[2], 1<<32-1)
-		if !ok || mark == 0 {
+	l.svc.Scheduler = string(w[1])
+	w = w[2:]
+	if len(w) >= 2 && string(w[0]) == "-p" {
+		t, ok := savedNumber(w[1], maxTimeout)
+		if !ok || t == 0 {
 			return false
 		}
-		d.key.Protocol, d.key.Addr, d.key.Port, d.key.FWMark = 0, netip.Addr{}, 0, uint32(mark)
-	} else {
-		addr, port, hasPort := savedEndpoint(w[2])
-		if !addr.IsValid() || !hasPort {
-			return false
+		l.svc.Flags, l.svc.Timeout = ipvs.FlagPersistent, uint32(t)
+		w = w[2:]
+		if len(w) >= 2 && string(w[0]) == "-M" {
+			mask, _, hasPort := savedEndpoint(w[1])
+			if !mask.IsValid() || hasPort {
+				return false
+			}
+			b := mask.As4()
+			l.svc.Netmask = ipvs.IPv4NetmaskBits(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+			w = w[2:]
 		}
-		d.key.Addr, d.key.Port, d.key.FWMark = addr, port, 0
 	}
-	d.dest = ipvs.Destination{}
-	addr, port, hasPort := savedEndpoint(w[4])
+	// A service that is not persistent and not a firewall mark needs a
+	// port: left to the general parser, which says so.
+	return len(w) == 0 && (k.Port != 0 || k.FWMark != 0 || l.svc.Flags != 0)
+}
+
+// readSavedDest reads what follows the service of an -a line.
+func readSavedDest(w [][]byte, l *savedLine) bool {
+	if len(w) < 5 || string(w[0]) != "-r" || string(w[3]) != "-w" {
+		return false
+	}
+	fwmark := l.key.FWMark != 0
+	addr, port, hasPort := savedEndpoint(w[1])
 	if !addr.IsValid() || !hasPort && !fwmark {
 		return false
 	}
-	d.dest.Addr, d.dest.Port = addr, port
-	switch string(w[5]) {
+	l.dest = ipvs.Destination{Addr: addr, Port: port}
+	switch string(w[2]) {
 	case "-m":
-		d.dest.ForwardMethod = ipvs.Masquerade
+		l.dest.ForwardMethod = ipvs.Masquerade
 	case "-g":
-		d.dest.ForwardMethod = ipvs.DirectRoute
+		l.dest.ForwardMethod = ipvs.DirectRoute
 	case "-i":
-		d.dest.ForwardMethod = ipvs.Tunnel
+		l.dest.ForwardMethod = ipvs.Tunnel
 	default:
 		return false
 	}
 	// A direct-routing or tunnelled destination of a service that is not
 	// a firewall mark takes the service's port, whatever the line says:
 	// left to the general parser unless they are the same.
-	if !fwmark && d.dest.ForwardMethod != ipvs.Masquerade && port != d.key.Port {
+	if !fwmark && l.dest.ForwardMethod != ipvs.Masquerade && port != l.key.Port {
 		return false
 	}
-	return savedNumbers(w[7:n], &d.dest)
+	w, ok := savedNumbers(w[4:], &l.dest)
+	if !ok {
+		return false
+	}
+	if l.dest.ForwardMethod == ipvs.Tunnel {
+		w, ok = savedTunnel(w, &l.dest)
+	}
+	return ok && len(w) == 0
 }
 
 // savedNumbers reads the weight and the optional thresholds: "W", "W -x X",
-// "W -y Y" or "W -x X -y Y".
-func savedNumbers(w [][]byte, d *ipvs.Destination) bool {
+// "W -y Y" or "W -x X -y Y", and returns the words after them.
+func savedNumbers(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
 	const maxInt = 1<<31 - 1
 	v, ok := savedNumber(w[0], maxInt)
 	if !ok {
-		return false
+		return nil, false
 	}
 	d.Weight = uint32(v)
 	w = w[1:]
 	if len(w) >= 2 && string(w[0]) == "-x" {
 		if v, ok = savedNumber(w[1], maxInt); !ok {
-			return false
+			return nil, false
 		}
 		d.UpperThreshold = uint32(v)
 		w = w[2:]
 	}
 	if len(w) >= 2 && string(w[0]) == "-y" {
 		if v, ok = savedNumber(w[1], maxInt); !ok {
-			return false
+			return nil, false
 		}
 		d.LowerThreshold = uint32(v)
 		w = w[2:]
 	}
-	return len(w) == 0
+	return w, true
+}
+
+// savedTunnel reads the tunnel options -S writes, and returns the words
+// after them: "--tun-type ipip", "--tun-type gue --tun-port P" and a
+// checksum option, or "--tun-type gre" and --tun-nocsum or --tun-csum.
+// Any other combination is left to the general parser, which checks
+// them against ipvsadm's table of tunnel options.
+func savedTunnel(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
+	if len(w) < 2 || string(w[0]) != "--tun-type" {
+		return w, true
+	}
+	switch string(w[1]) {
+	case "ipip":
+		d.TunnelType = ipvs.IPIP
+		return w[2:], true
+	case "gue":
+		d.TunnelType = ipvs.GUE
+		if len(w) < 5 || string(w[2]) != "--tun-port" {
+			return nil, false
+		}
+		p, ok := savedNumber(w[3], 65535)
+		if !ok || p == 0 {
+			return nil, false
+		}
+		d.TunnelPort = uint16(p)
+		w = w[4:]
+	case "gre":
+		d.TunnelType = ipvs.GRE
+		w = w[2:]
+		if len(w) == 0 || string(w[0]) == "--tun-remcsum" {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	switch string(w[0]) {
+	case "--tun-nocsum":
+	case "--tun-csum":
+		d.TunnelFlags = ipvs.TunnelCsum
+	case "--tun-remcsum":
+		d.TunnelFlags = ipvs.TunnelRemCsum
+	default:
+		return nil, false
+	}
+	return w[1:], true
 }
 
 // savedWords splits a line into its words if it is words of printable
@@ -142,6 +252,20 @@ func savedWords(line []byte, w *[maxSavedWords][]byte) (int, bool) {
 		start = i + 1
 	}
 	return n, true
+}
+
+// savedName reports whether b is a name of 1 to max lower-case letters,
+// digits and underscores.
+func savedName(b []byte, max int) bool {
+	if len(b) == 0 || len(b) > max {
+		return false
+	}
+	for _, c := range b {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // savedNumber reads a decimal number without a sign or leading zeros, at
