@@ -89,7 +89,9 @@ const textChunkSize = 1 << 20
 const recChunk = 1 << 12
 
 // ParseRules parses ipvsadm -R input as Parse does, into the compact
-// Rules. Errors are Parse's.
+// Rules. Errors are Parse's. The lines in the forms ipvsadm -S writes
+// nearly all of a table in are read without the general parser, with the
+// same result, several times faster.
 func ParseRules(r io.Reader, opts Options) (*Rules, error) {
 	rs := &Rules{keys: make(map[ipvs.ServiceKey]int32)}
 	var start int64

@@ -1,5 +1,6 @@
 // Command rusage runs a command and prints, on standard error, its peak
-// RSS (ru_maxrss) and user and system CPU time. See bench/restore-mem.sh.
+// RSS (ru_maxrss), user and system CPU time, wall time, minor page faults
+// and voluntary/involuntary context switches. See bench/restore-mem.sh.
 package main
 
 import (
@@ -25,6 +26,7 @@ func main() {
 		os.Exit(2)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Fprintf(os.Stderr, "RUSAGE %q maxrss %.1f MiB user %.2f s sys %.2f s wall %.2f s err %v\n", os.Args[1:],
-		float64(ru.Maxrss)/1024, time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), wall.Seconds(), err)
+	fmt.Fprintf(os.Stderr, "RUSAGE %q maxrss %.1f MiB user %.2f s sys %.2f s wall %.2f s err %v minflt %d csw %d/%d\n", os.Args[1:],
+		float64(ru.Maxrss)/1024, time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), wall.Seconds(), err,
+		ru.Minflt, ru.Nvcsw, ru.Nivcsw)
 }
