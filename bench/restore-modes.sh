@@ -1,0 +1,43 @@
+#!/bin/sh
+# Where the time of goipvsadm -R goes, in the 6.1 guest: the kernel's floor
+# (ipvsprof -op replay of the table's pre-encoded requests), -R of
+# benchrun's rules, -R of goipvsadm -Sn's output (every line in the forms
+# -S writes), and -R of the rules with a last line that stops the restore
+# ("-R" inside -R: parsed, nothing applied). ip_vs is reloaded before each
+# run. N rounds (default 3) of T (default 10000x10); see bench/README.md,
+# "-R at about twice its floor". Reproduce with bench/restore-mem.sh's
+# payload and
+#   go run ./e2e/cmd/vmrun -kernel 6.1 -m 2048 -timeout 40m -script bench/restore-modes.sh -files /tmp/rm-payload
+set -u
+echo "guest: $(uname -r)"
+reload_ipvs() {
+	/usr/local/sbin/goipvsadm -C 2>/dev/null
+	# shellcheck disable=SC2046
+	rmmod $(awk '/^ip_vs_/ {print $1}' /proc/modules) 2>/dev/null
+	rmmod ip_vs 2>/dev/null; modprobe ip_vs
+}
+T=${T:-10000x10}
+N=${N:-3}
+/usr/local/bin/benchrun -gen "$T" >/tmp/rules || exit 1
+cp /tmp/rules /tmp/rules-parse-only && echo "-R" >>/tmp/rules-parse-only
+reload_ipvs
+/usr/local/sbin/goipvsadm -R </tmp/rules || exit 1
+/usr/local/bin/ipvsprof -op record -requests /tmp/req >/dev/null || exit 1
+/usr/local/sbin/goipvsadm -Sn >/tmp/saved || exit 1
+run() { # name command...
+	name=$1
+	shift
+	reload_ipvs
+	printf "MODE %-12s " "$name"
+	{ /usr/local/bin/rusage "$@" >/dev/null; } 2>&1 | grep RUSAGE
+}
+i=0
+while [ "$i" -lt "$N" ]; do
+	run floor /usr/local/bin/ipvsprof -op replay -requests /tmp/req
+	run rules sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules'
+	run saved sh -c '/usr/local/sbin/goipvsadm -R </tmp/saved'
+	run parse-only sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules-parse-only'
+	i=$((i + 1))
+done
+reload_ipvs
+echo "guest: done"
