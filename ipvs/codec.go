@@ -68,7 +68,7 @@ func encodeServiceKey(e *attrEncoder, k ServiceKey) {
 // encodeService writes a full service, as NEW_SERVICE and SET_SERVICE need
 // it: the kernel refuses those without scheduler, flags, timeout and
 // netmask, so defaults are always sent.
-func encodeService(e *attrEncoder, s Service) {
+func encodeService(e *attrEncoder, s *Service) {
 	k := s.Key()
 	encodeServiceKey(e, k)
 	sched := s.Scheduler
@@ -177,7 +177,7 @@ func decodeService(b []byte) (Service, error) {
 // SET_DEST need; without it only the identity is sent (DEL_DEST). The
 // address family is always sent: without it the kernel takes the service's
 // and mangles a destination of the other family.
-func encodeDestination(e *attrEncoder, d Destination, full bool) {
+func encodeDestination(e *attrEncoder, d *Destination, full bool) {
 	e.uint16(uapi.DestAttrAddrFamily, uint16(d.Family()))
 	putAddr(e, uapi.DestAttrAddr, d.Addr)
 	putPort(e, uapi.DestAttrPort, d.Port)

@@ -108,14 +108,16 @@ func (o Op) object() string {
 
 // prepare checks o and appends its request's attributes to e.
 func (o *Op) prepare(e *attrEncoder) (request, error) {
-	if err := o.check(); err != nil {
+	k := o.Service.Key()
+	if err := o.check(k); err != nil {
 		return request{}, err
 	}
-	return o.encode(e), nil
+	return o.encode(e, k), nil
 }
 
-// check refuses what the kernel would refuse, or misread, before o is sent.
-func (o *Op) check() error {
+// check refuses what the kernel would refuse, or misread, before o is
+// sent; k is o.Service.Key().
+func (o *Op) check(k ServiceKey) error {
 	if !o.Kind.known() {
 		return invalidf(syscall.EINVAL, "unknown operation %d", uint8(o.Kind))
 	}
@@ -123,19 +125,19 @@ func (o *Op) check() error {
 		_, err := timeoutAttrs(o.Timeouts)
 		return err
 	}
-	if err := validateService(o.Service, o.Kind.setsService()); err != nil {
+	if err := validateService(&o.Service, k, o.Kind.setsService()); err != nil {
 		return err
 	}
 	if o.Kind >= OpCreateDestination {
-		return validateDestination(o.Service.Key(), o.Destination, o.Kind.setsDestination())
+		return validateDestination(k, &o.Destination, o.Kind.setsDestination())
 	}
 	return nil
 }
 
 // encode appends the attributes of o's request at the end of e.b; o has
-// passed check. (Apply encodes all its ops into one growing buffer; the
+// passed check, and k is o.Service.Key(). (Apply encodes all its ops into one growing buffer; the
 // request keeps its own part, which stays valid as the buffer moves on.)
-func (o *Op) encode(e *attrEncoder) request {
+func (o *Op) encode(e *attrEncoder, k ServiceKey) request {
 	cmd := opKinds[o.Kind].cmd
 	if o.Kind == OpSetTimeouts {
 		a, _ := timeoutAttrs(o.Timeouts)
@@ -144,14 +146,14 @@ func (o *Op) encode(e *attrEncoder) request {
 	start := len(e.b)
 	n := e.nest(uapi.CmdAttrService)
 	if o.Kind.setsService() {
-		encodeService(e, o.Service)
+		encodeService(e, &o.Service)
 	} else {
-		encodeServiceKey(e, o.Service.Key())
+		encodeServiceKey(e, k)
 	}
 	e.end(n)
 	if o.Kind >= OpCreateDestination {
 		n := e.nest(uapi.CmdAttrDest)
-		encodeDestination(e, o.Destination, o.Kind.setsDestination())
+		encodeDestination(e, &o.Destination, o.Kind.setsDestination())
 		e.end(n)
 	}
 	return ack(cmd, e.b[start:len(e.b):len(e.b)])
@@ -179,12 +181,13 @@ func (o Op) errorFor(err error) error {
 
 // apply1 carries out one op and waits for its acknowledgement.
 func (c *Client) apply1(ctx context.Context, o Op) error {
-	if err := o.check(); err != nil {
+	k := o.Service.Key()
+	if err := o.check(k); err != nil {
 		return o.errorFor(err)
 	}
 	return o.errorFor(c.session(ctx, func(l link) error {
 		e := attrEncoder{b: c.opBuf[:0]}
-		r := o.encode(&e)
+		r := o.encode(&e, k)
 		c.opBuf = e.b
 		r.modulesLoaded = c.modulesLoadedLocked(o)
 		_, err := c.doOn(l, r)

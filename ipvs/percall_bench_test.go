@@ -73,3 +73,38 @@ func BenchmarkCallCreateService(b *testing.B) {
 		}
 	}
 }
+
+// windowAckLink acknowledges the last request of each window, as the
+// kernel does when every request in it succeeds.
+type windowAckLink struct{ ackLink }
+
+func (l *windowAckLink) send(b []byte) error {
+	for len(b) > 0 {
+		h := parseHeader(b)
+		l.seq = h.seq
+		b = b[nlmsgAlign(int(h.length)):]
+	}
+	return nil
+}
+func (l *windowAckLink) sendQuick(b []byte) error { return l.send(b) }
+
+// BenchmarkApplyDestinations is Apply of 4,096 new destinations when the
+// kernel takes no time: what the client spends preparing, encoding and
+// sending them.
+func BenchmarkApplyDestinations(b *testing.B) {
+	c := ackClient(Config{})
+	c.lk = &windowAckLink{}
+	k := ServiceKey{Family: IPv4, Protocol: TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	ops := make([]Op, 4096)
+	for i := range ops {
+		d := Destination{Addr: netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), Port: 8080, ForwardMethod: Masquerade, Weight: 1}
+		ops[i] = CreateDestination(k, d)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Apply(ctx, ops); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

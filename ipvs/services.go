@@ -96,7 +96,7 @@ func (c *Client) Service(ctx context.Context, k ServiceKey) (Service, error) {
 
 // getService reads one service on l.
 func (c *Client) getService(l link, k ServiceKey) (Service, error) {
-	if err := validateService(serviceOf(k), false); err != nil {
+	if err := validateKey(k); err != nil {
 		return Service{}, err
 	}
 	msgs, err := c.doOn(l, request{cmd: uapi.CmdGetService, flags: netlink.Request, attrs: appendServiceKeyAttr(nil, k)})
@@ -179,7 +179,7 @@ func (c *Client) DeleteService(ctx context.Context, k ServiceKey) error {
 // ErrClosed, or the context's error.
 func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination, error) {
 	k = canonicalKey(k)
-	if err := validateService(serviceOf(k), false); err != nil {
+	if err := validateKey(k); err != nil {
 		return nil, opError("list destinations", k.String(), err, nil)
 	}
 	var dests []Destination
@@ -207,7 +207,7 @@ func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i
 	err := c.sessionLinks(ctx, true, func(_, dl link) error {
 		for i := range svcs {
 			k = canonicalKey(svcs[i].Key())
-			if err := validateService(serviceOf(k), false); err != nil {
+			if err := validateKey(k); err != nil {
 				return err
 			}
 			dests, err := c.dumpDestinationsReused(dl, k)
@@ -300,10 +300,10 @@ func (c *Client) UpdateDestination(ctx context.Context, k ServiceKey, d Destinat
 func (c *Client) ModifyDestination(ctx context.Context, k ServiceKey, dk DestinationKey, edit func(d *Destination)) error {
 	k = canonicalKey(k)
 	op := UpdateDestination(k, Destination{Addr: dk.Addr, Port: dk.Port})
-	if err := validateService(op.Service, false); err != nil {
+	if err := validateService(&op.Service, op.Service.Key(), false); err != nil {
 		return op.errorFor(err)
 	}
-	if err := validateDestination(k, op.Destination, false); err != nil {
+	if err := validateDestination(k, &op.Destination, false); err != nil {
 		return op.errorFor(err)
 	}
 	err := c.sessionLinks(ctx, true, func(l, dl link) error {
@@ -399,7 +399,7 @@ func (c *Client) ZeroAll(ctx context.Context) error {
 // ErrUnavailable, ErrClosed, or the context's error.
 func (c *Client) Zero(ctx context.Context, k ServiceKey) error {
 	k = canonicalKey(k)
-	if err := validateService(serviceOf(k), false); err != nil {
+	if err := validateKey(k); err != nil {
 		return opError("zero", k.String(), err, nil)
 	}
 	_, err := c.do(ctx, ack(uapi.CmdZero, appendServiceKeyAttr(nil, k)))

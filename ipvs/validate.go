@@ -23,10 +23,15 @@ func mappedError(what string, a netip.Addr) error {
 	return invalidf(syscall.EINVAL, "%s %v is an IPv4-mapped IPv6 address: use %v (netip.Addr.Unmap) for IPv4", what, a, a.Unmap())
 }
 
-// validateService checks a service (full: for NEW_SERVICE and
-// SET_SERVICE) or only its key.
-func validateService(s Service, full bool) error {
-	k := s.Key()
+// validateKey checks a service key.
+func validateKey(k ServiceKey) error {
+	s := serviceOf(k)
+	return validateService(&s, s.Key(), false)
+}
+
+// validateService checks a service whose key is k (full: for NEW_SERVICE
+// and SET_SERVICE) or only its key.
+func validateService(s *Service, k ServiceKey, full bool) error {
 	if k.FWMark == 0 && !s.Addr.IsValid() {
 		return invalidf(syscall.EINVAL, "service has neither an address nor a firewall mark")
 	}
@@ -52,7 +57,7 @@ func validateService(s Service, full bool) error {
 	return validateServiceConfig(s, k)
 }
 
-func validateServiceConfig(s Service, k ServiceKey) error {
+func validateServiceConfig(s *Service, k ServiceKey) error {
 	if k.FWMark != 0 && (s.Protocol != 0 || s.Addr.IsValid() || s.Port != 0) {
 		// The kernel neither keeps nor reports them: the service would
 		// read back different.
@@ -83,7 +88,7 @@ func validateServiceConfig(s Service, k ServiceKey) error {
 
 // validateDestination checks a destination of service k (full: for
 // NEW_DEST and SET_DEST) or only its key.
-func validateDestination(k ServiceKey, d Destination, full bool) error {
+func validateDestination(k ServiceKey, d *Destination, full bool) error {
 	if !d.Addr.IsValid() {
 		return invalidf(syscall.EINVAL, "destination has no address")
 	}
