@@ -86,9 +86,6 @@ func readSavedService(w [][]byte, l *savedLine) bool {
 	const maxTimeout = 86400 * 31
 	k := l.key
 	l.svc = ipvs.Service{Family: k.Family, Protocol: k.Protocol, Addr: k.Addr, Port: k.Port, FWMark: k.FWMark}
-	if k.FWMark != 0 {
-		l.svc.Protocol = 0
-	}
 	if len(w) < 2 || string(w[0]) != "-s" || !savedName(w[1], 15) {
 		return false
 	}
