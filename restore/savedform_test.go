@@ -4,9 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goipvsadm/goipvsadm/internal/cmdgen"
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/goipvsadm/goipvsadm/restore"
+	"github.com/goipvsadm/goipvsadm/save"
 )
 
 // savedFormLines are lines in and near the form ipvsadm -S writes
@@ -131,6 +133,48 @@ func TestSavedForm(t *testing.T) {
 	}
 	compactRules(t, all.String(), reconcile.State{})
 	compactRules(t, "-A -t 10.0.0.1:80 -s rr\n"+all.String()+"-E -t 10.0.0.1:80 -s wlc\n"+all.String(), reconcile.State{})
+}
+
+// TestSavedFormOfSavedTables: the -S -n and -S --lossless output of random
+// tables (cmdgen's), a good part of whose lines the shortcut reads, gives what
+// Parse gives.
+func TestSavedFormOfSavedTables(t *testing.T) {
+	tables, lines, taken := 0, 0, 0
+	for seed := range uint64(1000) {
+		text := cmdgen.New(seed).TableRules()
+		rules, err := restore.Parse(strings.NewReader(text), restore.Options{Resolver: cmdline.StaticResolver{}})
+		if err != nil {
+			continue // a host or port name: no names here
+		}
+		tables++
+		table := reconcile.NewTable(reconcile.State{})
+		for _, r := range rules {
+			if err := table.Apply(r.Op); err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+		}
+		for _, opts := range []save.Options{{Numeric: true}, {Lossless: true}} {
+			var b strings.Builder
+			if err := save.Write(&b, table.State().Services, opts); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range strings.SplitAfter(b.String(), "\n") {
+				if l != "" {
+					lines++
+					if restore.ReadsSavedForm(l) {
+						taken++
+					}
+				}
+			}
+			compactRules(t, b.String(), reconcile.State{})
+		}
+	}
+	if tables < 150 || taken < lines/5 {
+		t.Errorf("%d tables; the shortcut read %d of %d saved lines", tables, taken, lines)
+	}
+	if testing.Verbose() {
+		t.Logf("%d tables; the shortcut read %d of %d saved lines", tables, taken, lines)
+	}
 }
 
 // FuzzSavedForm: any text, read by ParseRules (which reads the lines of
