@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -77,6 +78,9 @@ func savedService(opt, val []byte) (ipvs.ServiceKey, bool) {
 	}
 	addr, port, hasPort := savedEndpoint(val)
 	k.Addr, k.Port = addr, port
+	if addr.Is6() {
+		k.Family = ipvs.IPv6
+	}
 	return k, addr.IsValid() && hasPort
 }
 
@@ -99,18 +103,32 @@ func readSavedService(w [][]byte, l *savedLine) bool {
 		l.svc.Flags, l.svc.Timeout = ipvs.FlagPersistent, uint32(t)
 		w = w[2:]
 		if len(w) >= 2 && string(w[0]) == "-M" {
-			mask, _, hasPort := savedEndpoint(w[1])
-			if !mask.IsValid() || hasPort {
+			if !savedMask(w[1], k.Family, &l.svc.Netmask) {
 				return false
 			}
-			b := mask.As4()
-			l.svc.Netmask = ipvs.IPv4NetmaskBits(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
 			w = w[2:]
 		}
 	}
 	// A service that is not persistent and not a firewall mark needs a
 	// port: left to the general parser, which says so.
 	return len(w) == 0 && (k.Port != 0 || k.FWMark != 0 || l.svc.Flags != 0)
+}
+
+// savedMask reads the value of -M: an IPv4 mask as an address, or an IPv6
+// prefix length from 1 to 128.
+func savedMask(b []byte, fam ipvs.Family, m *ipvs.Netmask) bool {
+	if fam == ipvs.IPv6 {
+		n, ok := savedNumber(b, 128)
+		*m = ipvs.IPv6Prefix(int(n))
+		return ok && n != 0
+	}
+	mask, _, hasPort := savedEndpoint(b)
+	if !mask.Is4() || hasPort {
+		return false
+	}
+	a := mask.As4()
+	*m = ipvs.IPv4NetmaskBits(uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]))
+	return true
 }
 
 // readSavedDest reads what follows the service of an -a line.
@@ -120,7 +138,9 @@ func readSavedDest(w [][]byte, l *savedLine) bool {
 	}
 	fwmark := l.key.FWMark != 0
 	addr, port, hasPort := savedEndpoint(w[1])
-	if !addr.IsValid() || !hasPort && !fwmark {
+	if !addr.IsValid() || !hasPort && !fwmark || addr.Is6() != (l.key.Family == ipvs.IPv6) {
+		// A family other than the service's is for tunnels only: left
+		// to the general parser, which checks that.
 		return false
 	}
 	l.dest = ipvs.Destination{Addr: addr, Port: port}
@@ -282,8 +302,12 @@ func savedNumber(b []byte, max uint64) (uint64, bool) {
 }
 
 // savedEndpoint reads "a.b.c.d" or "a.b.c.d:port", each part a number
-// without leading zeros; an invalid address if it is neither.
+// without leading zeros, or "[IPv6 address]:port" (without a zone); an
+// invalid address if it is none of them.
 func savedEndpoint(b []byte) (addr netip.Addr, port uint16, hasPort bool) {
+	if len(b) > 0 && b[0] == '[' {
+		return savedEndpoint6(b[1:])
+	}
 	var ip [4]byte
 	for i := range ip {
 		j := 0
@@ -314,4 +338,19 @@ func savedEndpoint(b []byte) (addr netip.Addr, port uint16, hasPort bool) {
 		return netip.Addr{}, 0, false
 	}
 	return netip.AddrFrom4(ip), uint16(p), true
+}
+
+// savedEndpoint6 reads "IPv6 address]:port", which inet_pton reads as Go
+// does when there is no zone.
+func savedEndpoint6(b []byte) (addr netip.Addr, port uint16, hasPort bool) {
+	end := bytes.IndexByte(b, ']')
+	if end < 0 || end+1 == len(b) || b[end+1] != ':' || bytes.IndexByte(b[:end], '%') >= 0 {
+		return netip.Addr{}, 0, false
+	}
+	a, err := netip.ParseAddr(string(b[:end]))
+	p, ok := savedNumber(b[end+2:], 65535)
+	if err != nil || !a.Is6() || !ok {
+		return netip.Addr{}, 0, false
+	}
+	return a, uint16(p), true
 }
