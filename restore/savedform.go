@@ -13,14 +13,16 @@ import (
 //	-A -u 10.0.0.1:53 -s rr -p 300 -M 255.255.255.0
 //	-a -t 10.0.0.1:80 -r 192.168.0.1:8080 -m -w 1
 //	-a -f 7 -r 192.168.0.1 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
+//	-a -t [2001:db8::1]:80 -r [2001:db8::2]:80 -g -w 1
 //
 // ParseRules reads such a line with readSavedLine, without the general
 // parser's option machinery, when the line holds nothing that could make
-// the two read it differently: numeric IPv4 addresses and numbers without
-// leading zeros, single spaces, a newline at its end, the options in the
-// order -S writes them and none twice. Any other line goes to the general
-// parser. TestSavedForm and FuzzSavedForm check that both give the same
-// rules.
+// the two read it differently: numeric addresses (IPv6 without a zone)
+// and numbers without leading zeros, single spaces, a newline at its end,
+// the options in the order -S writes them and none twice, a destination
+// in its service's family. Any other line goes to the general parser.
+// TestSavedForm, TestSavedFormOfSavedTables and FuzzSavedForm check that
+// both give the same rules.
 
 // savedLine is what readSavedLine reads from a line: a new service, or a
 // new destination of the service of key.
@@ -60,8 +62,8 @@ func readSavedLine(line []byte, l *savedLine) bool {
 	return false
 }
 
-// savedService reads the service option and its value: -t or -u and
-// "a.b.c.d:port", or -f and a mark.
+// savedService reads the service option and its value: -t or -u and an
+// address with a port (savedEndpoint), or -f and a mark.
 func savedService(opt, val []byte) (ipvs.ServiceKey, bool) {
 	k := ipvs.ServiceKey{Family: ipvs.IPv4}
 	switch string(opt) {
