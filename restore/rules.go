@@ -31,11 +31,10 @@ type Rules struct {
 	// -A and -E line's own, and one per key for the other lines.
 	services []compact.Service
 	keys     map[ipvs.ServiceKey]int32
-	last     int32 // the service named last: the next line often names it too
-	// savedAt is the service of savedKey, the key of the last
-	// destination readSavedLine read, or -1.
-	savedKey ipvs.ServiceKey
-	savedAt  int32
+	// last is the service named last (-1: none), whose key is lastKey:
+	// the next line often names it too.
+	last    int32
+	lastKey ipvs.ServiceKey
 	// others holds the rules that have no compact form: commands that
 	// do not change the table, skipped lines, timeouts.
 	others []Rule
@@ -98,7 +97,7 @@ func ParseRules(r io.Reader, opts Options) (*Rules, error) {
 	if opts.Reread {
 		rs.input, start = rereadable(r)
 	}
-	rs.savedAt = -1
+	rs.last = -1
 	take := func(raw []byte, num int, at int64) bool { return rs.addSaved(raw, num, start+at) }
 	err := parseEach(r, opts, take, func(r *Rule, at int64) { rs.add(r, start+at) })
 	if err != nil {
@@ -166,11 +165,7 @@ func (rs *Rules) addSaved(raw []byte, num int, at int64) bool {
 	if l.kind == ipvs.OpCreateService {
 		rec.at = rs.newService(l.svc)
 	} else {
-		if rs.savedAt < 0 || l.key != rs.savedKey {
-			rs.savedKey = l.key
-			rs.savedAt = rs.serviceOf(ipvs.CreateDestination(l.key, ipvs.Destination{}).Service)
-		}
-		rec.at = rs.savedAt
+		rec.at = rs.serviceOf(l.key)
 		rec.dest = specOf(l.dest)
 	}
 	rs.append(rec)
@@ -222,7 +217,7 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 	case ipvs.OpCreateService, ipvs.OpUpdateService:
 		rec.at = rs.newService(op.Service)
 	default:
-		rec.at = rs.serviceOf(op.Service)
+		rec.at = rs.serviceOf(op.Service.Key())
 		rec.dest = specOf(op.Destination)
 	}
 	if rs.op(rec) != op {
@@ -236,25 +231,26 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 func (rs *Rules) newService(svc ipvs.Service) int32 {
 	at := int32(len(rs.services))
 	rs.services = append(rs.services, compact.ServiceOf(svc))
-	rs.keys[svc.Key()] = at
-	rs.last = at
+	k := svc.Key()
+	rs.keys[k] = at
+	rs.last, rs.lastKey = at, k
 	return at
 }
 
-// serviceOf returns the index of the service with svc's key, adding svc
-// if there is none.
-func (rs *Rules) serviceOf(svc ipvs.Service) int32 {
-	k := svc.Key()
-	if int(rs.last) < len(rs.services) && rs.services[rs.last].Key() == k {
+// serviceOf returns the index of a service with key k, adding the service
+// of the key alone (what the change of a line that names a service but
+// does not set it holds) if there is none.
+func (rs *Rules) serviceOf(k ipvs.ServiceKey) int32 {
+	if rs.last >= 0 && rs.lastKey == k {
 		return rs.last
 	}
 	at, ok := rs.keys[k]
 	if !ok {
 		at = int32(len(rs.services))
-		rs.services = append(rs.services, compact.ServiceOf(svc))
+		rs.services = append(rs.services, compact.ServiceOf(ipvs.DeleteService(k).Service))
 		rs.keys[k] = at
 	}
-	rs.last = at
+	rs.last, rs.lastKey = at, k
 	return at
 }
 
