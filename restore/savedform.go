@@ -182,19 +182,17 @@ func savedNumbers(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
 	}
 	d.Weight = uint32(v)
 	w = w[1:]
-	if len(w) >= 2 && string(w[0]) == "-x" {
-		if v, ok = savedNumber(w[1], maxInt); !ok {
-			return nil, false
+	for _, o := range [...]struct {
+		opt string
+		to  *uint32
+	}{{"-x", &d.UpperThreshold}, {"-y", &d.LowerThreshold}} {
+		if len(w) >= 2 && string(w[0]) == o.opt {
+			if v, ok = savedNumber(w[1], maxInt); !ok {
+				return nil, false
+			}
+			*o.to = uint32(v)
+			w = w[2:]
 		}
-		d.UpperThreshold = uint32(v)
-		w = w[2:]
-	}
-	if len(w) >= 2 && string(w[0]) == "-y" {
-		if v, ok = savedNumber(w[1], maxInt); !ok {
-			return nil, false
-		}
-		d.LowerThreshold = uint32(v)
-		w = w[2:]
 	}
 	return w, true
 }
