@@ -135,8 +135,9 @@ func (o *Op) check(k ServiceKey) error {
 }
 
 // encode appends the attributes of o's request at the end of e.b; o has
-// passed check, and k is o.Service.Key(). (Apply encodes all its ops into one growing buffer; the
-// request keeps its own part, which stays valid as the buffer moves on.)
+// passed check, and k is o.Service.Key(). (Apply encodes all its ops into
+// one growing buffer; the request keeps its own part, which stays valid as
+// the buffer moves on.)
 func (o *Op) encode(e *attrEncoder, k ServiceKey) request {
 	cmd := opKinds[o.Kind].cmd
 	if o.Kind == OpSetTimeouts {

@@ -65,17 +65,16 @@ func (d *diffSteps) Len() int { return len(d.refs) }
 func (d *diffSteps) Step(i int) Step {
 	r := d.refs[i]
 	e := d.ents[r.ent]
-	svc := e.svc.Service()
-	k := svc.Key()
 	if r.item < 0 {
 		switch r.kind {
 		case ipvs.OpCreateService:
-			return Step{Op: ipvs.CreateService(svc), Line: int(e.line)}
+			return Step{Op: ipvs.CreateService(e.svc.Service()), Line: int(e.line)}
 		case ipvs.OpUpdateService:
-			return Step{Op: ipvs.UpdateService(svc), Line: int(e.line)}
+			return Step{Op: ipvs.UpdateService(e.svc.Service()), Line: int(e.line)}
 		}
-		return Step{Op: ipvs.DeleteService(k)}
+		return Step{Op: ipvs.DeleteService(e.svc.Key())}
 	}
+	k := e.svc.Key()
 	it := &e.dests.items[r.item]
 	switch r.kind {
 	case ipvs.OpCreateDestination:
