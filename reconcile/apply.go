@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,9 +53,15 @@ var opsPool = sync.Pool{New: func() any { return new([]ipvs.Op) }}
 
 // ops returns the changes of steps start to end, in *buf.
 func (p *Plan) ops(buf *[]ipvs.Op, start, end int) []ipvs.Op {
-	ops := (*buf)[:0]
+	ops := slices.Grow((*buf)[:0], end-start)[:end-start]
+	w, _ := p.src.(opWriter)
+	n := p.srcLen()
 	for i := start; i < end; i++ {
-		ops = append(ops, p.Step(i).Op)
+		if w != nil && i < n {
+			w.WriteOp(i, &ops[i-start])
+		} else {
+			ops[i-start] = p.Step(i).Op
+		}
 	}
 	*buf = ops
 	return ops

@@ -29,9 +29,18 @@ type Plan struct {
 // needs them (to check, send, undo or print them): restore.Rules keeps a
 // rules file's changes that way, in less room than a plan's own steps. It
 // must give the same steps for as long as the plan is used.
+//
+// A source may also have a method WriteOp(i int, o *ipvs.Op) that stores
+// Step(i).Op in *o: Apply then asks for the changes that way, without
+// copying each (an ipvs.Op takes 344 bytes) through a returned Step.
 type StepSource interface {
 	Len() int
 	Step(i int) Step
+}
+
+// An opWriter is a StepSource with WriteOp.
+type opWriter interface {
+	WriteOp(i int, o *ipvs.Op)
 }
 
 // NewPlanFrom is NewPlan with the steps of src, which the plan reads when

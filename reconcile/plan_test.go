@@ -97,6 +97,40 @@ func TestPlanFromSource(t *testing.T) {
 	}
 }
 
+// TestPlanFromOpWriter: Apply takes the changes of a StepSource with
+// WriteOp from WriteOp, and those of the steps appended after the source's
+// from the plan.
+func TestPlanFromOpWriter(t *testing.T) {
+	src := &opWriterSource{sliceSource: sliceSource{
+		{Op: ipvs.CreateService(web), Line: 1},
+		{Op: ipvs.CreateDestination(web.Key(), real(1, 1)), Line: 2},
+	}}
+	p := reconcile.PlanOf(src)
+	p.Append(reconcile.Step{Op: ipvs.CreateDestination(web.Key(), real(2, 1)), Line: 3})
+	c, _ := newClient(t)
+	if err := p.Apply(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(src.written, []int{0, 1}) {
+		t.Errorf("WriteOp was asked for %v, want [0 1]", src.written)
+	}
+	if got := read(t, c); len(got.Services) != 1 || len(got.Services[0].Destinations) != 2 {
+		t.Errorf("table after the plan: %+v", got)
+	}
+}
+
+// opWriterSource is a sliceSource with WriteOp, which records what it
+// was asked for.
+type opWriterSource struct {
+	sliceSource
+	written []int
+}
+
+func (s *opWriterSource) WriteOp(i int, o *ipvs.Op) {
+	s.written = append(s.written, i)
+	*o = s.sliceSource[i].Op
+}
+
 // TestDiffCarriesLines: a step of DiffTable that creates or changes an
 // object carries the line of the step that last set it in the desired
 // table (Table.ApplyStep); deletions carry none.

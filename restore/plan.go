@@ -120,12 +120,29 @@ func (rs *Rules) Batches(n int) iter.Seq2[*reconcile.Plan, Rule] {
 type ruleRun struct {
 	rs       *Rules
 	start, n int
+	// keyOf is the service whose key is key, plus one: WriteOp is asked
+	// for the changes in order, and a service's destinations follow it.
+	keyOf int
+	key   ipvs.ServiceKey
 }
 
 func (r *ruleRun) Len() int { return r.n }
 
 func (r *ruleRun) Step(i int) reconcile.Step {
 	return r.rs.step(r.rs.rec(r.start + i))
+}
+
+// WriteOp stores step i's change in *o (see reconcile.StepSource).
+func (r *ruleRun) WriteOp(i int, o *ipvs.Op) {
+	rec := r.rs.rec(r.start + i)
+	if rec.kind == 0 {
+		*o = r.rs.others[rec.at].Op
+		return
+	}
+	if r.keyOf != int(rec.at)+1 {
+		r.keyOf, r.key = int(rec.at)+1, r.rs.services[rec.at].Key()
+	}
+	r.rs.writeOp(rec, r.key, o)
 }
 
 // eachStep applies the changes of the rules to t in order, each with its

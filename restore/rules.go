@@ -256,22 +256,30 @@ func (rs *Rules) serviceOf(k ipvs.ServiceKey) int32 {
 
 // op returns the change of a compact record.
 func (rs *Rules) op(rec *record) ipvs.Op {
-	svc := &rs.services[rec.at]
+	var o ipvs.Op
+	rs.writeOp(rec, rs.services[rec.at].Key(), &o)
+	return o
+}
+
+// writeOp stores the change of rec, which is in compact form and whose
+// service has the key k, in *o.
+func (rs *Rules) writeOp(rec *record, k ipvs.ServiceKey, o *ipvs.Op) {
 	switch rec.kind {
 	case ipvs.OpCreateService:
-		return ipvs.CreateService(svc.Service())
+		*o = ipvs.CreateService(rs.services[rec.at].Service())
 	case ipvs.OpUpdateService:
-		return ipvs.UpdateService(svc.Service())
+		*o = ipvs.UpdateService(rs.services[rec.at].Service())
 	case ipvs.OpDeleteService:
-		return ipvs.DeleteService(svc.Key())
+		*o = ipvs.DeleteService(k)
 	case ipvs.OpCreateDestination:
-		return ipvs.CreateDestination(svc.Key(), rec.dest.destination())
+		*o = ipvs.CreateDestination(k, rec.dest.destination())
 	case ipvs.OpUpdateDestination:
-		return ipvs.UpdateDestination(svc.Key(), rec.dest.destination())
+		*o = ipvs.UpdateDestination(k, rec.dest.destination())
 	case ipvs.OpDeleteDestination:
-		return ipvs.DeleteDestination(svc.Key(), rec.dest.destination().Key())
+		*o = ipvs.DeleteDestination(k, rec.dest.destination().Key())
+	default:
+		*o = ipvs.Op{}
 	}
-	return ipvs.Op{}
 }
 
 // step returns the change of rec, which has one, as a plan's step.

@@ -56,6 +56,11 @@ func compactRulesFrom(t *testing.T, in io.Reader, text string, current reconcile
 	if rs.Len() != len(want) {
 		t.Fatalf("Len %d, want %d", rs.Len(), len(want))
 	}
+	for i, o := range restore.WrittenOps(rs) {
+		if !cmp.Equal(o, want[i].Op, cmpValues) {
+			t.Fatalf("line %d: WriteOp writes %+v, want %+v", want[i].Num, o, want[i].Op)
+		}
+	}
 	for _, r := range want {
 		if l, ok := rs.Line(r.Num); !ok || l.Num != r.Num || l.Text != r.Text {
 			t.Fatalf("Line(%d) = %+v, %v; want the text %q", r.Num, l, ok, r.Text)
