@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -35,19 +36,13 @@ var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 // ErrClosed, or the context's error.
 func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	results := make([]error, len(ops))
-	reqs := make([]request, len(ops))
 	sendable := make([]int, 0, len(ops))
-	// The buffers are sized once rather than grown by appending (each
-	// growth allocates, clears and copies).
-	enc := attrEncoder{b: make([]byte, 0, len(ops)*encodedOpSize)}
 	for i := range ops {
 		o := &ops[i]
-		r, err := o.prepare(&enc)
-		if err != nil {
+		if err := o.check(o.Service.Key()); err != nil {
 			results[i] = o.errorFor(err)
 			continue
 		}
-		reqs[i] = r
 		sendable = append(sendable, i)
 	}
 	if len(sendable) == 0 {
@@ -56,31 +51,20 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	done, sent := 0, 0
 	deadline := c.deadline(ctx)
 	err := c.session(ctx, func(l link) error {
-		window := ackWindow(l)
-		buf := make([]byte, 0, min(window, len(sendable))*(nlmsgHeaderLen+4+encodedOpSize))
-		seqs := make(map[uint32]int, window)
+		size := ackWindow(l)
+		w := &applyWindow{ops: ops, results: results}
+		w.buf = make([]byte, 0, min(size, len(sendable))*encodedRequestSize)
 		for done < len(sendable) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			end := min(done+window, len(sendable))
-			buf = buf[:0]
-			clear(seqs)
-			var last uint32
-			for j, i := range sendable[done:end] {
-				flags := netlink.Request
-				if done+j == end-1 {
-					flags |= netlink.Acknowledge
-				}
-				last = c.nextSeq()
-				seqs[last] = i
-				buf = appendRequest(buf, c.family, flags, last, reqs[i])
-			}
-			if err := l.send(buf); err != nil {
+			end := min(done+size, len(sendable))
+			w.fill(c, sendable[done:end])
+			if err := l.send(w.buf); err != nil {
 				return err
 			}
 			sent = end
-			lost, err := collectAnswers(l, deadline, seqs, last, ops, results)
+			lost, err := w.collect(l, deadline)
 			if err != nil {
 				return err
 			}
@@ -88,7 +72,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 			if lost {
 				// The buffer is smaller than we thought: go on with
 				// smaller windows.
-				window = max(1, window/4)
+				size = max(1, size/4)
 			}
 		}
 		return c.staleResultsLocked(ops, results)
@@ -112,31 +96,61 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	return results, nil
 }
 
-// encodedOpSize is about what an op's attributes take: a NEW_DEST of an
-// IPv4 service takes 144 bytes, a NEW_SERVICE about 84.
-const encodedOpSize = 144
+// encodedRequestSize is about what an op's request takes: a NEW_DEST of
+// an IPv4 service takes 164 bytes, a NEW_SERVICE about 104.
+const encodedRequestSize = 164
 
-// collectAnswers reads the answers to one window: an error message for
-// each request the kernel refused, and the acknowledgement (or error) of
-// the last one, which the kernel sends after all the others. Requests
-// without an error succeeded. If the socket overflowed (ENOBUFS), the
-// answers still queued are read and every request without one gets
-// ErrAckLost: it may have failed with its error dropped.
-func collectAnswers(l link, deadline time.Time, seqs map[uint32]int, last uint32, ops []Op, results []error) (bool, error) {
-	answered := make(map[uint32]bool, 8)
+// An applyWindow is the requests of Apply in one sendmsg: the ops
+// at idx, with the consecutive sequence numbers from first.
+type applyWindow struct {
+	ops      []Op
+	results  []error
+	buf      []byte
+	idx      []int  // the index in ops of each request
+	answered []bool // by request
+	first    uint32
+}
+
+// fill encodes the ops at idx into w.buf, each with its sequence number;
+// only the last asks for an acknowledgement.
+func (w *applyWindow) fill(c *Client, idx []int) {
+	w.idx = idx
+	w.answered = slices.Grow(w.answered[:0], len(idx))[:len(idx)]
+	clear(w.answered)
+	w.first = c.nextSeqs(len(idx))
+	w.buf = w.buf[:0]
+	for j, i := range idx {
+		flags := netlink.Request
+		if j == len(idx)-1 {
+			flags |= netlink.Acknowledge
+		}
+		o := &w.ops[i]
+		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.Key())
+	}
+}
+
+// collect reads the answers to the window: an error message for each
+// request the kernel refused, and the acknowledgement (or error) of the
+// last one, which the kernel sends after all the others. Requests without
+// an error succeeded. If the socket overflowed (ENOBUFS), the answers still
+// queued are read and every request without one gets ErrAckLost: it may
+// have failed with its error dropped.
+func (w *applyWindow) collect(l link, deadline time.Time) (bool, error) {
+	last := len(w.idx) - 1
 	record := func(seq uint32, errno syscall.Errno) error {
-		i, ok := seqs[seq]
-		if !ok || answered[seq] {
+		j := seq - w.first
+		if j >= uint32(len(w.idx)) || w.answered[j] {
 			return errDesync
 		}
-		answered[seq] = true
+		w.answered[j] = true
 		if errno != 0 {
-			results[i] = ops[i].errorFor(kernelError(seq, errno))
+			i := w.idx[j]
+			w.results[i] = w.ops[i].errorFor(kernelError(seq, errno))
 		}
 		return nil
 	}
 	draining := false
-	for !answered[last] {
+	for !w.answered[last] {
 		d, err := l.recv()
 		if err != nil {
 			if errors.Is(err, syscall.ENOBUFS) && !draining {
@@ -168,9 +182,9 @@ func collectAnswers(l link, deadline time.Time, seqs map[uint32]int, last uint32
 	}
 	if draining {
 		l.setReadDeadline(deadline)
-		for seq, i := range seqs {
-			if !answered[seq] {
-				results[i] = ops[i].errorFor(ErrAckLost)
+		for j, i := range w.idx {
+			if !w.answered[j] {
+				w.results[i] = w.ops[i].errorFor(ErrAckLost)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 )
@@ -107,16 +108,36 @@ func (e *attrEncoder) pad(n int) {
 	e.b = append(e.b, make([]byte, (4-n%4)%4)...)
 }
 
-func (e *attrEncoder) uint8(typ uint16, v uint8) { e.put(typ, []byte{v}) }
+// word appends an attribute of n (at most 4) payload bytes, v's first:
+// with its padding, 8 bytes in one append.
+func (e *attrEncoder) word(typ uint16, n int, v [4]byte) {
+	var a [8]byte
+	binary.NativeEndian.PutUint16(a[0:], uint16(4+n))
+	binary.NativeEndian.PutUint16(a[2:], typ)
+	a[4], a[5], a[6], a[7] = v[0], v[1], v[2], v[3]
+	*(*[8]byte)(e.extend(8)) = a
+}
+
+// extend lengthens e.b by n bytes and returns them.
+func (e *attrEncoder) extend(n int) []byte {
+	l := len(e.b)
+	if cap(e.b)-l < n {
+		e.b = slices.Grow(e.b, n)
+	}
+	e.b = e.b[:l+n]
+	return e.b[l:]
+}
+
+func (e *attrEncoder) uint8(typ uint16, v uint8) { e.word(typ, 1, [4]byte{v}) }
 func (e *attrEncoder) uint16(typ uint16, v uint16) {
-	var a [2]byte
+	var a [4]byte
 	binary.NativeEndian.PutUint16(a[:], v)
-	e.put(typ, a[:])
+	e.word(typ, 2, a)
 }
 func (e *attrEncoder) uint32(typ uint16, v uint32) {
 	var a [4]byte
 	binary.NativeEndian.PutUint32(a[:], v)
-	e.put(typ, a[:])
+	e.word(typ, 4, a)
 }
 
 // string writes s NUL-terminated, as the kernel's NLA_NUL_STRING wants.

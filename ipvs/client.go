@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"syscall"
 	"time"
@@ -339,12 +340,17 @@ var errDesync = errors.New("reply does not match request")
 
 // nextSeq returns a fresh sequence number (never 0: the kernel echoes it
 // and 0 would look like "no request" to the checks).
-func (c *Client) nextSeq() uint32 {
-	c.seq++
-	if c.seq == 0 {
-		c.seq = 1
+func (c *Client) nextSeq() uint32 { return c.nextSeqs(1) }
+
+// nextSeqs returns the first of n fresh consecutive sequence numbers, none
+// of them 0.
+func (c *Client) nextSeqs(n int) uint32 {
+	if c.seq > math.MaxUint32-uint32(n) {
+		c.seq = 0
 	}
-	return c.seq
+	first := c.seq + 1
+	c.seq += uint32(n)
+	return first
 }
 
 // acquire waits for the client's turn, or for ctx or Close to end the

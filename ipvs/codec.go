@@ -14,14 +14,17 @@ import (
 // are always 16 bytes with IPv4 in the first four.
 
 func putAddr(e *attrEncoder, typ uint16, a netip.Addr) {
-	var b [uapi.AddrLen]byte
+	var b [4 + uapi.AddrLen]byte
+	binary.NativeEndian.PutUint16(b[0:], uint16(len(b)))
+	binary.NativeEndian.PutUint16(b[2:], typ)
 	if a.Is4() {
 		v4 := a.As4()
-		copy(b[:], v4[:])
+		copy(b[4:], v4[:])
 	} else if a.Is6() {
-		b = a.As16()
+		v6 := a.As16()
+		copy(b[4:], v6[:])
 	}
-	e.put(typ, b[:])
+	*(*[len(b)]byte)(e.extend(len(b))) = b
 }
 
 func getAddr(b []byte, f Family) (netip.Addr, error) {
@@ -41,9 +44,9 @@ func getAddr(b []byte, f Family) (netip.Addr, error) {
 }
 
 func putPort(e *attrEncoder, typ uint16, p uint16) {
-	var b [2]byte
+	var b [4]byte
 	binary.BigEndian.PutUint16(b[:], p)
-	e.put(typ, b[:])
+	e.word(typ, 2, b)
 }
 
 func getPort(b []byte) (uint16, error) {
@@ -89,7 +92,7 @@ func encodeService(e *attrEncoder, s *Service) {
 	} else {
 		var nm [4]byte
 		binary.BigEndian.PutUint32(nm[:], s.Netmask.Value(IPv4))
-		e.put(uapi.SvcAttrNetmask, nm[:])
+		e.word(uapi.SvcAttrNetmask, 4, nm)
 	}
 }
 

@@ -162,17 +162,31 @@ func appendError(b []byte, seq uint32, errno syscall.Errno) []byte {
 
 // appendRequest appends a generic netlink request of the IPVS family.
 func appendRequest(b []byte, family uint16, flags netlink.HeaderFlags, seq uint32, r request) []byte {
-	n := nlmsgHeaderLen + 4 + len(r.attrs)
-	b = binary.NativeEndian.AppendUint32(b, uint32(n))
-	b = binary.NativeEndian.AppendUint16(b, family)
-	b = binary.NativeEndian.AppendUint16(b, uint16(flags))
-	b = binary.NativeEndian.AppendUint32(b, seq)
-	b = binary.NativeEndian.AppendUint32(b, 0)
-	b = append(b, r.cmd, 1, 0, 0)
+	start := len(b)
+	b = appendRequestHeader(b, family, flags, seq, r.cmd)
 	b = append(b, r.attrs...)
 	for len(b)%4 != 0 {
 		b = append(b, 0)
 	}
+	return endRequest(b, start)
+}
+
+// appendRequestHeader appends the netlink and generic netlink headers of
+// a request of the IPVS family; endRequest sets its length once its
+// attributes follow.
+func appendRequestHeader(b []byte, family uint16, flags netlink.HeaderFlags, seq uint32, cmd uint8) []byte {
+	var h [nlmsgHeaderLen + 4]byte
+	binary.NativeEndian.PutUint16(h[4:], family)
+	binary.NativeEndian.PutUint16(h[6:], uint16(flags))
+	binary.NativeEndian.PutUint32(h[8:], seq)
+	h[16], h[17] = cmd, 1
+	return append(b, h[:]...)
+}
+
+// endRequest sets the length of the request that starts at b[start:] and
+// ends b.
+func endRequest(b []byte, start int) []byte {
+	binary.NativeEndian.PutUint32(b[start:], uint32(len(b)-start))
 	return b
 }
 

@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/mdlayher/netlink"
 )
 
 // OpKind is the kind of change an Op makes.
@@ -135,9 +136,8 @@ func (o *Op) check(k ServiceKey) error {
 }
 
 // encode appends the attributes of o's request at the end of e.b; o has
-// passed check, and k is o.Service.Key(). (Apply encodes all its ops into
-// one growing buffer; the request keeps its own part, which stays valid as
-// the buffer moves on.)
+// passed check, and k is o.Service.Key(). (The request keeps its own part
+// of e.b, which stays valid as the buffer moves on.)
 func (o *Op) encode(e *attrEncoder, k ServiceKey) request {
 	cmd := opKinds[o.Kind].cmd
 	if o.Kind == OpSetTimeouts {
@@ -145,6 +145,27 @@ func (o *Op) encode(e *attrEncoder, k ServiceKey) request {
 		return ack(cmd, a)
 	}
 	start := len(e.b)
+	o.encodeAttrs(e, k)
+	return ack(cmd, e.b[start:len(e.b):len(e.b)])
+}
+
+// appendRequest appends o's request, with flags and seq, to b: what
+// appendRequest of encode's request appends, without copying the
+// attributes.
+func (o *Op) appendRequest(b []byte, family uint16, flags netlink.HeaderFlags, seq uint32, k ServiceKey) []byte {
+	if o.Kind == OpSetTimeouts {
+		a, _ := timeoutAttrs(o.Timeouts)
+		return appendRequest(b, family, flags, seq, request{cmd: opKinds[o.Kind].cmd, attrs: a})
+	}
+	start := len(b)
+	e := attrEncoder{b: appendRequestHeader(b, family, flags, seq, opKinds[o.Kind].cmd)}
+	o.encodeAttrs(&e, k)
+	return endRequest(e.b, start)
+}
+
+// encodeAttrs appends the SERVICE nest of an op other than OpSetTimeouts,
+// and its DEST nest if it has one.
+func (o *Op) encodeAttrs(e *attrEncoder, k ServiceKey) {
 	n := e.nest(uapi.CmdAttrService)
 	if o.Kind.setsService() {
 		encodeService(e, &o.Service)
@@ -157,7 +178,6 @@ func (o *Op) encode(e *attrEncoder, k ServiceKey) request {
 		encodeDestination(e, &o.Destination, o.Kind.setsDestination())
 		e.end(n)
 	}
-	return ack(cmd, e.b[start:len(e.b):len(e.b)])
 }
 
 // errorFor wraps the kernel's (or the transport's) answer to the op.

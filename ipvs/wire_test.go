@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 	"github.com/google/go-cmp/cmp"
@@ -731,13 +733,60 @@ func TestRequestsMatchNetlinkEncoder(t *testing.T) {
 		if !bytes.Equal(r.attrs, tc.want) {
 			t.Errorf("%s:\ngot  %x\nwant %x", tc.name, r.attrs, tc.want)
 		}
+		checkRequest(t, tc.name, &tc.op, r.cmd, tc.want)
 	}
+	timeouts := SetTimeouts(Timeouts{TCP: 900 * time.Second, UDP: 5 * time.Second})
+	checkRequest(t, "SET_CONFIG", &timeouts, uapi.CmdSetConfig, encode(func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(uapi.CmdAttrTimeoutTCP, 900)
+		ae.Uint32(uapi.CmdAttrTimeoutTCPFin, 0)
+		ae.Uint32(uapi.CmdAttrTimeoutUDP, 5)
+	}))
 	for _, k := range []ServiceKey{k, {Family: IPv4, FWMark: 1}} {
 		want := encode(func(ae *netlink.AttributeEncoder) {
 			nest(ae, uapi.CmdAttrService, func(ae *netlink.AttributeEncoder) { keyNL(ae, k) })
 		})
 		if got := appendServiceKeyAttr(nil, k); !bytes.Equal(got, want) {
 			t.Errorf("service key %v:\ngot  %x\nwant %x", k, got, want)
+		}
+	}
+}
+
+// checkRequest: the request Apply appends for op, after other requests,
+// is the netlink message mdlayher/netlink marshals of cmd and attrs.
+func checkRequest(t *testing.T, name string, op *Op, cmd uint8, attrs []byte) {
+	t.Helper()
+	const seq, flags = 0x01020304, netlink.Request | netlink.Acknowledge
+	data := append([]byte{cmd, 1, 0, 0}, attrs...)
+	m := netlink.Message{
+		Header: netlink.Header{Length: uint32(nlmsgHeaderLen + len(data)), Type: testFamily, Flags: flags, Sequence: seq},
+		Data:   data,
+	}
+	want, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := []byte("previous requests...")
+	got := op.appendRequest(prev, testFamily, flags, seq, op.Service.Key())
+	if !bytes.Equal(got[:len(prev)], prev) || !bytes.Equal(got[len(prev):], want) {
+		t.Errorf("%s: request\ngot  %x\nwant %x", name, got[len(prev):], want)
+	}
+}
+
+// TestSequenceNumbers: a window's requests have consecutive sequence
+// numbers, none of them 0, also where the numbers wrap.
+func TestSequenceNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		seq, n, first, after uint32
+	}{
+		{0, 1, 1, 1},
+		{7, 3, 8, 10},
+		{math.MaxUint32 - 5, 5, math.MaxUint32 - 4, math.MaxUint32},
+		{math.MaxUint32 - 2, 5, 1, 5},
+		{math.MaxUint32, 1, 1, 1},
+	} {
+		c := &Client{seq: tc.seq}
+		if first := c.nextSeqs(int(tc.n)); first != tc.first || c.seq != tc.after {
+			t.Errorf("after %d, %d numbers: from %d to %d, want from %d to %d", tc.seq, tc.n, first, c.seq, tc.first, tc.after)
 		}
 	}
 }
