@@ -60,14 +60,16 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 			}
 			end := min(done+size, len(sendable))
 			w.fill(c, sendable[done:end])
-			if err := l.send(w.buf); err != nil {
+			n, err := w.send(l)
+			sent = done + n
+			if err != nil {
 				return err
 			}
-			sent = end
 			lost, err := w.collect(l, deadline)
 			if err != nil {
 				return err
 			}
+			w.noteModules(c)
 			done = end
 			if lost {
 				// The buffer is smaller than we thought: go on with
@@ -100,25 +102,30 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 // an IPv4 service takes 164 bytes, a NEW_SERVICE about 104.
 const encodedRequestSize = 164
 
-// An applyWindow is the requests of Apply in one sendmsg: the ops
-// at idx, with the consecutive sequence numbers from first.
+// An applyWindow is the requests of Apply that are answered together: the
+// ops at idx, with the consecutive sequence numbers from first, of which
+// only the last asks for an acknowledgement.
 type applyWindow struct {
 	ops      []Op
 	results  []error
 	buf      []byte
 	idx      []int  // the index in ops of each request
+	ends     []int  // where each request ends in buf
+	slow     []bool // by request: not quick (see request.quick)
 	answered []bool // by request
 	first    uint32
+	quick    bool // every request is quick
 }
 
-// fill encodes the ops at idx into w.buf, each with its sequence number;
-// only the last asks for an acknowledgement.
+// fill encodes the ops at idx into w.buf, each with its sequence number.
 func (w *applyWindow) fill(c *Client, idx []int) {
 	w.idx = idx
-	w.answered = slices.Grow(w.answered[:0], len(idx))[:len(idx)]
-	clear(w.answered)
+	w.ends = w.ends[:0]
+	w.slow = grown(w.slow, len(idx))
+	w.answered = grown(w.answered, len(idx))
 	w.first = c.nextSeqs(len(idx))
 	w.buf = w.buf[:0]
+	w.quick = true
 	for j, i := range idx {
 		flags := netlink.Request
 		if j == len(idx)-1 {
@@ -126,6 +133,54 @@ func (w *applyWindow) fill(c *Client, idx []int) {
 		}
 		o := &w.ops[i]
 		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.Key())
+		w.ends = append(w.ends, len(w.buf))
+		if o.Kind.setsService() && !c.modulesLoadedLocked(o) || o.Kind == OpSetTimeouts {
+			w.slow[j], w.quick = true, false
+		}
+	}
+}
+
+// grown returns b with n false elements.
+func grown(b []bool, n int) []bool {
+	b = slices.Grow(b[:0], n)[:n]
+	clear(b)
+	return b
+}
+
+// quickChunk bounds the requests of a quick window sent in one system
+// call: a raw system call holds its processor until the kernel has
+// handled them all.
+const quickChunk = 128
+
+// send sends the window and returns how many of its requests went out. A
+// window of quick requests goes out in raw system calls of up to
+// quickChunk requests, which leave Go's scheduler alone (see
+// rawLink.sendQuick); any other in one scheduler-aware sendmsg.
+func (w *applyWindow) send(l link) (int, error) {
+	if !w.quick {
+		if err := l.send(w.buf); err != nil {
+			return 0, err
+		}
+		return len(w.idx), nil
+	}
+	sent, from := 0, 0
+	for sent < len(w.idx) {
+		end := min(sent+quickChunk, len(w.idx))
+		if err := l.sendQuick(w.buf[from:w.ends[end-1]]); err != nil {
+			return sent, err
+		}
+		sent, from = end, w.ends[end-1]
+	}
+	return sent, nil
+}
+
+// noteModules records the modules of the window's service changes that
+// were not known to be loaded and succeeded: later ones are quick.
+func (w *applyWindow) noteModules(c *Client) {
+	for j, i := range w.idx {
+		if w.slow[j] && w.results[i] == nil && w.ops[i].Kind.setsService() {
+			c.noteModulesLocked(&w.ops[i])
+		}
 	}
 }
 

@@ -210,10 +210,10 @@ func (c *Client) apply1(ctx context.Context, o Op) error {
 		e := attrEncoder{b: c.opBuf[:0]}
 		r := o.encode(&e, k)
 		c.opBuf = e.b
-		r.modulesLoaded = c.modulesLoadedLocked(o)
+		r.modulesLoaded = c.modulesLoadedLocked(&o)
 		_, err := c.doOn(l, r)
 		if err == nil {
-			c.noteModulesLocked(o)
+			c.noteModulesLocked(&o)
 		}
 		return err
 	}))
@@ -221,7 +221,7 @@ func (c *Client) apply1(ctx context.Context, o Op) error {
 
 // modules returns the names under which Client.loaded knows the modules
 // a service change needs: its scheduler and persistence engine.
-func (o Op) modules() (sched, pe string, ok bool) {
+func (o *Op) modules() (sched, pe string, ok bool) {
 	if !o.Kind.setsService() {
 		return "", "", false
 	}
@@ -237,14 +237,14 @@ func (o Op) modules() (sched, pe string, ok bool) {
 }
 
 // modulesLoadedLocked reports whether the modules o needs are loaded.
-func (c *Client) modulesLoadedLocked(o Op) bool {
+func (c *Client) modulesLoadedLocked(o *Op) bool {
 	sched, pe, ok := o.modules()
 	return ok && c.loaded[sched] && (pe == "" || c.loaded[pe])
 }
 
 // noteModulesLocked records the modules of a service change the kernel
 // carried out.
-func (c *Client) noteModulesLocked(o Op) {
+func (c *Client) noteModulesLocked(o *Op) {
 	sched, pe, ok := o.modules()
 	if !ok {
 		return
