@@ -92,7 +92,7 @@ type Client struct {
 	// the next service change naming them does not wait for a module
 	// load. (A module unloaded since is loaded again inside sendmsg: a
 	// slow call, never a wrong one.)
-	loaded map[string]bool
+	loaded map[module]bool
 
 	sendBuf []byte        // reused for requests
 	opBuf   []byte        // reused for a single op's attributes

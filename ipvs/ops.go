@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"syscall"
@@ -219,27 +220,27 @@ func (c *Client) apply1(ctx context.Context, o Op) error {
 	}))
 }
 
-// modules returns the names under which Client.loaded knows the modules
-// a service change needs: its scheduler and persistence engine.
-func (o *Op) modules() (sched, pe string, ok bool) {
+// A module is a scheduler or a persistence engine, as Client.loaded
+// knows them.
+type module struct {
+	pe   bool // a persistence engine, else a scheduler
+	name string
+}
+
+// modules returns the modules a service change needs: its scheduler and
+// its persistence engine (the latter's name empty if it has none).
+func (o *Op) modules() (sched, pe module, ok bool) {
 	if !o.Kind.setsService() {
-		return "", "", false
+		return module{}, module{}, false
 	}
-	sched = o.Service.Scheduler
-	if sched == "" {
-		sched = DefaultScheduler
-	}
-	pe = o.Service.PEName
-	if pe != "" {
-		pe = "pe:" + pe
-	}
-	return "sched:" + sched, pe, true
+	sched = module{name: cmp.Or(o.Service.Scheduler, DefaultScheduler)}
+	return sched, module{pe: true, name: o.Service.PEName}, true
 }
 
 // modulesLoadedLocked reports whether the modules o needs are loaded.
 func (c *Client) modulesLoadedLocked(o *Op) bool {
 	sched, pe, ok := o.modules()
-	return ok && c.loaded[sched] && (pe == "" || c.loaded[pe])
+	return ok && c.loaded[sched] && (pe.name == "" || c.loaded[pe])
 }
 
 // noteModulesLocked records the modules of a service change the kernel
@@ -250,10 +251,10 @@ func (c *Client) noteModulesLocked(o *Op) {
 		return
 	}
 	if c.loaded == nil {
-		c.loaded = make(map[string]bool)
+		c.loaded = make(map[module]bool)
 	}
 	c.loaded[sched] = true
-	if pe != "" {
+	if pe.name != "" {
 		c.loaded[pe] = true
 	}
 }
