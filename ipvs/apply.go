@@ -134,7 +134,7 @@ func (w *applyWindow) fill(c *Client, idx []int) {
 		o := &w.ops[i]
 		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.Key())
 		w.ends = append(w.ends, len(w.buf))
-		if o.Kind.setsService() && !c.modulesLoadedLocked(o) || o.Kind == OpSetTimeouts {
+		if !(request{cmd: opKinds[o.Kind].cmd, modulesLoaded: c.modulesLoadedLocked(o)}).quick() {
 			w.slow[j], w.quick = true, false
 		}
 	}
