@@ -6,6 +6,7 @@ import (
 
 	"github.com/goipvsadm/goipvsadm/internal/benchrules"
 	"github.com/goipvsadm/goipvsadm/reconcile"
+	"github.com/goipvsadm/goipvsadm/save"
 )
 
 // BenchmarkParse parses 10,000 services with 10 destinations each
@@ -83,6 +84,36 @@ func BenchmarkSyncPlan(b *testing.B) {
 		plan, err := SyncPlan(rules, state)
 		if err != nil || plan.Len() != 0 {
 			b.Fatal(plan, err)
+		}
+	}
+}
+
+// BenchmarkParseRulesSaved is BenchmarkParseRules of ipvsadm -Sn's output
+// of the same table: every line in the forms -S writes.
+func BenchmarkParseRulesSaved(b *testing.B) {
+	rules, err := Parse(bytes.NewReader(benchrules.Rules(10000, 10)), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := reconcile.NewTable(reconcile.State{})
+	for _, r := range rules {
+		if err := t.Apply(r.Op); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var in bytes.Buffer
+	if err := save.Write(&in, t.State().Services, save.Options{Numeric: true}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(in.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		rules, err := ParseRules(bytes.NewReader(in.Bytes()), Options{Reread: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rules.Len() != 110000 {
+			b.Fatalf("%d rules", rules.Len())
 		}
 	}
 }
