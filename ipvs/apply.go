@@ -25,11 +25,14 @@ var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 // then hold that error, and those sent but not answered also match
 // ErrAckLost.
 //
-// The requests go out in windows, each in one sendmsg; only the last of a
-// window asks for an acknowledgement (the kernel reports every failure
-// anyway), so a window costs one system call each way. Windows are sized
-// so that the answers fit in the socket's receive buffer even if every
-// request fails.
+// The requests go out in windows; only the last of a window asks for an
+// acknowledgement (the kernel reports every failure anyway), so a window
+// is read back with one system call. A window goes out in one sendmsg, or,
+// when the kernel handles all its requests without sleeping (destination
+// changes, deletions, service changes whose modules are loaded), in raw
+// system calls of up to 128 requests that do not involve Go's scheduler.
+// Windows are sized so that the answers fit in the socket's receive
+// buffer even if every request fails.
 //
 // Errors: each result has the sentinels of its op's single-op method, or
 // ErrAckLost; the error is an *OpError with ErrPermission, ErrUnavailable,
