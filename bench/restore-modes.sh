@@ -5,8 +5,10 @@
 # -S writes), and -R of the rules with a last line that stops the restore
 # ("-R" inside -R: parsed, nothing applied). ip_vs is reloaded before each
 # run. N rounds (default 3) of T (default 10000x10); see bench/README.md,
-# "-R at about twice its floor". Reproduce with bench/restore-mem.sh's
-# payload and
+# "-R at about twice its floor" and "-R at 1.6 times its floor". With
+# /usr/local/sbin/goipvsadm-baseline in the payload (another build), each
+# round also runs it on both inputs, alternating with goipvsadm. Reproduce
+# with bench/restore-mem.sh's payload and
 #   go run ./e2e/cmd/vmrun -kernel 6.1 -m 2048 -timeout 40m -script bench/restore-modes.sh -files /tmp/rm-payload
 set -u
 echo "guest: $(uname -r)"
@@ -34,6 +36,10 @@ run() { # name command...
 i=0
 while [ "$i" -lt "$N" ]; do
 	run floor /usr/local/bin/ipvsprof -op replay -requests /tmp/req
+	if [ -x /usr/local/sbin/goipvsadm-baseline ]; then
+		run base-rules sh -c '/usr/local/sbin/goipvsadm-baseline -R </tmp/rules'
+		run base-saved sh -c '/usr/local/sbin/goipvsadm-baseline -R </tmp/saved'
+	fi
 	run rules sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules'
 	run saved sh -c '/usr/local/sbin/goipvsadm -R </tmp/saved'
 	run parse-only sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules-parse-only'
