@@ -117,7 +117,6 @@ type applyWindow struct {
 	slow     []bool // by request: not quick (see request.quick)
 	answered []bool // by request
 	first    uint32
-	quick    bool // every request is quick
 }
 
 // fill encodes the ops at idx into w.buf, each with its sequence number.
@@ -128,7 +127,6 @@ func (w *applyWindow) fill(c *Client, idx []int) {
 	w.answered = grown(w.answered, len(idx))
 	w.first = c.nextSeqs(len(idx))
 	w.buf = w.buf[:0]
-	w.quick = true
 	for j, i := range idx {
 		flags := netlink.Request
 		if j == len(idx)-1 {
@@ -137,9 +135,7 @@ func (w *applyWindow) fill(c *Client, idx []int) {
 		o := &w.ops[i]
 		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.Key())
 		w.ends = append(w.ends, len(w.buf))
-		if !(request{cmd: opKinds[o.Kind].cmd, modulesLoaded: c.modulesLoadedLocked(o)}).quick() {
-			w.slow[j], w.quick = true, false
-		}
+		w.slow[j] = !(request{cmd: opKinds[o.Kind].cmd, modulesLoaded: c.modulesLoadedLocked(o)}).quick()
 	}
 }
 
@@ -160,7 +156,7 @@ const quickChunk = 128
 // quickChunk requests, which leave Go's scheduler alone (see
 // rawLink.sendQuick); any other in one scheduler-aware sendmsg.
 func (w *applyWindow) send(l link) (int, error) {
-	if !w.quick {
+	if slices.Contains(w.slow, true) {
 		if err := l.send(w.buf); err != nil {
 			return 0, err
 		}
@@ -181,7 +177,7 @@ func (w *applyWindow) send(l link) (int, error) {
 // were not known to be loaded and succeeded: later ones are quick.
 func (w *applyWindow) noteModules(c *Client) {
 	for j, i := range w.idx {
-		if w.slow[j] && w.results[i] == nil && w.ops[i].Kind.setsService() {
+		if w.slow[j] && w.results[i] == nil {
 			c.noteModulesLocked(&w.ops[i])
 		}
 	}

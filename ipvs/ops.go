@@ -155,8 +155,7 @@ func (o *Op) encode(e *attrEncoder, k ServiceKey) request {
 // attributes.
 func (o *Op) appendRequest(b []byte, family uint16, flags netlink.HeaderFlags, seq uint32, k ServiceKey) []byte {
 	if o.Kind == OpSetTimeouts {
-		a, _ := timeoutAttrs(o.Timeouts)
-		return appendRequest(b, family, flags, seq, request{cmd: opKinds[o.Kind].cmd, attrs: a})
+		return appendRequest(b, family, flags, seq, o.encode(&attrEncoder{}, k))
 	}
 	start := len(b)
 	e := attrEncoder{b: appendRequestHeader(b, family, flags, seq, opKinds[o.Kind].cmd)}
