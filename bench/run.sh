@@ -9,7 +9,7 @@
 # comparison; =only: only that comparison, no benchrun), BENCH_PROFILE=1 (only CPU and allocation profiles of the ipvs
 # library in the guest, written to $BENCH_OUT; =kernel: only ipvsprof -op
 # kernelcost; =moby: only a CPU profile of moby's API on goipvsadm), BENCH_KERNEL (default 6.1),
-# BENCH_MEM (MiB, default 2048), BENCH_TIMEOUT (the guest's, default 90m),
+# BENCH_MEM (MiB, default 2048), BENCH_SMP (virtual CPUs, default 1), BENCH_TIMEOUT (the guest's, default 90m),
 # BENCH_BASELINE (a goipvsadm binary copied
 # into the guest as /usr/local/sbin/goipvsadm-baseline, for A/B runs).
 set -euo pipefail
@@ -40,7 +40,7 @@ fi
 
 mkdir -p "$out"
 set +e
-go run ./e2e/cmd/vmrun -kernel "$kernel" -m "${BENCH_MEM:-2048}" -timeout "${BENCH_TIMEOUT:-90m}" -idle 15m \
+go run ./e2e/cmd/vmrun -kernel "$kernel" -m "${BENCH_MEM:-2048}" -smp "${BENCH_SMP:-1}" -timeout "${BENCH_TIMEOUT:-90m}" -idle 15m \
 	-script bench/guest.sh -files "$payload" \
 	-env "BENCH_SMALL=${BENCH_SMALL:-}" -env "BENCH_ARGS=${BENCH_ARGS:-}" -env "BENCH_LIB=${BENCH_LIB:-1}" \
 	-env "BENCH_PROFILE=${BENCH_PROFILE:-}" |

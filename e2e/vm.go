@@ -189,6 +189,8 @@ type RunOptions struct {
 	QEMU string
 	// MemoryMiB is the guest's memory; default 1024.
 	MemoryMiB int
+	// CPUs is the guest's number of virtual CPUs; default 1.
+	CPUs int
 	// PowerOffGrace is how long the guest may run on after E2E-DONE before
 	// QEMU is stopped; default 30s.
 	PowerOffGrace time.Duration
@@ -282,6 +284,9 @@ func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, erro
 	defer cancel()
 	if opts.MemoryMiB > 0 {
 		args[slices.Index(args, "-m")+1] = strconv.Itoa(opts.MemoryMiB)
+	}
+	if opts.CPUs > 0 {
+		args[slices.Index(args, "-smp")+1] = strconv.Itoa(opts.CPUs)
 	}
 	cmd := exec.CommandContext(ctx, qemu, args...)
 	cmd.Stdin = nil

@@ -42,7 +42,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	sendable := make([]int, 0, len(ops))
 	for i := range ops {
 		o := &ops[i]
-		if err := o.check(o.Service.Key()); err != nil {
+		if err := o.check(o.Service.key()); err != nil {
 			results[i] = o.errorFor(err)
 			continue
 		}
@@ -133,7 +133,7 @@ func (w *applyWindow) fill(c *Client, idx []int) {
 			flags |= netlink.Acknowledge
 		}
 		o := &w.ops[i]
-		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.Key())
+		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.key())
 		w.ends = append(w.ends, len(w.buf))
 		w.slow[j] = !(request{cmd: opKinds[o.Kind].cmd, modulesLoaded: c.modulesLoadedLocked(o)}).quick()
 	}

@@ -108,37 +108,53 @@ func (e *attrEncoder) pad(n int) {
 	e.b = append(e.b, make([]byte, (4-n%4)%4)...)
 }
 
-// word appends an attribute of n (at most 4) payload bytes, v's first:
-// with its padding, 8 bytes in one append.
-func (e *attrEncoder) word(typ uint16, n int, v [4]byte) {
-	var a [8]byte
+// The encoders of the requests a restore sends by the hundred thousand
+// (destinations, service keys) set their attributes in an array, at
+// fixed places, and append the array; an attribute of up to 4 payload
+// bytes takes 8 with its padding, which the array's zeroes are.
+
+// setHeader writes at a the header of an attribute of n payload bytes.
+func setHeader(a []byte, typ uint16, n int) {
 	binary.NativeEndian.PutUint16(a[0:], uint16(4+n))
 	binary.NativeEndian.PutUint16(a[2:], typ)
-	a[4], a[5], a[6], a[7] = v[0], v[1], v[2], v[3]
-	*(*[8]byte)(e.extend(8)) = a
 }
 
-// extend lengthens e.b by n bytes and returns them.
-func (e *attrEncoder) extend(n int) []byte {
-	l := len(e.b)
-	if cap(e.b)-l < n {
-		e.b = slices.Grow(e.b, n)
+func setUint8(a *[8]byte, typ uint16, v uint8) {
+	setHeader(a[:], typ, 1)
+	a[4] = v
+}
+
+func setUint16(a *[8]byte, typ uint16, v uint16) {
+	setHeader(a[:], typ, 2)
+	binary.NativeEndian.PutUint16(a[4:], v)
+}
+
+func setUint32(a *[8]byte, typ uint16, v uint32) {
+	setHeader(a[:], typ, 4)
+	binary.NativeEndian.PutUint32(a[4:], v)
+}
+
+// extend lengthens b by n bytes and returns it and them.
+func extend(b []byte, n int) ([]byte, []byte) {
+	l := len(b)
+	if cap(b)-l < n {
+		b = slices.Grow(b, n)
 	}
-	e.b = e.b[:l+n]
-	return e.b[l:]
+	b = b[:l+n]
+	return b, b[l:]
 }
 
-func (e *attrEncoder) uint8(typ uint16, v uint8) { e.word(typ, 1, [4]byte{v}) }
-func (e *attrEncoder) uint16(typ uint16, v uint16) {
-	var a [4]byte
-	binary.NativeEndian.PutUint16(a[:], v)
-	e.word(typ, 2, a)
+// word8 returns e.b lengthened by an attribute of up to 4 payload bytes,
+// to be set.
+func (e *attrEncoder) word8() *[8]byte {
+	var tail []byte
+	e.b, tail = extend(e.b, 8)
+	return (*[8]byte)(tail)
 }
-func (e *attrEncoder) uint32(typ uint16, v uint32) {
-	var a [4]byte
-	binary.NativeEndian.PutUint32(a[:], v)
-	e.word(typ, 4, a)
-}
+
+func (e *attrEncoder) uint8(typ uint16, v uint8)   { setUint8(e.word8(), typ, v) }
+func (e *attrEncoder) uint16(typ uint16, v uint16) { setUint16(e.word8(), typ, v) }
+func (e *attrEncoder) uint32(typ uint16, v uint32) { setUint32(e.word8(), typ, v) }
 
 // string writes s NUL-terminated, as the kernel's NLA_NUL_STRING wants.
 func (e *attrEncoder) string(typ uint16, s string) {
@@ -167,7 +183,7 @@ const nlaFNested = 0x8000
 func appendServiceKeyAttr(b []byte, k ServiceKey) []byte {
 	e := attrEncoder{b: b}
 	n := e.nest(uapi.CmdAttrService)
-	encodeServiceKey(&e, k)
+	e.b = appendServiceKey(e.b, k)
 	e.end(n)
 	return e.b
 }

@@ -13,18 +13,18 @@ import (
 // big-endian on the wire, every other integer is in host order; addresses
 // are always 16 bytes with IPv4 in the first four.
 
-func putAddr(e *attrEncoder, typ uint16, a netip.Addr) {
-	var b [4 + uapi.AddrLen]byte
-	binary.NativeEndian.PutUint16(b[0:], uint16(len(b)))
-	binary.NativeEndian.PutUint16(b[2:], typ)
+// addrAttrLen is the size of an address attribute.
+const addrAttrLen = 4 + uapi.AddrLen
+
+func setAddr(attr *[addrAttrLen]byte, typ uint16, a netip.Addr) {
+	setHeader(attr[:], typ, uapi.AddrLen)
 	if a.Is4() {
 		v4 := a.As4()
-		copy(b[4:], v4[:])
+		copy(attr[4:], v4[:])
 	} else if a.Is6() {
 		v6 := a.As16()
-		copy(b[4:], v6[:])
+		copy(attr[4:], v6[:])
 	}
-	*(*[len(b)]byte)(e.extend(len(b))) = b
 }
 
 func getAddr(b []byte, f Family) (netip.Addr, error) {
@@ -43,10 +43,9 @@ func getAddr(b []byte, f Family) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("address of unknown family %d", uint16(f))
 }
 
-func putPort(e *attrEncoder, typ uint16, p uint16) {
-	var b [4]byte
-	binary.BigEndian.PutUint16(b[:], p)
-	e.word(typ, 2, b)
+func setPort(a *[8]byte, typ uint16, p uint16) {
+	setHeader(a[:], typ, 2)
+	binary.BigEndian.PutUint16(a[4:], p)
 }
 
 func getPort(b []byte) (uint16, error) {
@@ -56,16 +55,18 @@ func getPort(b []byte) (uint16, error) {
 	return binary.BigEndian.Uint16(b), nil
 }
 
-// encodeServiceKey writes the attributes that identify a service.
-func encodeServiceKey(e *attrEncoder, k ServiceKey) {
-	e.uint16(uapi.SvcAttrAF, uint16(k.Family))
+// appendServiceKey appends the attributes that identify a service.
+func appendServiceKey(b []byte, k ServiceKey) []byte {
+	var a [8 + 8 + addrAttrLen + 8]byte
+	setUint16((*[8]byte)(a[0:]), uapi.SvcAttrAF, uint16(k.Family))
 	if k.FWMark != 0 {
-		e.uint32(uapi.SvcAttrFwmark, k.FWMark)
-		return
+		setUint32((*[8]byte)(a[8:]), uapi.SvcAttrFwmark, k.FWMark)
+		return append(b, a[:16]...)
 	}
-	e.uint16(uapi.SvcAttrProtocol, uint16(k.Protocol))
-	putAddr(e, uapi.SvcAttrAddr, k.Addr)
-	putPort(e, uapi.SvcAttrPort, k.Port)
+	setUint16((*[8]byte)(a[8:]), uapi.SvcAttrProtocol, uint16(k.Protocol))
+	setAddr((*[addrAttrLen]byte)(a[16:]), uapi.SvcAttrAddr, k.Addr)
+	setPort((*[8]byte)(a[16+addrAttrLen:]), uapi.SvcAttrPort, k.Port)
+	return append(b, a[:]...)
 }
 
 // encodeService writes a full service, as NEW_SERVICE and SET_SERVICE need
@@ -73,7 +74,7 @@ func encodeServiceKey(e *attrEncoder, k ServiceKey) {
 // netmask, so defaults are always sent.
 func encodeService(e *attrEncoder, s *Service) {
 	k := s.Key()
-	encodeServiceKey(e, k)
+	e.b = appendServiceKey(e.b, k)
 	sched := s.Scheduler
 	if sched == "" {
 		sched = DefaultScheduler
@@ -90,9 +91,9 @@ func encodeService(e *attrEncoder, s *Service) {
 	if k.Family == IPv6 {
 		e.uint32(uapi.SvcAttrNetmask, s.Netmask.Value(IPv6))
 	} else {
-		var nm [4]byte
-		binary.BigEndian.PutUint32(nm[:], s.Netmask.Value(IPv4))
-		e.word(uapi.SvcAttrNetmask, 4, nm)
+		a := e.word8()
+		setHeader(a[:], uapi.SvcAttrNetmask, 4)
+		binary.BigEndian.PutUint32(a[4:], s.Netmask.Value(IPv4))
 	}
 }
 
@@ -176,24 +177,28 @@ func decodeService(b []byte) (Service, error) {
 	return s, nil
 }
 
-// encodeDestination writes a destination. full adds everything NEW_DEST and
-// SET_DEST need; without it only the identity is sent (DEL_DEST). The
-// address family is always sent: without it the kernel takes the service's
-// and mangles a destination of the other family.
-func encodeDestination(e *attrEncoder, d *Destination, full bool) {
-	e.uint16(uapi.DestAttrAddrFamily, uint16(d.Family()))
-	putAddr(e, uapi.DestAttrAddr, d.Addr)
-	putPort(e, uapi.DestAttrPort, d.Port)
+// appendDestination appends a destination's attributes. full adds
+// everything NEW_DEST and SET_DEST need; without it only the identity is
+// sent (DEL_DEST). The address family is always sent: without it the
+// kernel takes the service's and mangles a destination of the other
+// family.
+func appendDestination(b []byte, d *Destination, full bool) []byte {
+	const id = 8 + addrAttrLen + 8 // family, address, port
+	var a [id + 7*8]byte
+	setUint16((*[8]byte)(a[0:]), uapi.DestAttrAddrFamily, uint16(d.Family()))
+	setAddr((*[addrAttrLen]byte)(a[8:]), uapi.DestAttrAddr, d.Addr)
+	setPort((*[8]byte)(a[8+addrAttrLen:]), uapi.DestAttrPort, d.Port)
 	if !full {
-		return
+		return append(b, a[:id]...)
 	}
-	e.uint8(uapi.DestAttrTunType, uint8(d.TunnelType))
-	putPort(e, uapi.DestAttrTunPort, d.TunnelPort)
-	e.uint16(uapi.DestAttrTunFlags, uint16(d.TunnelFlags))
-	e.uint32(uapi.DestAttrFwdMethod, d.ForwardMethod.kernel())
-	e.uint32(uapi.DestAttrWeight, d.Weight)
-	e.uint32(uapi.DestAttrUThresh, d.UpperThreshold)
-	e.uint32(uapi.DestAttrLThresh, d.LowerThreshold)
+	setUint8((*[8]byte)(a[id:]), uapi.DestAttrTunType, uint8(d.TunnelType))
+	setPort((*[8]byte)(a[id+8:]), uapi.DestAttrTunPort, d.TunnelPort)
+	setUint16((*[8]byte)(a[id+16:]), uapi.DestAttrTunFlags, uint16(d.TunnelFlags))
+	setUint32((*[8]byte)(a[id+24:]), uapi.DestAttrFwdMethod, d.ForwardMethod.kernel())
+	setUint32((*[8]byte)(a[id+32:]), uapi.DestAttrWeight, d.Weight)
+	setUint32((*[8]byte)(a[id+40:]), uapi.DestAttrUThresh, d.UpperThreshold)
+	setUint32((*[8]byte)(a[id+48:]), uapi.DestAttrLThresh, d.LowerThreshold)
+	return append(b, a[:]...)
 }
 
 // decodeDestination reads a DEST nest. svcFamily stands in for the address

@@ -170,12 +170,12 @@ func (o *Op) encodeAttrs(e *attrEncoder, k ServiceKey) {
 	if o.Kind.setsService() {
 		encodeService(e, &o.Service)
 	} else {
-		encodeServiceKey(e, k)
+		e.b = appendServiceKey(e.b, k)
 	}
 	e.end(n)
 	if o.Kind >= OpCreateDestination {
 		n := e.nest(uapi.CmdAttrDest)
-		encodeDestination(e, &o.Destination, o.Kind.setsDestination())
+		e.b = appendDestination(e.b, &o.Destination, o.Kind.setsDestination())
 		e.end(n)
 	}
 }

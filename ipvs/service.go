@@ -67,7 +67,10 @@ type Service struct {
 const DefaultScheduler = "wlc"
 
 // Key returns the service's canonical identity.
-func (s Service) Key() ServiceKey {
+func (s Service) Key() ServiceKey { return s.key() }
+
+// key is Key without copying s, for the encoders of many ops.
+func (s *Service) key() ServiceKey {
 	k := ServiceKey{Family: s.Family}
 	if s.FWMark != 0 {
 		k.FWMark = s.FWMark

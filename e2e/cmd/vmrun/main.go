@@ -32,6 +32,7 @@ func main() {
 		timeout = flag.Duration("timeout", 10*time.Minute, "give up after this long")
 		idle    = flag.Duration("idle", 3*time.Minute, "give up after this long without console output")
 		memory  = flag.Int("m", 1024, "guest memory in MiB")
+		cpus    = flag.Int("smp", 1, "guest virtual CPUs")
 		files   listFlag
 		env     listFlag
 	)
@@ -64,6 +65,7 @@ func main() {
 		Timeout:     *timeout,
 		IdleTimeout: *idle,
 		MemoryMiB:   *memory,
+		CPUs:        *cpus,
 		Console:     func(line string) { fmt.Println(line) },
 	})
 	if err != nil {
