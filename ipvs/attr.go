@@ -55,6 +55,42 @@ func (d *attrDecoder) stop() bool {
 	return false
 }
 
+// nextAttr splits the first attribute off b: its type, its payload and
+// the attributes after it; false at the end of b or at a malformed
+// attribute (attrsEnd says which). It is attrDecoder.Next for the
+// decoders of what a listing reads by the hundred thousand
+// (destinations, their counters), whose loops then keep b in registers.
+func nextAttr(b []byte) (typ uint16, payload, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return 0, nil, b, false
+	}
+	n := int(binary.NativeEndian.Uint16(b))
+	if n < 4 || n > len(b) {
+		return 0, nil, b, false
+	}
+	return binary.NativeEndian.Uint16(b[2:]) & attrTypeMask, b[4:n], b[min((n+3)&^3, len(b)):], true
+}
+
+// attrsEnd returns the error of attributes whose walk with nextAttr
+// stopped at b: nil if b is empty.
+func attrsEnd(b []byte) error {
+	d := attrDecoder{b: b}
+	d.stop()
+	return d.err
+}
+
+// fixedAttr returns p if it has n bytes, else n zero bytes, and notes the
+// error in *err if it has none yet: attrDecoder.fixed for nextAttr.
+func fixedAttr(typ uint16, p []byte, n int, err *error) []byte {
+	if len(p) == n {
+		return p
+	}
+	if *err == nil {
+		*err = fmt.Errorf("attribute %d has %d bytes, want %d", typ, len(p), n)
+	}
+	return make([]byte, n)
+}
+
 func (d *attrDecoder) Type() uint16  { return d.typ }
 func (d *attrDecoder) Bytes() []byte { return d.payload }
 func (d *attrDecoder) Err() error    { return d.err }

@@ -210,52 +210,56 @@ func decodeDestination(b []byte, svcFamily Family) (Destination, error) {
 		addr           []byte
 		haveAddr       bool
 		stats, stats64 []byte
+		err            error
 	)
-	ad, err := newAttrDecoder(b)
-	if err != nil {
-		return d, err
-	}
-	for ad.Next() {
-		switch ad.Type() {
+	u32 := func(t uint16, p []byte) uint32 { return binary.NativeEndian.Uint32(fixedAttr(t, p, 4, &err)) }
+	for err == nil {
+		t, p, rest, ok := nextAttr(b)
+		if !ok {
+			err = attrsEnd(b)
+			break
+		}
+		b = rest
+		switch t {
 		case uapi.DestAttrAddrFamily:
-			fam = Family(ad.Uint16())
+			fam = Family(binary.NativeEndian.Uint16(fixedAttr(t, p, 2, &err)))
 		case uapi.DestAttrAddr:
-			addr, haveAddr = ad.Bytes(), true
+			addr, haveAddr = p, true
 		case uapi.DestAttrPort:
 			var perr error
-			if d.Port, perr = getPort(ad.Bytes()); perr != nil {
+			if d.Port, perr = getPort(p); perr != nil {
 				return d, perr
 			}
 		case uapi.DestAttrFwdMethod:
-			d.ForwardMethod = forwardFromKernel(ad.Uint32() & uapi.FwdMask)
+			d.ForwardMethod = forwardFromKernel(u32(t, p) & uapi.FwdMask)
 		case uapi.DestAttrWeight:
-			d.Weight = ad.Uint32()
+			d.Weight = u32(t, p)
 		case uapi.DestAttrUThresh:
-			d.UpperThreshold = ad.Uint32()
+			d.UpperThreshold = u32(t, p)
 		case uapi.DestAttrLThresh:
-			d.LowerThreshold = ad.Uint32()
+			d.LowerThreshold = u32(t, p)
 		case uapi.DestAttrActiveConns:
-			d.ActiveConns = ad.Uint32()
+			d.ActiveConns = u32(t, p)
 		case uapi.DestAttrInactConns:
-			d.InactiveConns = ad.Uint32()
+			d.InactiveConns = u32(t, p)
 		case uapi.DestAttrPersistConns:
-			d.PersistentConns = ad.Uint32()
+			d.PersistentConns = u32(t, p)
 		case uapi.DestAttrTunType:
-			d.TunnelType = TunnelType(ad.Uint8())
+			d.TunnelType = TunnelType(fixedAttr(t, p, 1, &err)[0])
 		case uapi.DestAttrTunPort:
 			var perr error
-			if d.TunnelPort, perr = getPort(ad.Bytes()); perr != nil {
+			if d.TunnelPort, perr = getPort(p); perr != nil {
 				return d, perr
 			}
 		case uapi.DestAttrTunFlags:
-			d.TunnelFlags = TunnelFlags(ad.Uint16())
+			d.TunnelFlags = TunnelFlags(binary.NativeEndian.Uint16(fixedAttr(t, p, 2, &err)))
 		case uapi.DestAttrStats:
-			stats = ad.Bytes()
+			stats = p
 		case uapi.DestAttrStats64:
-			stats64 = ad.Bytes()
+			stats64 = p
 		}
 	}
-	if err := ad.Err(); err != nil {
+	if err != nil {
 		return d, err
 	}
 	if !haveAddr {
@@ -286,24 +290,28 @@ func decodeStatsPair(stats, stats64 []byte) (Stats, error) {
 // counters are still 64 bits wide; PAD attributes are skipped.
 func decodeStats(b []byte, wide bool) (Stats, error) {
 	// The counters' attribute types are 1 to 10, in Stats' field order.
-	var v [uapi.StatsOutBPS]uint64
-	ad, err := newAttrDecoder(b)
-	if err != nil {
-		return Stats{}, err
-	}
-	for ad.Next() {
-		t := ad.Type()
+	var (
+		v   [uapi.StatsOutBPS]uint64
+		err error
+	)
+	for err == nil {
+		t, p, rest, ok := nextAttr(b)
+		if !ok {
+			err = attrsEnd(b)
+			break
+		}
+		b = rest
 		if t < uapi.StatsConns || t > uapi.StatsOutBPS {
 			continue // PAD, or newer than us
 		}
 		if wide || t == uapi.StatsInBytes || t == uapi.StatsOutBytes {
-			v[t-1] = ad.Uint64()
+			v[t-1] = binary.NativeEndian.Uint64(fixedAttr(t, p, 8, &err))
 		} else {
-			v[t-1] = uint64(ad.Uint32())
+			v[t-1] = uint64(binary.NativeEndian.Uint32(fixedAttr(t, p, 4, &err)))
 		}
 	}
 	return Stats{Conns: v[0], InPkts: v[1], OutPkts: v[2], InBytes: v[3], OutBytes: v[4],
-		CPS: v[5], InPPS: v[6], OutPPS: v[7], InBPS: v[8], OutBPS: v[9]}, ad.Err()
+		CPS: v[5], InPPS: v[6], OutPPS: v[7], InBPS: v[8], OutBPS: v[9]}, err
 }
 
 func encodeDaemon(e *attrEncoder, d Daemon) {

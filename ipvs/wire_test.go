@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"net/netip"
 	"strings"
@@ -357,6 +358,28 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 	for i, attrs := range bad {
 		if _, err := decodeService(nest(attrs...)); err == nil {
 			t.Errorf("case %d: decodeService accepted malformed input", i)
+		}
+	}
+}
+
+// TestDecodeDestinationMalformed: the first attribute of the wrong size,
+// or bytes that are not a whole attribute, end the walk with its error.
+func TestDecodeDestinationMalformed(t *testing.T) {
+	addr := netlink.Attribute{Type: uapi.DestAttrAddr, Data: append([]byte{10, 0, 0, 1}, make([]byte, 12)...)}
+	stats := netlink.Attribute{Type: uapi.DestAttrStats64 | netlink.Nested, Data: nest(
+		netlink.Attribute{Type: uapi.StatsConns, Data: le32(1)})}
+	for _, c := range []struct {
+		in   []byte
+		want string
+	}{
+		{nest(addr, netlink.Attribute{Type: uapi.DestAttrWeight, Data: le16(1)}, netlink.Attribute{Type: uapi.DestAttrPort, Data: []byte{1}}),
+			fmt.Sprintf("attribute %d has 2 bytes, want 4", uapi.DestAttrWeight)},
+		{append(nest(addr), 9, 0), "truncated attribute header (2 bytes)"},
+		{append(nest(addr), 40, 0, 1, 0), "attribute length 40 out of 4 bytes"},
+		{nest(addr, stats), fmt.Sprintf("attribute %d has 4 bytes, want 8", uapi.StatsConns)},
+	} {
+		if _, err := decodeDestination(c.in, IPv4); err == nil || err.Error() != c.want {
+			t.Errorf("decodeDestination(%x) = %v, want %q", c.in, err, c.want)
 		}
 	}
 }
