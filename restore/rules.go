@@ -38,6 +38,8 @@ type Rules struct {
 	// others holds the rules that have no compact form: commands that
 	// do not change the table, skipped lines, timeouts.
 	others []Rule
+	// saved is what addSaved reads each line into.
+	saved savedLine
 }
 
 // record is one rule: its line, and its change or where it is kept.
@@ -153,12 +155,13 @@ func (rs *Rules) add(r *Rule, at int64) {
 // number is num and which starts at offset at of the input; false if it
 // does not read it.
 func (rs *Rules) addSaved(raw []byte, num int, at int64) bool {
-	var l savedLine
-	if !readSavedLine(raw, &l) {
+	l := &rs.saved
+	if !readSavedLine(raw, l) {
 		return false
 	}
 	text := raw[:len(raw)-1]
-	rec := record{num: int32(num), textLen: uint32(len(text)), text: uint64(at), kind: l.kind}
+	rec := rs.next()
+	rec.num, rec.textLen, rec.text, rec.kind = int32(num), uint32(len(text)), uint64(at), l.kind
 	if rs.input == nil {
 		rec.text = keepText(rs, text)
 	}
@@ -166,20 +169,24 @@ func (rs *Rules) addSaved(raw []byte, num int, at int64) bool {
 		rec.at = rs.newService(l.svc)
 	} else {
 		rec.at = rs.serviceOf(l.key)
-		rec.dest = specOf(l.dest)
+		rec.dest = l.dest
 	}
-	rs.append(rec)
 	return true
 }
 
 // append appends rec to the records.
-func (rs *Rules) append(rec record) {
+func (rs *Rules) append(rec record) { *rs.next() = rec }
+
+// next appends a zero record and returns it, for the caller to fill in
+// place (a record is 64 bytes, and a restore reads a million).
+func (rs *Rules) next() *record {
 	if rs.n%recChunk == 0 {
 		rs.recs = append(rs.recs, make([]record, 0, recChunk))
 	}
 	last := &rs.recs[len(rs.recs)-1]
-	*last = append(*last, rec)
+	*last = (*last)[:len(*last)+1] // the chunk's new records are zero
 	rs.n++
+	return &(*last)[len(*last)-1]
 }
 
 func (rs *Rules) rec(i int) *record { return &rs.recs[i/recChunk][i%recChunk] }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 
+	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -25,12 +26,14 @@ import (
 // both give the same rules.
 
 // savedLine is what readSavedLine reads from a line: a new service, or a
-// new destination of the service of key.
+// new destination of the service of key. Rules keeps one for all its
+// lines, with the words of the line read last: a line clears nothing.
 type savedLine struct {
-	kind ipvs.OpKind // OpCreateService or OpCreateDestination
-	svc  ipvs.Service
-	key  ipvs.ServiceKey
-	dest ipvs.Destination
+	kind  ipvs.OpKind // OpCreateService or OpCreateDestination
+	svc   ipvs.Service
+	key   ipvs.ServiceKey
+	dest  destSpec
+	words [maxSavedWords][]byte
 }
 
 // maxSavedWords is how many words the longest line readSavedLine reads
@@ -41,8 +44,8 @@ const maxSavedWords = 17
 // readSavedLine reads line, with its newline, into l if it has one of the
 // forms above; false means the general parser must read it.
 func readSavedLine(line []byte, l *savedLine) bool {
-	var w [maxSavedWords][]byte
-	n, ok := savedWords(line, &w)
+	w := &l.words
+	n, ok := savedWords(line, w)
 	if !ok || n < 3 {
 		return false
 	}
@@ -145,28 +148,29 @@ func readSavedDest(w [][]byte, l *savedLine) bool {
 		// to the general parser, which checks that.
 		return false
 	}
-	l.dest = ipvs.Destination{Addr: addr, Port: port}
+	var fwd ipvs.ForwardMethod
 	switch string(w[2]) {
 	case "-m":
-		l.dest.ForwardMethod = ipvs.Masquerade
+		fwd = ipvs.Masquerade
 	case "-g":
-		l.dest.ForwardMethod = ipvs.DirectRoute
+		fwd = ipvs.DirectRoute
 	case "-i":
-		l.dest.ForwardMethod = ipvs.Tunnel
+		fwd = ipvs.Tunnel
 	default:
 		return false
 	}
 	// A direct-routing or tunnelled destination of a service that is not
 	// a firewall mark takes the service's port, whatever the line says:
 	// left to the general parser unless they are the same.
-	if !fwmark && l.dest.ForwardMethod != ipvs.Masquerade && port != l.key.Port {
+	if !fwmark && fwd != ipvs.Masquerade && port != l.key.Port {
 		return false
 	}
+	l.dest = destSpec{addr: compact.AddrOf(addr), port: port, fwd: uint8(fwd)}
 	w, ok := savedNumbers(w[4:], &l.dest)
 	if !ok {
 		return false
 	}
-	if l.dest.ForwardMethod == ipvs.Tunnel {
+	if fwd == ipvs.Tunnel {
 		w, ok = savedTunnel(w, &l.dest)
 	}
 	return ok && len(w) == 0
@@ -174,18 +178,18 @@ func readSavedDest(w [][]byte, l *savedLine) bool {
 
 // savedNumbers reads the weight and the optional thresholds: "W", "W -x X",
 // "W -y Y" or "W -x X -y Y", and returns the words after them.
-func savedNumbers(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
+func savedNumbers(w [][]byte, d *destSpec) ([][]byte, bool) {
 	const maxInt = 1<<31 - 1
 	v, ok := savedNumber(w[0], maxInt)
 	if !ok {
 		return nil, false
 	}
-	d.Weight = uint32(v)
+	d.weight = uint32(v)
 	w = w[1:]
 	for _, o := range [...]struct {
 		opt string
 		to  *uint32
-	}{{"-x", &d.UpperThreshold}, {"-y", &d.LowerThreshold}} {
+	}{{"-x", &d.upper}, {"-y", &d.lower}} {
 		if len(w) >= 2 && string(w[0]) == o.opt {
 			if v, ok = savedNumber(w[1], maxInt); !ok {
 				return nil, false
@@ -202,16 +206,16 @@ func savedNumbers(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
 // checksum option, or "--tun-type gre" and --tun-nocsum or --tun-csum.
 // Any other combination is left to the general parser, which checks
 // them against ipvsadm's table of tunnel options.
-func savedTunnel(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
+func savedTunnel(w [][]byte, d *destSpec) ([][]byte, bool) {
 	if len(w) < 2 || string(w[0]) != "--tun-type" {
 		return w, true
 	}
 	switch string(w[1]) {
 	case "ipip":
-		d.TunnelType = ipvs.IPIP
+		d.tunType = ipvs.IPIP
 		return w[2:], true
 	case "gue":
-		d.TunnelType = ipvs.GUE
+		d.tunType = ipvs.GUE
 		if len(w) < 5 || string(w[2]) != "--tun-port" {
 			return nil, false
 		}
@@ -219,10 +223,10 @@ func savedTunnel(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
 		if !ok || p == 0 {
 			return nil, false
 		}
-		d.TunnelPort = uint16(p)
+		d.tunPort = uint16(p)
 		w = w[4:]
 	case "gre":
-		d.TunnelType = ipvs.GRE
+		d.tunType = ipvs.GRE
 		w = w[2:]
 		if len(w) == 0 || string(w[0]) == "--tun-remcsum" {
 			return nil, false
@@ -233,9 +237,9 @@ func savedTunnel(w [][]byte, d *ipvs.Destination) ([][]byte, bool) {
 	switch string(w[0]) {
 	case "--tun-nocsum":
 	case "--tun-csum":
-		d.TunnelFlags = ipvs.TunnelCsum
+		d.tunFlags = ipvs.TunnelCsum
 	case "--tun-remcsum":
-		d.TunnelFlags = ipvs.TunnelRemCsum
+		d.tunFlags = ipvs.TunnelRemCsum
 	default:
 		return nil, false
 	}
