@@ -385,8 +385,19 @@ func TestLargeDumpKeepsEveryService(t *testing.T) {
 // TestWalkDestinations: the walk gives each service's destinations, in the
 // order of the services given, exactly as Destinations does; an error
 // from fn stops it and comes back as it is; a failed dump stops it with
-// the dump's error.
+// the dump's error; after any of these the client works on. Both ways of
+// walking: one dump after the other, and dumps ahead on a goroutine of
+// their own (with more than one CPU).
 func TestWalkDestinations(t *testing.T) {
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ahead=%v", ahead), func(t *testing.T) {
+			defer ipvs.SetWalkAhead(ahead)()
+			testWalkDestinations(t)
+		})
+	}
+}
+
+func testWalkDestinations(t *testing.T) {
 	c, k := fakeClient(t)
 	ctx := context.Background()
 	var svcs []ipvs.Service
@@ -432,6 +443,36 @@ func TestWalkDestinations(t *testing.T) {
 	})
 	if err != stop || calls != 2 {
 		t.Errorf("fn's error: walk returned %v after %d calls, want %v after 2", err, calls, stop)
+	}
+	if got, err := c.Services(ctx); err != nil || len(got) != len(svcs) {
+		t.Errorf("after fn's error: Services = %d services, %v", len(got), err)
+	}
+	func() {
+		defer func() {
+			if recover() != stop {
+				t.Errorf("fn's panic did not come through the walk")
+			}
+		}()
+		c.WalkDestinations(ctx, svcs, func(int, []ipvs.Destination) error { panic(stop) })
+	}()
+	if got, err := c.Services(ctx); err != nil || len(got) != len(svcs) {
+		t.Errorf("after fn's panic: Services = %d services, %v", len(got), err)
+	}
+
+	// The third service's dump fails: the walk stops there.
+	dumps := 0
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == uapi.CmdGetDest {
+			if dumps++; dumps == 3 {
+				return ipvstest.Fail(unix.ENOMEM)
+			}
+		}
+		return ipvstest.Fault{}
+	})
+	calls = 0
+	err = c.WalkDestinations(ctx, svcs, func(int, []ipvs.Destination) error { calls++; return nil })
+	if !errors.Is(err, unix.ENOMEM) || calls != 2 {
+		t.Errorf("third dump failed: walk returned %v after %d calls, want ENOMEM after 2", err, calls)
 	}
 
 	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {

@@ -204,21 +204,16 @@ func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i
 		fnErr error
 		k     ServiceKey
 	)
-	err := c.sessionLinks(ctx, true, func(_, dl link) error {
-		for i := range svcs {
-			k = canonicalKey(svcs[i].Key())
-			if err := validateKey(k); err != nil {
-				return err
-			}
-			dests, err := c.dumpDestinationsReused(dl, k)
-			if err != nil {
-				return err
-			}
-			if fnErr = fn(i, dests); fnErr != nil {
-				return fnErr
-			}
+	err := c.sessionLinks(ctx, true, func(_, dl link) (err error) {
+		keyOf := func(i int) (ServiceKey, error) {
+			k := canonicalKey(svcs[i].Key())
+			return k, validateKey(k)
 		}
-		return nil
+		k, err = c.walkDestinations(dl, len(svcs), keyOf, func(i int, dests []Destination) error {
+			fnErr = fn(i, dests)
+			return fnErr
+		})
+		return err
 	})
 	if fnErr != nil {
 		return fnErr
@@ -241,25 +236,23 @@ func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
 func (c *Client) dumpDestinationsReused(l link, k ServiceKey) ([]Destination, error) {
 	dests := c.destBuf[:0]
 	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
-	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) error {
-		b, err := nested(m, uapi.CmdAttrDest)
-		if err != nil {
-			return err
-		}
-		d, err := decodeDestination(b, k.Family)
-		if err != nil {
-			return err
-		}
-		dests = append(dests, d)
-		return nil
+	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) (err error) {
+		dests, err = appendDestinationOf(dests, m, k.Family)
+		return err
 	})
-	if cap(dests) <= 4096 { // keep no outsized buffer for good
-		c.destBuf = dests[:0]
-	}
+	c.keepDestBuf(dests)
 	if err != nil {
 		return nil, err
 	}
 	return dests, nil
+}
+
+// keepDestBuf keeps dests's array for the next dump, unless it is
+// outsized.
+func (c *Client) keepDestBuf(dests []Destination) {
+	if cap(dests) <= 4096 {
+		c.destBuf = dests[:0]
+	}
 }
 
 // CreateDestination adds a destination to a service. The zero values of
@@ -362,14 +355,12 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
 			return err
 		}
 		entries = make([]ServiceEntry, len(svcs))
-		for i := range svcs {
-			dests, err := c.dumpDestinations(dl, svcs[i].Key())
-			if err != nil {
-				return err
-			}
-			entries[i] = ServiceEntry{Service: svcs[i], Destinations: dests}
-		}
-		return nil
+		keyOf := func(i int) (ServiceKey, error) { return svcs[i].Key(), nil }
+		_, err = c.walkDestinations(dl, len(svcs), keyOf, func(i int, dests []Destination) error {
+			entries[i] = ServiceEntry{Service: svcs[i], Destinations: append(make([]Destination, 0, len(dests)), dests...)}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, opError("snapshot", "", err, nil)
