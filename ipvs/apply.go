@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -51,36 +52,11 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	if len(sendable) == 0 {
 		return results, nil
 	}
-	done, sent := 0, 0
+	var done, sent int
 	deadline := c.deadline(ctx)
-	err := c.session(ctx, func(l link) error {
-		size := ackWindow(l)
-		w := &applyWindow{ops: ops, results: results}
-		w.buf = make([]byte, 0, min(size, len(sendable))*encodedRequestSize)
-		for done < len(sendable) {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			end := min(done+size, len(sendable))
-			w.fill(c, sendable[done:end])
-			n, err := w.send(l)
-			sent = done + n
-			if err != nil {
-				return err
-			}
-			lost, err := w.collect(l, deadline)
-			if err != nil {
-				return err
-			}
-			w.noteModules(c)
-			done = end
-			if lost {
-				// The buffer is smaller than we thought: go on with
-				// smaller windows.
-				size = max(1, size/4)
-			}
-		}
-		return c.staleResultsLocked(ops, results)
+	err := c.session(ctx, func(l link) (err error) {
+		done, sent, err = c.applyWindows(ctx, l, ops, results, sendable, deadline)
+		return err
 	})
 	if err != nil {
 		// Ops not answered carry the error that stopped the batch. The
@@ -101,6 +77,59 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	return results, nil
 }
 
+// applyWindows sends the ops at sendable on l, window after window, and
+// notes their answers in results. It returns how many of sendable were
+// answered (done) and sent, and the error that stopped it.
+func (c *Client) applyWindows(ctx context.Context, l link, ops []Op, results []error, sendable []int, deadline time.Time) (done, sent int, err error) {
+	size := ackWindow(l)
+	bufCap := min(size, len(sendable)) * encodedRequestSize
+	w := &applyWindow{ops: ops, results: results, buf: make([]byte, 0, bufCap)}
+	var next *applyWindow // encoded beside w's sending, with more than one CPU
+	if len(sendable) > size && applyAheadOn() {
+		next = &applyWindow{ops: ops, results: results, buf: make([]byte, 0, bufCap)}
+	}
+	ahead := &windowFiller{c: c}
+	n := min(size, len(sendable))
+	w.fill(c.family, sendable[:n], c.nextSeqs(n))
+	for done < len(sendable) {
+		if err := ctx.Err(); err != nil {
+			return done, sent, err
+		}
+		end := done + len(w.idx)
+		if next != nil && end < len(sendable) {
+			ahead.start(next, sendable[end:min(end+size, len(sendable))])
+		}
+		n, err := w.send(l, c)
+		sent = done + n
+		if err != nil {
+			ahead.wait()
+			return done, sent, err
+		}
+		lost, err := w.collect(l, deadline)
+		ahead.wait()
+		if err != nil {
+			return done, sent, err
+		}
+		w.noteModules(c)
+		done = end
+		if lost {
+			// The buffer is smaller than we thought: go on with smaller
+			// windows (and drop the one filled ahead).
+			size = max(1, size/4)
+			ahead.filled = false
+		}
+		switch {
+		case ahead.filled:
+			w, next = next, w
+			ahead.filled = false
+		case done < len(sendable):
+			n := min(size, len(sendable)-done)
+			w.fill(c.family, sendable[done:done+n], c.nextSeqs(n))
+		}
+	}
+	return done, sent, c.staleResultsLocked(ops, results)
+}
+
 // encodedRequestSize is about what an op's request takes: a NEW_DEST of
 // an IPv4 service takes 164 bytes, a NEW_SERVICE about 104.
 const encodedRequestSize = 164
@@ -119,13 +148,15 @@ type applyWindow struct {
 	first    uint32
 }
 
-// fill encodes the ops at idx into w.buf, each with its sequence number.
-func (w *applyWindow) fill(c *Client, idx []int) {
+// fill encodes the ops at idx into w.buf, with the sequence numbers from
+// first. It uses nothing of the Client's that changes, so that the next
+// window can be filled while this one is sent.
+func (w *applyWindow) fill(family uint16, idx []int, first uint32) {
 	w.idx = idx
 	w.ends = w.ends[:0]
 	w.slow = grown(w.slow, len(idx))
 	w.answered = grown(w.answered, len(idx))
-	w.first = c.nextSeqs(len(idx))
+	w.first = first
 	w.buf = w.buf[:0]
 	for j, i := range idx {
 		flags := netlink.Request
@@ -133,11 +164,41 @@ func (w *applyWindow) fill(c *Client, idx []int) {
 			flags |= netlink.Acknowledge
 		}
 		o := &w.ops[i]
-		w.buf = o.appendRequest(w.buf, c.family, flags, w.first+uint32(j), o.Service.key())
+		w.buf = o.appendRequest(w.buf, family, flags, w.first+uint32(j), o.Service.key())
 		w.ends = append(w.ends, len(w.buf))
-		w.slow[j] = !(request{cmd: opKinds[o.Kind].cmd, modulesLoaded: c.modulesLoadedLocked(o)}).quick()
 	}
 }
+
+// A windowFiller fills the next window of an Apply on a goroutine of its
+// own, while the current one is sent and answered.
+type windowFiller struct {
+	c      *Client
+	done   chan struct{}
+	filled bool // a window was filled ahead and not used yet
+}
+
+// start fills w with the ops at idx, taking their sequence numbers now.
+func (f *windowFiller) start(w *applyWindow, idx []int) {
+	first := f.c.nextSeqs(len(idx))
+	f.done = make(chan struct{})
+	go func() {
+		defer close(f.done)
+		w.fill(f.c.family, idx, first)
+	}()
+	f.filled = true
+}
+
+// wait waits for the window being filled, if any.
+func (f *windowFiller) wait() {
+	if f.done != nil {
+		<-f.done
+		f.done = nil
+	}
+}
+
+// applyAheadOn reports whether Apply fills a window while sending the one
+// before (tests set it).
+var applyAheadOn = func() bool { return runtime.GOMAXPROCS(0) > 1 }
 
 // grown returns b with n false elements.
 func grown(b []bool, n int) []bool {
@@ -155,7 +216,11 @@ const quickChunk = 128
 // window of quick requests goes out in raw system calls of up to
 // quickChunk requests, which leave Go's scheduler alone (see
 // rawLink.sendQuick); any other in one scheduler-aware sendmsg.
-func (w *applyWindow) send(l link) (int, error) {
+func (w *applyWindow) send(l link, c *Client) (int, error) {
+	for j, i := range w.idx {
+		o := &w.ops[i]
+		w.slow[j] = !(request{cmd: opKinds[o.Kind].cmd, modulesLoaded: c.modulesLoadedLocked(o)}).quick()
+	}
 	if slices.Contains(w.slow, true) {
 		if err := l.send(w.buf); err != nil {
 			return 0, err

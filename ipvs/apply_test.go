@@ -68,6 +68,10 @@ func TestApplyResultsMatchSingleOps(t *testing.T) {
 // TestApplyLarge sends many windows and uses far fewer system calls
 // than requests.
 func TestApplyLarge(t *testing.T) {
+	ipvs.BothWays(t, ipvs.SetApplyAhead, testApplyLarge)
+}
+
+func testApplyLarge(t *testing.T) {
 	c, k := fakeClient(t)
 	var ops []ipvs.Op
 	for i := 0; i < 3000; i++ {
@@ -91,6 +95,10 @@ func TestApplyLarge(t *testing.T) {
 // TestApplyWindowFitsBuffer: the window follows the socket's receive
 // buffer, so a small buffer costs more system calls, never lost answers.
 func TestApplyWindowFitsBuffer(t *testing.T) {
+	ipvs.BothWays(t, ipvs.SetApplyAhead, testApplyWindowFitsBuffer)
+}
+
+func testApplyWindowFitsBuffer(t *testing.T) {
 	c, _ := fakeClient(t, ipvstest.ReceiveBuffer(16<<10))
 	var ops []ipvs.Op
 	for i := 0; i < 600; i++ {
@@ -112,6 +120,10 @@ func TestApplyWindowFitsBuffer(t *testing.T) {
 // reported as ErrAckLost, the others as what they were, the batch goes on
 // with smaller windows, and the client stays usable.
 func TestApplyENOBUFS(t *testing.T) {
+	ipvs.BothWays(t, ipvs.SetApplyAhead, testApplyENOBUFS)
+}
+
+func testApplyENOBUFS(t *testing.T) {
 	c, k := fakeClient(t, ipvstest.ReceiveBuffer(2048))
 	var ops []ipvs.Op
 	for i := 0; i < 600; i++ {

@@ -389,12 +389,7 @@ func TestLargeDumpKeepsEveryService(t *testing.T) {
 // walking: one dump after the other, and dumps ahead on a goroutine of
 // their own (with more than one CPU).
 func TestWalkDestinations(t *testing.T) {
-	for _, ahead := range []bool{false, true} {
-		t.Run(fmt.Sprintf("ahead=%v", ahead), func(t *testing.T) {
-			defer ipvs.SetWalkAhead(ahead)()
-			testWalkDestinations(t)
-		})
-	}
+	ipvs.BothWays(t, ipvs.SetWalkAhead, testWalkDestinations)
 }
 
 func testWalkDestinations(t *testing.T) {
