@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -21,12 +22,30 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	}
 	var failed []*StepError
 	var err error
-	buf := opsPool.Get().(*[]ipvs.Op)
-	defer opsPool.Put(buf)
+	cur := opsPool.Get().(*[]ipvs.Op)
+	defer opsPool.Put(cur)
+	var next *[]ipvs.Op // built beside cur's applying, with more than one CPU
+	if p.Len() > applyChunk && buildAheadOn() {
+		next = opsPool.Get().(*[]ipvs.Op)
+		defer opsPool.Put(next)
+	}
+	ops := p.ops(cur, 0, min(applyChunk, p.Len()))
 	for start := 0; start < p.Len(); start += applyChunk {
 		end := min(start+applyChunk, p.Len())
-		ops := p.ops(buf, start, end)
+		var built chan []ipvs.Op
+		if next != nil && end < p.Len() {
+			built = make(chan []ipvs.Op, 1)
+			go func() { built <- p.ops(next, end, min(end+applyChunk, p.Len())) }()
+		}
 		results, cerr := c.Apply(ctx, ops)
+		if built != nil {
+			// The plan's source is used by one goroutine at a time:
+			// the failed steps are looked up once the next are built.
+			ops = <-built
+			cur, next = next, cur
+		} else if end < p.Len() {
+			ops = p.ops(cur, end, min(end+applyChunk, p.Len()))
+		}
 		for i, r := range results {
 			if r != nil {
 				failed = append(failed, &StepError{Step: p.Step(start + i), Err: r})
@@ -41,6 +60,10 @@ func (p *Plan) Apply(ctx context.Context, c *ipvs.Client) error {
 	}
 	return err
 }
+
+// buildAheadOn reports whether Apply builds the next batch of changes
+// while the Client applies one (tests set it).
+var buildAheadOn = func() bool { return runtime.GOMAXPROCS(0) > 1 }
 
 // applyChunk is how many steps Apply hands to the Client at once: a few of
 // its windows, without a copy of a big plan's every change.

@@ -362,6 +362,50 @@ func TestApplyBestEffort(t *testing.T) {
 	}
 }
 
+// TestApplyLargePlan: a plan of several of the Client's batches, built
+// one after the other or each beside the applying of the one before,
+// makes the same changes and names the same failures, in order.
+func TestApplyLargePlan(t *testing.T) {
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ahead=%v", ahead), func(t *testing.T) {
+			defer reconcile.SetBuildAhead(ahead)()
+			c, k := newClient(t)
+			var steps []reconcile.Step
+			var wantFailed []int
+			for i := range 1200 {
+				svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), Port: 80}
+				steps = append(steps, reconcile.Step{Op: ipvs.CreateService(svc), Line: len(steps) + 1})
+				for j := range 8 {
+					d := ipvs.Destination{Addr: netip.AddrFrom4([4]byte{172, 20, byte(j), 1}), Port: 80, Weight: 1}
+					if i%500 == 7 && j == 7 {
+						d.Addr = netip.AddrFrom4([4]byte{172, 20, 0, 1}) // twice: fails
+						wantFailed = append(wantFailed, len(steps))
+					}
+					steps = append(steps, reconcile.Step{Op: ipvs.CreateDestination(svc.Key(), d), Line: len(steps) + 1})
+				}
+			}
+			plan := planOf(steps)
+			err := plan.Apply(ctx, c)
+			var ae *reconcile.ApplyError
+			if !errors.As(err, &ae) || len(ae.Failed) != len(wantFailed) {
+				t.Fatalf("Apply: %v", err)
+			}
+			for n, f := range ae.Failed {
+				if f.Step != steps[wantFailed[n]] || !errors.Is(f, ipvs.ErrDestinationExists) {
+					t.Errorf("failure %d: %v, want step %d", n, f, wantFailed[n])
+				}
+			}
+			dests := 0
+			for _, e := range read(t, c).Services {
+				dests += len(e.Destinations)
+			}
+			if n := len(k.Services()); n != 1200 || dests != 1200*8-len(wantFailed) {
+				t.Errorf("%d services, %d destinations", n, dests)
+			}
+		})
+	}
+}
+
 // planOf is a plan built by hand, without the table it is for.
 func planOf(steps []reconcile.Step) *reconcile.Plan {
 	p := new(reconcile.Plan)

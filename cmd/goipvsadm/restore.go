@@ -119,10 +119,12 @@ func setGCHeadroom() {
 	debug.SetGCPercent(int(max(restoreGCPercent, gcHeadroom*100/n)))
 }
 
-// batchSize bounds how many changes a restore holds before it sends them;
-// their messages print in order when the batch is done, before any later
-// line's output.
-const batchSize = 4096
+// batchSize bounds how many changes a restore sends before it prints the
+// failures of the batch (which it holds till then); their messages print
+// in order, before any later line's output. A batch is a few of
+// reconcile.Plan.Apply's, which with more than one CPU builds each while
+// the one before is applied.
+const batchSize = 4 * 4096
 
 // restoreTable runs -R --atomic and -R --sync: the rules are checked
 // against the kernel's table before anything is sent, and with --atomic a
