@@ -41,17 +41,32 @@ func (c *Client) walkDestinations(dl link, n int, keyOf func(i int) (ServiceKey,
 // (tests set it).
 var walkAheadOn = func() bool { return runtime.GOMAXPROCS(0) > 1 }
 
-// walkAhead is how many services' dumps may wait to be decoded.
-const walkAhead = 8
-
-// A dumpBatch is one service's destination dump as read: the payload of
-// each message, after its length in 4 bytes.
+// A dumpBatch is the destination dumps of consecutive services as read:
+// the payload of each message, after its length in 4 bytes. The dumping
+// goroutine hands them over a batch at a time: handing over each service
+// on its own woke the other goroutine up, with a system call, thousands
+// of times a listing.
 type dumpBatch struct {
-	i        int
-	k        ServiceKey
+	first    int           // the index of the batch's first service
+	svcs     []batchedDump // in order
 	payloads []byte
-	err      error // of the key or the dump
 }
+
+// A batchedDump is one service's dump in a batch.
+type batchedDump struct {
+	k   ServiceKey
+	end int   // of its payloads
+	err error // of its key or its dump: the batch's last
+}
+
+// The dumping goroutine hands a batch over when it holds batchBytes of
+// payloads or batchServices services, and keeps at most walkAhead batches
+// waiting.
+const (
+	batchBytes    = 32 << 10
+	batchServices = 128
+	walkAhead     = 4
+)
 
 // walkDumpsAhead is walkDestinations with the dumps on a goroutine of
 // their own. Only that goroutine uses dl and c's request buffers until
@@ -62,28 +77,7 @@ func (c *Client) walkDumpsAhead(dl link, n int, keyOf func(i int) (ServiceKey, e
 	stop := make(chan struct{})
 	go func() {
 		defer close(ready)
-		for i := range n {
-			var b *dumpBatch
-			select {
-			case <-stop:
-				return
-			case b = <-free:
-			default:
-				b = new(dumpBatch)
-			}
-			b.i, b.payloads = i, b.payloads[:0]
-			if b.k, b.err = keyOf(i); b.err == nil {
-				b.err = c.dumpRaw(dl, b)
-			}
-			select {
-			case ready <- b:
-			case <-stop:
-				return
-			}
-			if b.err != nil {
-				return
-			}
-		}
+		c.dumpAhead(dl, n, keyOf, ready, free, stop)
 	}()
 	defer func() {
 		// However the walk ends, the dumping goroutine is done with dl
@@ -93,16 +87,20 @@ func (c *Client) walkDumpsAhead(dl link, n int, keyOf func(i int) (ServiceKey, e
 		}
 	}()
 	for b := range ready {
-		k = b.k
-		if b.err != nil {
-			return k, b.err
-		}
-		dests, err := c.decodeBatch(b)
-		if err != nil {
-			return k, err
-		}
-		if err := fn(b.i, dests); err != nil {
-			return k, err
+		from := 0
+		for j, d := range b.svcs {
+			k = d.k
+			if d.err != nil {
+				return k, d.err
+			}
+			dests, err := c.decodeDump(b.payloads[from:d.end], d.k.Family)
+			if err != nil {
+				return k, err
+			}
+			if err := fn(b.first+j, dests); err != nil {
+				return k, err
+			}
+			from = d.end
 		}
 		select {
 		case free <- b:
@@ -112,9 +110,45 @@ func (c *Client) walkDumpsAhead(dl link, n int, keyOf func(i int) (ServiceKey, e
 	return k, nil
 }
 
-// dumpRaw runs b.k's destination dump on dl and keeps its payloads in b.
-func (c *Client) dumpRaw(dl link, b *dumpBatch) error {
-	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], b.k)
+// dumpAhead runs the dumps of walkDumpsAhead and sends them to ready in
+// batches, until the first error or stop.
+func (c *Client) dumpAhead(dl link, n int, keyOf func(i int) (ServiceKey, error), ready, free chan *dumpBatch, stop chan struct{}) {
+	var b *dumpBatch
+	for i := 0; i < n; {
+		if b == nil {
+			select {
+			case <-stop:
+				return
+			case b = <-free:
+			default:
+				b = new(dumpBatch)
+			}
+			b.first, b.svcs, b.payloads = i, b.svcs[:0], b.payloads[:0]
+		}
+		k, err := keyOf(i)
+		if err == nil {
+			err = c.dumpRaw(dl, k, b)
+		}
+		b.svcs = append(b.svcs, batchedDump{k: k, end: len(b.payloads), err: err})
+		i++
+		if err == nil && i < n && len(b.payloads) < batchBytes && len(b.svcs) < batchServices {
+			continue
+		}
+		select {
+		case ready <- b:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+		b = nil
+	}
+}
+
+// dumpRaw runs k's destination dump on dl and appends its payloads to b.
+func (c *Client) dumpRaw(dl link, k ServiceKey, b *dumpBatch) error {
+	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
 	return c.dumpOn(dl, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) error {
 		b.payloads = binary.NativeEndian.AppendUint32(b.payloads, uint32(len(m)))
 		b.payloads = append(b.payloads, m...)
@@ -122,15 +156,15 @@ func (c *Client) dumpRaw(dl link, b *dumpBatch) error {
 	})
 }
 
-// decodeBatch decodes b's destinations into c's reused slice, as
-// dumpDestinationsReused does; the first that fails ends it.
-func (c *Client) decodeBatch(b *dumpBatch) ([]Destination, error) {
+// decodeDump decodes the payloads of one dump in a batch into c's reused
+// slice, as dumpDestinationsReused does; the first that fails ends it.
+func (c *Client) decodeDump(p []byte, svcFamily Family) ([]Destination, error) {
 	dests := c.destBuf[:0]
 	var err error
-	for p := b.payloads; len(p) >= 4 && err == nil; {
+	for len(p) >= 4 && err == nil {
 		m := p[4 : 4+binary.NativeEndian.Uint32(p)]
 		p = p[len(m)+4:]
-		dests, err = appendDestinationOf(dests, m, b.k.Family)
+		dests, err = appendDestinationOf(dests, m, svcFamily)
 	}
 	c.keepDestBuf(dests)
 	return dests, err
