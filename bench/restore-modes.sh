@@ -2,16 +2,17 @@
 # Where the time of goipvsadm -R goes, in the 6.1 guest: the kernel's floor
 # (ipvsprof -op replay of the table's pre-encoded requests), -R of
 # benchrun's rules, -R of goipvsadm -Sn's output (every line in the forms
-# -S writes), and -R of the rules with a last line that stops the restore
-# ("-R" inside -R: parsed, nothing applied). ip_vs is reloaded before each
-# run. N rounds (default 3) of T (default 10000x10); see bench/README.md,
-# "-R at about twice its floor" and "-R at 1.6 times its floor". With
-# /usr/local/sbin/goipvsadm-baseline in the payload (another build), each
-# round also runs it on both inputs, alternating with goipvsadm. Reproduce
+# -S writes), and -R of both with a last line that stops the restore
+# ("-R" inside -R: parsed, nothing applied); then, on the table -R made,
+# -Ln and its floor (ipvsprof -op rawlist). ip_vs is reloaded before each
+# -R. N rounds (default 3) of T (default 10000x10); see bench/README.md,
+# "-R at about twice its floor", "-R at 1.6 times its floor" and "A second
+# CPU". With /usr/local/sbin/goipvsadm-baseline in the payload (another
+# build), each round also runs it, alternating with goipvsadm. Reproduce
 # with bench/restore-mem.sh's payload and
-#   go run ./e2e/cmd/vmrun -kernel 6.1 -m 2048 -timeout 40m -script bench/restore-modes.sh -files /tmp/rm-payload
+#   go run ./e2e/cmd/vmrun -kernel 6.1 -m 2048 [-smp 2] -timeout 40m -script bench/restore-modes.sh -files /tmp/rm-payload
 set -u
-echo "guest: $(uname -r)"
+echo "guest: $(uname -r), $(nproc) CPUs"
 reload_ipvs() {
 	/usr/local/sbin/goipvsadm -C 2>/dev/null
 	# shellcheck disable=SC2046
@@ -26,11 +27,17 @@ reload_ipvs
 /usr/local/sbin/goipvsadm -R </tmp/rules || exit 1
 /usr/local/bin/ipvsprof -op record -requests /tmp/req >/dev/null || exit 1
 /usr/local/sbin/goipvsadm -Sn >/tmp/saved || exit 1
+cp /tmp/saved /tmp/saved-parse-only && echo "-R" >>/tmp/saved-parse-only
 run() { # name command...
 	name=$1
 	shift
 	reload_ipvs
 	printf "MODE %-12s " "$name"
+	{ /usr/local/bin/rusage "$@" >/dev/null; } 2>&1 | grep RUSAGE
+}
+list() { # name command...: on the table as it is
+	printf "MODE %-12s " "$1"
+	shift
 	{ /usr/local/bin/rusage "$@" >/dev/null; } 2>&1 | grep RUSAGE
 }
 i=0
@@ -43,6 +50,14 @@ while [ "$i" -lt "$N" ]; do
 	run rules sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules'
 	run saved sh -c '/usr/local/sbin/goipvsadm -R </tmp/saved'
 	run parse-only sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules-parse-only'
+	run saved-parse-only sh -c '/usr/local/sbin/goipvsadm -R </tmp/saved-parse-only'
+	# The table of the last -R: listings.
+	/usr/local/sbin/goipvsadm -R </tmp/saved || exit 1
+	list floor-Ln /usr/local/bin/ipvsprof -op rawlist
+	if [ -x /usr/local/sbin/goipvsadm-baseline ]; then
+		list base-Ln /usr/local/sbin/goipvsadm-baseline -Ln
+	fi
+	list Ln /usr/local/sbin/goipvsadm -Ln
 	i=$((i + 1))
 done
 reload_ipvs
