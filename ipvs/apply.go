@@ -33,7 +33,8 @@ var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 // changes, deletions, service changes whose modules are loaded), in raw
 // system calls of up to 128 requests that do not involve Go's scheduler.
 // Windows are sized so that the answers fit in the socket's receive
-// buffer even if every request fails.
+// buffer even if every request fails. With more than one CPU, the next
+// window is encoded while the kernel handles the current one.
 //
 // Errors: each result has the sentinels of its op's single-op method, or
 // ErrAckLost; the error is an *OpError with ErrPermission, ErrUnavailable,

@@ -196,7 +196,9 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 // a large table neither allocates per service nor holds every destination
 // at once. dests is valid only during the call, and fn must not use the
 // Client. The walk stops at the first error: fn's, returned as it is, or
-// the failed dump's.
+// the failed dump's. fn is called on the caller's goroutine; with more
+// than one CPU the dumps run a few services ahead on another, so that
+// the kernel's work overlaps the decoding and fn's.
 //
 // Errors: fn's, or those of Destinations.
 func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i int, dests []Destination) error) error {
