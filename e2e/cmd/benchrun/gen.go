@@ -27,18 +27,38 @@ var schedulers = []string{"wlc", "rr", "wrr", "lc", "sh", "wlc", "sed", "nq", "w
 // service; schedulers vary, one in 7 is persistent; forwarding is 60 %
 // masquerading, 30 % direct routing, 10 % tunnelling (ipip, some gue and
 // gre); weights run 0 to 10 and some real servers have connection limits.
-func writeRules(w io.Writer, t tableSpec) error {
+//
+// With changed, one line in 100 differs from the table's (a service's
+// persistence timeout, a real server's weight): the input of an -R --sync
+// that edits 1 % of the table. (Not the scheduler: the kernel waits for an
+// RCU grace period in each change of a service's scheduler, see
+// bench/README.md.)
+func writeRules(w io.Writer, t tableSpec, changed bool) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
+	n := 0 // lines written
+	change := func() bool {
+		n++
+		return changed && n%100 == 50
+	}
 	for i := range t.Services {
 		svc, v6, fwmark := serviceSpec(i)
 		line := "-A " + svc + " -s " + schedulers[i%len(schedulers)]
+		changed := change()
 		switch {
+		case i%7 == 0 && !v6 && changed:
+			line += " -p 301 -M 255.255.255.0"
 		case i%7 == 0 && !v6:
 			line += " -p 300 -M 255.255.255.0"
+		case i%7 == 0 && changed:
+			line += " -p 601"
 		case i%7 == 0:
 			line += " -p 600"
+		case i%11 == 3 && changed:
+			line += " -p 299"
 		case i%11 == 3:
 			line += " -p"
+		case changed:
+			line += " -p 120"
 		}
 		if _, err := fmt.Fprintln(bw, line); err != nil {
 			return err
@@ -83,7 +103,11 @@ func writeRules(w io.Writer, t tableSpec) error {
 			if rport != 0 {
 				rs += fmt.Sprintf(":%d", rport)
 			}
-			line := fmt.Sprintf("-a %s -r %s %s -w %d", svc, rs, fwd, (i*7+j*3)%11)
+			weight := (i*7 + j*3) % 11
+			if change() {
+				weight = (weight + 1) % 11
+			}
+			line := fmt.Sprintf("-a %s -r %s %s -w %d", svc, rs, fwd, weight)
 			if j == 0 && i%13 == 0 {
 				line += " -x 1000 -y 100"
 			}

@@ -29,9 +29,13 @@ import (
 
 // A benchCase is one operation on one table.
 type benchCase struct {
-	Op     string // -R, -Sn, -Ln, -C
-	Table  tableSpec
-	Target float64 // the goipvsadm/ipvsadm wall-time ratio to stay under
+	// Op is -R, -Sn, -Ln, -C or --sync: -R --sync on the table loaded,
+	// of its own rules or, with Changed, of rules that change 1 % of its
+	// lines (ipvsadm has no --sync: goipvsadm and the floor only).
+	Op      string
+	Table   tableSpec
+	Changed bool
+	Target  float64 // the goipvsadm/ipvsadm wall-time ratio to stay under
 	// FloorTarget is the goipvsadm/floor wall-time ratio to stay under;
 	// zero for none (-C has no floor program).
 	FloorTarget float64
@@ -49,36 +53,74 @@ type benchCase struct {
 const rssLimit = 64 << 10
 
 var fullCases = []benchCase{
-	{"-R", tableSpec{2000, 10}, 0.5, 1.10, 0, 0},
-	{"-R", tableSpec{10000, 10}, 0.25, 1.10, 0, 0},
-	{"-Sn", tableSpec{10000, 10}, 0.4, 1.10, 0, 0},
-	{"-Ln", tableSpec{10000, 10}, 0.5, 1.10, rssLimit, 0},
-	{"-C", tableSpec{10000, 10}, 1.0, 0, 0, 7},
-	{"-Sn", tableSpec{16000, 1}, 0.4, 1.10, 0, 0},
-	{"-Ln", tableSpec{16000, 1}, 0.5, 1.10, 0, 0},
+	{Op: "-R", Table: tableSpec{2000, 10}, Target: 0.5, FloorTarget: 1.10},
+	{Op: "-R", Table: tableSpec{10000, 10}, Target: 0.25, FloorTarget: 1.10},
+	{Op: "-Sn", Table: tableSpec{10000, 10}, Target: 0.4, FloorTarget: 1.10},
+	{Op: "-Ln", Table: tableSpec{10000, 10}, Target: 0.5, FloorTarget: 1.10, RSSLimit: rssLimit},
+	{Op: "-C", Table: tableSpec{10000, 10}, Target: 1.0, MinRounds: 7},
+	{Op: "-Sn", Table: tableSpec{16000, 1}, Target: 0.4, FloorTarget: 1.10},
+	{Op: "-Ln", Table: tableSpec{16000, 1}, Target: 0.5, FloorTarget: 1.10},
 }
 
 // scaleCases list 10,000 and 100,000 services, with and without
 // destinations: memory, the distance to the floor, and the growth of
 // goipvsadm's own CPU time with the table.
-var scaleCases = []benchCase{
-	{"-Ln", tableSpec{10000, 0}, 0.5, 1.15, rssLimit, 0},
-	{"-Ln", tableSpec{100000, 0}, 0.5, 1.15, rssLimit, 0},
-	{"-Sn", tableSpec{10000, 0}, 0.4, 1.15, rssLimit, 0},
-	{"-Sn", tableSpec{100000, 0}, 0.4, 1.15, rssLimit, 0},
-	{"-Ln", tableSpec{10000, 1}, 0.5, 1.15, rssLimit, 0},
-	{"-Ln", tableSpec{100000, 1}, 0.5, 1.15, rssLimit, 0},
-	{"-Sn", tableSpec{10000, 1}, 0.4, 1.15, rssLimit, 0},
-	{"-Sn", tableSpec{100000, 1}, 0.4, 1.15, rssLimit, 0},
+var scaleCases = scaleCasesOf([]string{"-Ln", "-Sn"}, tableSpec{10000, 0}, tableSpec{10000, 1}, tableSpec{1000, 100})
+
+// scaleCasesOf lists ops on each table and on the table with ten times its
+// services: listings, -R, and -R --sync without and with changes.
+func scaleCasesOf(ops []string, tables ...tableSpec) []benchCase {
+	var cases []benchCase
+	for _, t := range tables {
+		for _, t := range []tableSpec{t, {t.Services * 10, t.Dests}} {
+			for _, op := range ops {
+				cases = append(cases, benchCase{Op: op, Table: t, Target: 0.5, FloorTarget: 1.15, RSSLimit: rssLimit})
+			}
+			cases = append(cases,
+				benchCase{Op: "-R", Table: t, Target: 0.25, FloorTarget: 1.10, RSSLimit: restoreRSSLimit(t)},
+				benchCase{Op: "--sync", Table: t, FloorTarget: 1.15, RSSLimit: restoreRSSLimit(t)},
+				benchCase{Op: "--sync", Table: t, Changed: true, FloorTarget: 1.15, RSSLimit: restoreRSSLimit(t)})
+		}
+	}
+	return cases
 }
 
+// restoreRSSLimit is issue 11's goal for -R's peak RSS (KiB): 64 MiB for
+// 110,000 lines, 256 MiB for 1,100,000.
+func restoreRSSLimit(t tableSpec) int64 {
+	if t.Lines() > 110000 {
+		return 256 << 10
+	}
+	return 64 << 10
+}
+
+// args are the tool's arguments for the case.
+func (c benchCase) args() []string {
+	if c.Op == "--sync" {
+		return []string{"-R", "--sync"}
+	}
+	return []string{c.Op}
+}
+
+// String names the case's operation.
+func (c benchCase) String() string {
+	s := "`" + strings.Join(c.args(), " ") + "`"
+	if c.Changed {
+		s += ", 1 % changed"
+	}
+	return s
+}
+
+// restores reports whether the case's tool reads rules.
+func (c benchCase) restores() bool { return c.Op == "-R" || c.Op == "--sync" }
+
 var smallCases = []benchCase{
-	{"-R", tableSpec{500, 10}, 0.5, 1.10, 0, 0},
-	{"-Sn", tableSpec{500, 10}, 0.4, 1.10, 0, 0},
-	{"-Ln", tableSpec{500, 10}, 0.5, 1.10, 0, 0},
-	{"-C", tableSpec{500, 10}, 1.0, 0, 0, 0},
-	{"-Sn", tableSpec{1000, 1}, 0.4, 1.10, 0, 0},
-	{"-Ln", tableSpec{1000, 1}, 0.5, 1.10, 0, 0},
+	{Op: "-R", Table: tableSpec{500, 10}, Target: 0.5, FloorTarget: 1.10},
+	{Op: "-Sn", Table: tableSpec{500, 10}, Target: 0.4, FloorTarget: 1.10},
+	{Op: "-Ln", Table: tableSpec{500, 10}, Target: 0.5, FloorTarget: 1.10},
+	{Op: "-C", Table: tableSpec{500, 10}, Target: 1.0},
+	{Op: "-Sn", Table: tableSpec{1000, 1}, Target: 0.4, FloorTarget: 1.10},
+	{Op: "-Ln", Table: tableSpec{1000, 1}, Target: 0.5, FloorTarget: 1.10},
 }
 
 // Indexes in bench.tools.
@@ -89,6 +131,11 @@ const (
 )
 
 type run = Run
+
+type rulesKey struct {
+	table   tableSpec
+	changed bool
+}
 
 type tool struct {
 	Name string
@@ -102,7 +149,7 @@ type bench struct {
 	ref    bool      // run tools[refTool]
 	loader int       // index in tools of the tool that loads tables
 	loaded tableSpec // the table in the spawner's namespace; zero when empty
-	rules  map[tableSpec]string
+	rules  map[rulesKey]string
 	failed bool
 	log    io.Writer
 	sp     *spawner
@@ -118,7 +165,8 @@ func main() {
 		scale     = flag.Bool("scale", false, "listings of 10,000 and 100,000 services instead of the usual cases")
 		ref       = flag.Bool("ref", true, "run the reference ipvsadm too (false: goipvsadm and the floor only, for tables where ipvsadm takes many minutes)")
 		floorProg = flag.String("floor", envOr("IPVSPROF", "/usr/local/bin/ipvsprof"), "the floor program (bench/cmd/ipvsprof); empty: no floor")
-		only      = flag.String("only", "", "run only the cases of these operations (-R, -Sn, -Ln, -C; comma-separated)")
+		only      = flag.String("only", "", "run only the cases of these operations (-R, --sync, -Sn, -Ln, -C; comma-separated)")
+		tables    = flag.String("tables", "", "run only the cases of these tables (e.g. 10000x0,100000x0; comma-separated)")
 		strict    = flag.Bool("strict", false, "exit 3 when a target is missed")
 		gen       = flag.String("gen", "", "write the rules of table SxD (e.g. 10000x10) to stdout and exit")
 		loader    = flag.String("loader", "goipvsadm", "tool that loads the table before -Sn, -Ln and -C runs: ipvsadm or goipvsadm")
@@ -135,7 +183,7 @@ func main() {
 		if _, err := fmt.Sscanf(*gen, "%dx%d", &t.Services, &t.Dests); err != nil {
 			fatal(fmt.Errorf("-gen %q: want SERVICESxDESTS", *gen))
 		}
-		if err := writeRules(os.Stdout, t); err != nil {
+		if err := writeRules(os.Stdout, t, false); err != nil {
 			fatal(err)
 		}
 		return
@@ -154,12 +202,18 @@ func main() {
 		ops := strings.Split(*only, ",")
 		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return !slices.Contains(ops, c.Op) })
 	}
+	if *tables != "" {
+		names := strings.Split(*tables, ",")
+		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool {
+			return !slices.Contains(names, fmt.Sprintf("%dx%d", c.Table.Services, c.Table.Dests))
+		})
+	}
 	b := &bench{
 		dir:    *dir,
 		tools:  []tool{{"ipvsadm", *ipvsadm}, {"goipvsadm", *goipvsadm}},
 		rounds: *rounds,
 		ref:    *ref,
-		rules:  map[tableSpec]string{},
+		rules:  map[rulesKey]string{},
 		log:    os.Stdout,
 	}
 	if *floorProg != "" {
@@ -186,7 +240,7 @@ func main() {
 	for _, c := range cases {
 		r, err := b.runCase(c)
 		if err != nil {
-			fmt.Fprintf(b.log, "BENCH-ERROR %s %s: %v\n", c.Op, c.Table, err)
+			fmt.Fprintf(b.log, "BENCH-ERROR %s %s: %v\n", c, c.Table, err)
 			b.failed = true
 			continue
 		}
@@ -300,8 +354,8 @@ func printTable(w io.Writer, results []result, enforce bool) (missed bool) {
 			refWall, ratio, refCPU = secs(median(ref, wall)), fmt.Sprintf("%.2f", r.ratio()), secs(median(ref, cpu))
 			refRSS = fmt.Sprintf("%.1f MiB", float64(maxRSS(ref))/1024)
 		}
-		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %.1f MiB | %s | %s | %s | %s |\n",
-			r.Case.Op, r.Case.Table, refWall, secs(median(ours, wall)), ratio, floor, floorRatio,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f MiB | %s | %s | %s | %s |\n",
+			r.Case, r.Case.Table, refWall, secs(median(ours, wall)), ratio, floor, floorRatio,
 			r.Case.target(), verdict, float64(maxRSS(ours))/1024, refRSS,
 			secs(median(ours, cpu)), refCPU, floorCPU)
 	}
@@ -316,7 +370,7 @@ func printGrowth(w io.Writer, results []result) {
 	var lines []string
 	for _, big := range results {
 		for _, small := range results {
-			if small.Case.Op != big.Case.Op || small.Case.Table.Dests != big.Case.Table.Dests ||
+			if small.Case.Op != big.Case.Op || small.Case.Changed != big.Case.Changed || small.Case.Table.Dests != big.Case.Table.Dests ||
 				small.Case.Table.Services*10 != big.Case.Table.Services {
 				continue
 			}
@@ -325,8 +379,8 @@ func printGrowth(w io.Writer, results []result) {
 			if u1 > 11*u0 {
 				verdict = "FAIL"
 			}
-			lines = append(lines, fmt.Sprintf("| `%s` | %s → %s | %s → %s | %.1f× | ≤ 11× | %s |",
-				big.Case.Op, small.Case.Table, big.Case.Table, secs(u0), secs(u1), u1.Seconds()/u0.Seconds(), verdict))
+			lines = append(lines, fmt.Sprintf("| %s | %s → %s | %s → %s | %.1f× | ≤ 11× | %s |",
+				big.Case, small.Case.Table, big.Case.Table, secs(u0), secs(u1), u1.Seconds()/u0.Seconds(), verdict))
 		}
 	}
 	if len(lines) == 0 {
@@ -349,11 +403,12 @@ func secs(d time.Duration) string {
 }
 
 // order is the order of the tools in a round: reversed every round. -C
-// has no floor program; without -ref, ipvsadm does not run.
+// has no floor program, ipvsadm no --sync; without -ref, ipvsadm does not
+// run.
 func (b *bench) order(c benchCase, round int) []int {
 	var o []int
 	for ti := range b.tools {
-		if ti == refTool && !b.ref || ti == floorTool && c.Op == "-C" {
+		if ti == refTool && (!b.ref || c.Op == "--sync") || ti == floorTool && c.Op == "-C" {
 			continue
 		}
 		o = append(o, ti)
@@ -368,7 +423,7 @@ func (b *bench) order(c benchCase, round int) []int {
 // in a fresh network namespace.
 func (b *bench) runCase(c benchCase) (result, error) {
 	res := result{Case: c}
-	rules, err := b.rulesFile(c.Table)
+	rules, err := b.rulesFile(c.Table, c.Changed)
 	if err != nil {
 		return res, err
 	}
@@ -380,8 +435,14 @@ func (b *bench) runCase(c benchCase) (result, error) {
 	}
 	// want is the output every run must produce: that of the first run
 	// (ipvsadm's). For -R, it is the table that ipvsadm -Sn shows after
-	// it; the floor's is compared only there.
+	// it; the floor's is compared only there. For --sync, the table that
+	// -R of the rules gives on its own.
 	var want []byte
+	if c.Op == "--sync" {
+		if want, err = b.tableOf(c.Table, rules); err != nil {
+			return res, err
+		}
+	}
 	for round := range max(b.rounds, c.MinRounds) {
 		for _, ti := range b.order(c, round) {
 			t := b.tools[ti]
@@ -394,19 +455,19 @@ func (b *bench) runCase(c benchCase) (result, error) {
 			case want == nil:
 				want = out
 			case !bytes.Equal(out, want):
-				p := filepath.Join(b.dir, fmt.Sprintf("diff-%s-%s-%s.out", strings.TrimPrefix(c.Op, "-"), c.Table, t.Name))
+				p := filepath.Join(b.dir, fmt.Sprintf("diff-%s-%s-%s.out", strings.TrimLeft(c.Op, "-"), c.Table, t.Name))
 				os.WriteFile(p, out, 0o644)
 				return res, fmt.Errorf("%s %s output differs from the reference (%d vs %d bytes, %s): %s",
-					t.Name, c.Op, len(out), len(want), p, firstDiff(want, out))
+					t.Name, c, len(out), len(want), p, firstDiff(want, out))
 			}
 			res.Runs[ti] = append(res.Runs[ti], r)
 			fmt.Fprintf(b.log, "bench: %-3s %-8s round %d %-9s %8.3fs user %6.3fs sys %6.3fs rss %6.1f MiB cs %d+%d\n",
-				c.Op, c.Table, round+1, t.Name, r.Wall.Seconds(), r.User.Seconds(), r.Sys.Seconds(), float64(r.MaxRSS)/1024,
+				c, c.Table, round+1, t.Name, r.Wall.Seconds(), r.User.Seconds(), r.Sys.Seconds(), float64(r.MaxRSS)/1024,
 				r.VolCS, r.InvolCS)
 		}
 	}
 	if c.Op != "-C" && len(want) == 0 {
-		return res, fmt.Errorf("%s printed nothing", c.Op)
+		return res, fmt.Errorf("%s printed nothing", c)
 	}
 	return res, nil
 }
@@ -419,8 +480,10 @@ func (b *bench) measure(c benchCase, ti int, rules, requests string) (run, []byt
 		return run{}, nil, err
 	}
 	t := b.tools[ti]
-	args := []string{c.Op}
+	args := c.args()
 	if ti == floorTool {
+		// For --sync, the dumps that read the table: the changes of a
+		// changed run (1 % of the lines) are not in the floor.
 		args = []string{"-op", "rawlist"}
 		if c.Op == "-R" {
 			args = []string{"-op", "replay", "-requests", requests}
@@ -438,7 +501,14 @@ func (b *bench) measure(c benchCase, ti int, rules, requests string) (run, []byt
 	if err := b.load(c.Table); err != nil {
 		return run{}, nil, err
 	}
-	r, out, err := b.timed(t, "", args...)
+	stdin := ""
+	if c.Op == "--sync" && ti != floorTool {
+		stdin = rules
+	}
+	r, out, err := b.timed(t, stdin, args...)
+	if err == nil && c.Op == "--sync" && ti != floorTool {
+		out, err = b.saveRef()
+	}
 	if err != nil {
 		return r, nil, err
 	}
@@ -457,6 +527,19 @@ func (b *bench) measure(c benchCase, ti int, rules, requests string) (run, []byt
 		}
 	}
 	return r, out, err
+}
+
+// tableOf returns ipvsadm -Sn of the table that the loader's -R of rules
+// (of table t, or changed from it) builds, in a namespace of its own.
+func (b *bench) tableOf(t tableSpec, rules string) ([]byte, error) {
+	if err := b.fresh(); err != nil {
+		return nil, err
+	}
+	if _, _, err := b.timed(b.tools[b.loader], rules, "-R"); err != nil {
+		return nil, fmt.Errorf("loading %s: %w", rules, err)
+	}
+	b.loaded = t
+	return b.saveRef()
 }
 
 // recordRequests writes the requests of table t for the floor's replay:
@@ -494,31 +577,36 @@ func firstDiff(a, b []byte) string {
 	return "same lines"
 }
 
-// rulesFile generates the rules of t once.
-func (b *bench) rulesFile(t tableSpec) (string, error) {
-	if p, ok := b.rules[t]; ok {
+// rulesFile generates the rules of t, or with changed of t with 1 % of
+// its lines changed, once.
+func (b *bench) rulesFile(t tableSpec, changed bool) (string, error) {
+	k := rulesKey{t, changed}
+	if p, ok := b.rules[k]; ok {
 		return p, nil
 	}
 	p := filepath.Join(b.dir, fmt.Sprintf("rules-%dx%d", t.Services, t.Dests))
+	if changed {
+		p += "-changed"
+	}
 	f, err := os.Create(p)
 	if err != nil {
 		return "", err
 	}
-	if err := writeRules(f, t); err != nil {
+	if err := writeRules(f, t, changed); err != nil {
 		f.Close()
 		return "", err
 	}
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	b.rules[t] = p
+	b.rules[k] = p
 	return p, nil
 }
 
 // load builds table t in the spawner's namespace with the loader's -R.
 // (The -R case checks that both tools load the same table.)
 func (b *bench) load(t tableSpec) error {
-	rules, err := b.rulesFile(t)
+	rules, err := b.rulesFile(t, false)
 	if err != nil {
 		return err
 	}
