@@ -18,13 +18,16 @@ import (
 // receive buffer overflowed (ENOBUFS), so whether it succeeded is unknown.
 var ErrAckLost = errors.New("acknowledgement lost: outcome unknown")
 
-// Apply carries out ops in order, many per system call, and returns one
-// result per op (nil for success), in the same order. Like the kernel, it
-// goes on after a failed op: each result says what happened to its op,
-// exactly as the single-op methods would have said. The error is not nil
-// when the socket failed or ctx ended; results of ops not carried out
-// then hold that error, and those sent but not answered also match
-// ErrAckLost.
+// Apply carries out ops, many per system call, and returns one result per
+// op (nil for success), in the ops' order. The table after is the one ops
+// in order give: the ops on one service go out in their order, those on
+// different services in the order of the kernel's hash chains, where it
+// finds their services fastest, and timeouts after every op before them
+// and before every op after them. Like the kernel, it goes on after a
+// failed op: each result says what happened to its op, exactly as the
+// single-op methods would have said. The error is not nil when the socket
+// failed or ctx ended; results of ops not carried out then hold that
+// error, and those sent but not answered also match ErrAckLost.
 //
 // The requests go out in windows; only the last of a window asks for an
 // acknowledgement (the kernel reports every failure anyway), so a window
@@ -52,6 +55,9 @@ func (c *Client) Apply(ctx context.Context, ops []Op) ([]error, error) {
 	}
 	if len(sendable) == 0 {
 		return results, nil
+	}
+	if len(sendable) >= minChainOrder {
+		sendable = chainOrder(ops, sendable, make([]int, 0, len(sendable)))
 	}
 	var done, sent int
 	deadline := c.deadline(ctx)

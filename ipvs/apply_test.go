@@ -3,7 +3,9 @@ package ipvs_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -63,6 +65,63 @@ func TestApplyResultsMatchSingleOps(t *testing.T) {
 	if len(k1.Services()) != len(k2.Services()) {
 		t.Errorf("batch left %d services, single ops %d", len(k1.Services()), len(k2.Services()))
 	}
+}
+
+// TestApplyInChainOrder: Apply sends ops on different services in the
+// order of the kernel's hash chains; every result, and the table after
+// (down to the order the kernel lists it in), is what the ops one by one
+// in their order give.
+func TestApplyInChainOrder(t *testing.T) {
+	ctx := context.Background()
+	for seed := range 16 {
+		ops := ipvs.RandomOps(rand.New(rand.NewPCG(uint64(seed), 7)), 600)
+		batch, k1 := fakeClient(t, ipvstest.HashSeed(uint8(seed*37)))
+		got, err := batch.Apply(ctx, ops)
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		single, k2 := fakeClient(t, ipvstest.HashSeed(uint8(seed*37)))
+		failed := 0
+		for i, o := range ops {
+			want := applyOne(ctx, single, o)
+			if (want == nil) != (got[i] == nil) || (want != nil && want.Error() != got[i].Error()) {
+				t.Fatalf("seed %d, op %d (%v): batch %v, single %v", seed, i, o.Kind, got[i], want)
+			}
+			if want != nil {
+				failed++
+			}
+		}
+		if failed == 0 || failed == len(ops) {
+			t.Fatalf("seed %d: %d of %d ops failed: the ops do not test much", seed, failed, len(ops))
+		}
+		if s1, s2 := k1.Services(), k2.Services(); !reflect.DeepEqual(s1, s2) {
+			t.Fatalf("seed %d: the tables differ:\nbatch  %v\nsingle %v", seed, s1, s2)
+		}
+		t1, _ := batch.Timeouts(ctx)
+		t2, _ := single.Timeouts(ctx)
+		if t1 != t2 {
+			t.Fatalf("seed %d: timeouts %v, one by one %v", seed, t1, t2)
+		}
+	}
+}
+
+// applyOne applies o with the single-op method of its kind.
+func applyOne(ctx context.Context, c *ipvs.Client, o ipvs.Op) error {
+	switch o.Kind {
+	case ipvs.OpCreateService:
+		return c.CreateService(ctx, o.Service)
+	case ipvs.OpUpdateService:
+		return c.UpdateService(ctx, o.Service)
+	case ipvs.OpDeleteService:
+		return c.DeleteService(ctx, o.Service.Key())
+	case ipvs.OpCreateDestination:
+		return c.CreateDestination(ctx, o.Service.Key(), o.Destination)
+	case ipvs.OpUpdateDestination:
+		return c.UpdateDestination(ctx, o.Service.Key(), o.Destination)
+	case ipvs.OpDeleteDestination:
+		return c.DeleteDestination(ctx, o.Service.Key(), o.Destination.Key())
+	}
+	return c.SetTimeouts(ctx, o.Timeouts)
 }
 
 // TestApplyLarge sends many windows and uses far fewer system calls

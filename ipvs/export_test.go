@@ -32,3 +32,9 @@ func BothWays(t interface {
 		})
 	}
 }
+
+// RandomOps returns n random ops of every kind on a few dozen services.
+var RandomOps = randomOps
+
+// Chain is the kernel's service hash chain of k, up to a permutation.
+func Chain(k ServiceKey) int { return k.chain() }

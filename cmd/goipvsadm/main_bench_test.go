@@ -61,6 +61,23 @@ func BenchmarkRestoreSync10kx10(b *testing.B)   { benchmarkRestore(b, 10000, 10,
 // BenchmarkRestore100kx10 restores 1,100,000 lines.
 func BenchmarkRestore100kx10(b *testing.B) { benchmarkRestore(b, 100000, 10) }
 
+// -R --sync of the rules of the table already there: the table read,
+// diffed and left alone.
+func BenchmarkRestoreSyncUnchanged10kx0(b *testing.B)  { benchmarkSyncUnchanged(b, 10000, 0) }
+func BenchmarkRestoreSyncUnchanged10kx10(b *testing.B) { benchmarkSyncUnchanged(b, 10000, 10) }
+func BenchmarkRestoreSyncUnchanged100kx0(b *testing.B) { benchmarkSyncUnchanged(b, 100000, 0) }
+
+func benchmarkSyncUnchanged(b *testing.B, n, m int) {
+	in := benchrules.Rules(n, m)
+	f := benchApp{k: ipvstest.New()}
+	f.run(b, in, io.Discard, "-R")
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f.run(b, in, io.Discard, "-R", "--sync")
+	}
+}
+
 func benchmarkList(b *testing.B, n, m int, args ...string) {
 	f := benchApp{k: ipvstest.New()}
 	f.run(b, benchrules.Rules(n, m), io.Discard, "-R")
