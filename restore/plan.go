@@ -140,7 +140,7 @@ func (r *ruleRun) WriteOp(i int, o *ipvs.Op) {
 		return
 	}
 	if r.keyOf != int(rec.at)+1 {
-		r.keyOf, r.key = int(rec.at)+1, r.rs.services[rec.at].Key()
+		r.keyOf, r.key = int(rec.at)+1, r.rs.service(rec.at).Key()
 	}
 	r.rs.writeOp(rec, r.key, o)
 }

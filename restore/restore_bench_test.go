@@ -43,6 +43,23 @@ func BenchmarkParseRules(b *testing.B) {
 	}
 }
 
+// BenchmarkParseRulesServices parses 100,000 services without real
+// servers: what a table of many services costs besides its lines.
+func BenchmarkParseRulesServices(b *testing.B) {
+	in := benchrules.Rules(100000, 0)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rules, err := ParseRules(bytes.NewReader(in), Options{Reread: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rules.Len() != 100000 {
+			b.Fatalf("%d rules", rules.Len())
+		}
+	}
+}
+
 // BenchmarkTokenize splits the same 110,000 lines into words only.
 func BenchmarkTokenize(b *testing.B) {
 	in := benchrules.Rules(10000, 10)

@@ -27,10 +27,15 @@ type Rules struct {
 	texts []string
 	chunk []byte
 	input io.ReaderAt
-	// services holds the services of the rules' table changes: each
-	// -A and -E line's own, and one per key for the other lines.
-	services []compact.Service
-	keys     map[ipvs.ServiceKey]int32
+	// services holds the services of the rules' table changes, in
+	// chunks of recChunk: each -A and -E line's own, and one per key for
+	// the other lines.
+	services  [][]compact.Service
+	nServices int32
+	// keys indexes services by key, the last of each key; it is built
+	// when a line first names a service other than the last one, which
+	// the lines -S writes never do.
+	keys map[ipvs.ServiceKey]int32
 	// last is the service named last (-1: none), whose key is lastKey:
 	// the next line often names it too.
 	last    int32
@@ -94,7 +99,7 @@ const recChunk = 1 << 12
 // nearly all of a table in are read without the general parser, with the
 // same result, several times faster.
 func ParseRules(r io.Reader, opts Options) (*Rules, error) {
-	rs := &Rules{keys: make(map[ipvs.ServiceKey]int32)}
+	rs := &Rules{}
 	var start int64
 	if opts.Reread {
 		rs.input, start = rereadable(r)
@@ -236,10 +241,8 @@ func (rs *Rules) compact(r *Rule, rec *record) bool {
 
 // newService adds the service of an -A or -E line and returns its index.
 func (rs *Rules) newService(svc ipvs.Service) int32 {
-	at := int32(len(rs.services))
-	rs.services = append(rs.services, compact.ServiceOf(svc))
 	k := svc.Key()
-	rs.keys[k] = at
+	at := rs.addService(compact.ServiceOf(svc), k)
 	rs.last, rs.lastKey = at, k
 	return at
 }
@@ -251,20 +254,44 @@ func (rs *Rules) serviceOf(k ipvs.ServiceKey) int32 {
 	if rs.last >= 0 && rs.lastKey == k {
 		return rs.last
 	}
+	if rs.keys == nil {
+		rs.keys = make(map[ipvs.ServiceKey]int32)
+		for at := range rs.nServices {
+			rs.keys[rs.service(at).Key()] = at
+		}
+	}
 	at, ok := rs.keys[k]
 	if !ok {
-		at = int32(len(rs.services))
-		rs.services = append(rs.services, compact.ServiceOf(ipvs.DeleteService(k).Service))
-		rs.keys[k] = at
+		at = rs.addService(compact.ServiceOf(ipvs.DeleteService(k).Service), k)
 	}
 	rs.last, rs.lastKey = at, k
 	return at
 }
 
+// addService appends s, whose key is k, to the services.
+func (rs *Rules) addService(s compact.Service, k ipvs.ServiceKey) int32 {
+	at := rs.nServices
+	if at%recChunk == 0 {
+		rs.services = append(rs.services, make([]compact.Service, 0, recChunk))
+	}
+	last := &rs.services[len(rs.services)-1]
+	*last = append(*last, s)
+	rs.nServices++
+	if rs.keys != nil {
+		rs.keys[k] = at
+	}
+	return at
+}
+
+// service returns the service at index at.
+func (rs *Rules) service(at int32) *compact.Service {
+	return &rs.services[at/recChunk][at%recChunk]
+}
+
 // op returns the change of a compact record.
 func (rs *Rules) op(rec *record) ipvs.Op {
 	var o ipvs.Op
-	rs.writeOp(rec, rs.services[rec.at].Key(), &o)
+	rs.writeOp(rec, rs.service(rec.at).Key(), &o)
 	return o
 }
 
@@ -273,9 +300,9 @@ func (rs *Rules) op(rec *record) ipvs.Op {
 func (rs *Rules) writeOp(rec *record, k ipvs.ServiceKey, o *ipvs.Op) {
 	switch rec.kind {
 	case ipvs.OpCreateService:
-		*o = ipvs.CreateService(rs.services[rec.at].Service())
+		*o = ipvs.CreateService(rs.service(rec.at).Service())
 	case ipvs.OpUpdateService:
-		*o = ipvs.UpdateService(rs.services[rec.at].Service())
+		*o = ipvs.UpdateService(rs.service(rec.at).Service())
 	case ipvs.OpDeleteService:
 		*o = ipvs.DeleteService(k)
 	case ipvs.OpCreateDestination:

@@ -34,6 +34,28 @@ type savedLine struct {
 	key   ipvs.ServiceKey
 	dest  destSpec
 	words [maxSavedWords][]byte
+	// schedulers holds the scheduler names read so far, so that the
+	// services of a table share a few strings.
+	schedulers map[string]string
+}
+
+// maxSchedulerNames bounds savedLine.schedulers: a table uses a few.
+const maxSchedulerNames = 64
+
+// scheduler returns b as a string, shared with the services before that
+// named the same scheduler.
+func (l *savedLine) scheduler(b []byte) string {
+	if s, ok := l.schedulers[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(l.schedulers) < maxSchedulerNames {
+		if l.schedulers == nil {
+			l.schedulers = make(map[string]string)
+		}
+		l.schedulers[s] = s
+	}
+	return s
 }
 
 // maxSavedWords is how many words the longest line readSavedLine reads
@@ -98,7 +120,7 @@ func readSavedService(w [][]byte, l *savedLine) bool {
 	if len(w) < 2 || string(w[0]) != "-s" || !savedName(w[1], 15) {
 		return false
 	}
-	l.svc.Scheduler = string(w[1])
+	l.svc.Scheduler = l.scheduler(w[1])
 	w = w[2:]
 	if len(w) >= 2 && string(w[0]) == "-p" {
 		t, ok := savedNumber(w[1], maxTimeout)
