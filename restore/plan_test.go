@@ -2,7 +2,6 @@ package restore_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,7 +16,6 @@ import (
 	"github.com/goipvsadm/goipvsadm/restore"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -156,9 +154,9 @@ func TestAtomicRestoreFaultAtEveryStep(t *testing.T) {
 		// Apply sends the changes of different services in the kernel's
 		// order, not the plan's: the error names the step whose request
 		// was refused.
-		cmd, key := requestService(t, refused)
-		if cmd != ipvsCommand[ae.Step.Op.Kind] || cmd != ipvsCmdSetConfig && key != ae.Step.Op.Service.Key() {
-			t.Errorf("failing request %d (command %d, %v): error names step %+v", fail, cmd, key, ae.Step.Op)
+		key, _ := refused.ServiceKey()
+		if refused.Command != ipvsCommand[ae.Step.Op.Kind] || refused.Command != ipvsCmdSetConfig && key != ae.Step.Op.Service.Key() {
+			t.Errorf("failing request %d (command %d, %v): error names step %+v", fail, refused.Command, key, ae.Step.Op)
 		}
 		if diff := cmp.Diff(before, readState(t, c), cmpValues, ignoreCounters); diff != "" {
 			t.Fatalf("failing step %d: table not restored (-before +after):\n%s", fail, diff)
@@ -185,46 +183,6 @@ var ipvsCommand = map[ipvs.OpKind]uint8{
 
 // ipvsCmdSetConfig is IPVS_CMD_SET_CONFIG.
 const ipvsCmdSetConfig = 12
-
-// requestService returns the command of an IPVS request and the key of the
-// service it names (IPVS_CMD_ATTR_SERVICE's IPVS_SVC_ATTR_AF, PROTOCOL,
-// ADDR, PORT and FWMARK).
-func requestService(t *testing.T, r ipvstest.Request) (uint8, ipvs.ServiceKey) {
-	t.Helper()
-	var k ipvs.ServiceKey
-	var addr [16]byte
-	for _, a := range r.Attributes {
-		if a.Type&^netlink.Nested != 1 {
-			continue
-		}
-		ad, err := netlink.NewAttributeDecoder(a.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for ad.Next() {
-			switch ad.Type() {
-			case 1:
-				k.Family = ipvs.Family(ad.Uint16())
-			case 2:
-				k.Protocol = ipvs.Protocol(ad.Uint16())
-			case 3:
-				copy(addr[:], ad.Bytes())
-			case 4:
-				k.Port = binary.BigEndian.Uint16(ad.Bytes())
-			case 5:
-				k.FWMark = ad.Uint32()
-			}
-		}
-	}
-	switch {
-	case k.FWMark != 0:
-	case k.Family == ipvs.IPv6:
-		k.Addr = netip.AddrFrom16(addr)
-	default:
-		k.Addr = netip.AddrFrom4([4]byte(addr[:4]))
-	}
-	return r.Command, k
-}
 
 var ignoreCounters = cmp.Options{
 	cmpopts.IgnoreFields(ipvs.Service{}, "Stats"),

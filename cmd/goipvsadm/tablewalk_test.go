@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"math/rand"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/goipvsadm/goipvsadm/internal/listing"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -108,50 +106,12 @@ func loadTable(t *testing.T, f *fakeRun, tbl randomTable) {
 // ESRCH, as when it was deleted after the service dump.
 func failDestDumps(kern *ipvstest.Kernel, k ipvs.ServiceKey) {
 	kern.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
-		if !r.IsIPVS() || r.Command != 8 || len(r.Attributes) == 0 { // IPVS_CMD_GET_DEST
+		if !r.IsIPVS() || r.Command != 8 { // IPVS_CMD_GET_DEST
 			return ipvstest.Fault{}
 		}
-		if got, ok := requestKey(r.Attributes[0].Data); ok && got == k {
+		if got, ok := r.ServiceKey(); ok && got == k {
 			return ipvstest.Fail(unix.ESRCH)
 		}
 		return ipvstest.Fault{}
 	})
-}
-
-// requestKey decodes the service key of a request's service attribute
-// (linux/ip_vs.h: af 1, protocol 2, addr 3, port 4, fwmark 5).
-func requestKey(data []byte) (ipvs.ServiceKey, bool) {
-	ad, err := netlink.NewAttributeDecoder(data)
-	if err != nil {
-		return ipvs.ServiceKey{}, false
-	}
-	var k ipvs.ServiceKey
-	var addr []byte
-	for ad.Next() {
-		switch ad.Type() {
-		case 1:
-			k.Family = ipvs.Family(ad.Uint16())
-		case 2:
-			k.Protocol = ipvs.Protocol(ad.Uint16())
-		case 3:
-			addr = ad.Bytes()
-		case 4:
-			b := ad.Bytes()
-			if len(b) == 2 {
-				k.Port = uint16(b[0])<<8 | uint16(b[1])
-			}
-		case 5:
-			k.FWMark = ad.Uint32()
-		}
-	}
-	if k.FWMark != 0 {
-		k.Protocol = 0
-		return k, ad.Err() == nil
-	}
-	if k.Family == ipvs.IPv4 && len(addr) >= 4 {
-		k.Addr = netip.AddrFrom4([4]byte(addr[:4]))
-	} else if len(addr) == 16 {
-		k.Addr = netip.AddrFrom16([16]byte(addr))
-	}
-	return k, ad.Err() == nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -62,4 +63,36 @@ func ExampleKernel_InjectFault() {
 	// Output:
 	// true
 	// 0 <nil>
+}
+
+// A fault for one service: every request about 10.0.0.2:80 fails with
+// EIO, the others go through.
+func ExampleRequest_ServiceKey() {
+	k := ipvstest.New()
+	c, err := ipvs.New(&ipvs.Config{Dial: k.Dial})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	broken := ipvs.ServiceKey{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.2"), Port: 80}
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if key, ok := r.ServiceKey(); ok && key == broken {
+			return ipvstest.Fail(syscall.EIO)
+		}
+		return ipvstest.Fault{}
+	})
+	ctx := context.Background()
+	for _, s := range []ipvs.Service{
+		{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80},
+		{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("10.0.0.2"), Port: 80},
+		{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("2001:db8::2"), Port: 80},
+		{FWMark: 7},
+	} {
+		fmt.Println(s.Key(), errors.Is(c.CreateService(ctx, s), syscall.EIO))
+	}
+	// Output:
+	// TCP 10.0.0.1:80 false
+	// TCP 10.0.0.2:80 true
+	// TCP [2001:db8::2]:80 false
+	// FWM 7 false
 }

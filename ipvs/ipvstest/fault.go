@@ -2,9 +2,11 @@ package ipvstest
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"syscall"
 	"time"
 
+	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
 	"github.com/mdlayher/netlink"
 )
@@ -33,6 +35,56 @@ type Request struct {
 
 // IsIPVS reports whether r is an IPVS command.
 func (r Request) IsIPVS() bool { return r.Family == FamilyID }
+
+// ServiceKey returns the key of the service r names (its
+// IPVS_CMD_ATTR_SERVICE), for a hook that fails the requests about one
+// service; false if r names none.
+func (r Request) ServiceKey() (ipvs.ServiceKey, bool) {
+	if !r.IsIPVS() {
+		return ipvs.ServiceKey{}, false
+	}
+	for _, a := range r.Attributes {
+		if a.Type&^netlink.Nested == uapi.CmdAttrService {
+			return serviceKeyOf(a.Data)
+		}
+	}
+	return ipvs.ServiceKey{}, false
+}
+
+// serviceKeyOf decodes the key of a service attribute's data.
+func serviceKeyOf(data []byte) (ipvs.ServiceKey, bool) {
+	ad, err := netlink.NewAttributeDecoder(data)
+	if err != nil {
+		return ipvs.ServiceKey{}, false
+	}
+	var k ipvs.ServiceKey
+	var addr []byte
+	for ad.Next() {
+		switch ad.Type() {
+		case uapi.SvcAttrAF:
+			k.Family = ipvs.Family(ad.Uint16())
+		case uapi.SvcAttrProtocol:
+			k.Protocol = ipvs.Protocol(ad.Uint16())
+		case uapi.SvcAttrAddr:
+			addr = ad.Bytes()
+		case uapi.SvcAttrPort:
+			if b := ad.Bytes(); len(b) == 2 {
+				k.Port = binary.BigEndian.Uint16(b)
+			}
+		case uapi.SvcAttrFwmark:
+			k.FWMark = ad.Uint32()
+		}
+	}
+	switch {
+	case k.FWMark != 0:
+		k.Protocol = 0
+	case k.Family == ipvs.IPv4 && len(addr) >= 4:
+		k.Addr = netip.AddrFrom4([4]byte(addr[:4]))
+	case k.Family == ipvs.IPv6 && len(addr) == 16:
+		k.Addr = netip.AddrFrom16([16]byte(addr))
+	}
+	return k, ad.Err() == nil
+}
 
 // IsDump reports whether r asks for a dump.
 func (r Request) IsDump() bool { return r.Flags&netlink.Dump == netlink.Dump }
