@@ -28,7 +28,9 @@ func DiffTable(current State, desired *Table) *Plan {
 	n := 0
 	diffTables(cur, desired, func(ipvs.OpKind, *tableEntry, int) { n++ })
 	src := &diffSteps{refs: make([]diffRef, 0, n)}
-	diffTables(cur, desired, src.add)
+	if n > 0 {
+		diffTables(cur, desired, src.add)
+	}
 	desired.shared = true
 	p := &Plan{src: src, base: cur}
 	if t := timeoutChange(current.Timeouts, desired.timeouts); t != (ipvs.Timeouts{}) {
@@ -105,12 +107,11 @@ func timeoutChange(cur, want ipvs.Timeouts) ipvs.Timeouts {
 // the service (of want for a creation or an update, of cur for a
 // deletion) and destination (its index; -1: none) it is about.
 func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item int)) {
-	for i, k := range want.order {
-		d := want.svcs[k]
-		if d == nil || d.seq != i {
+	for _, d := range want.order {
+		if d.deleted {
 			continue
 		}
-		c := cur.svcs[k]
+		c := cur.svcs[d.svc.Key()]
 		if c == nil {
 			add(ipvs.OpCreateService, d, -1)
 			for i := range d.dests.items {
@@ -118,7 +119,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			}
 			continue
 		}
-		if !sameService(c.svc.Service(), d.svc.Service()) {
+		if c.svc != d.svc && !sameService(c.svc.Service(), d.svc.Service()) {
 			add(ipvs.OpUpdateService, d, -1)
 		}
 		var updates []int
@@ -140,8 +141,8 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			}
 		}
 	}
-	for i, k := range cur.order {
-		if c := cur.svcs[k]; c != nil && c.seq == i && want.svcs[k] == nil {
+	for _, c := range cur.order {
+		if !c.deleted && want.svcs[c.svc.Key()] == nil {
 			add(ipvs.OpDeleteService, c, -1)
 		}
 	}

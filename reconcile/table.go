@@ -17,7 +17,7 @@ import (
 // a service).
 type Table struct {
 	svcs  map[ipvs.ServiceKey]*tableEntry
-	order []ipvs.ServiceKey // insertion order; deleted keys are skipped lazily
+	order []*tableEntry // insertion order; deleted entries are skipped lazily
 
 	timeouts     ipvs.Timeouts // zero fields: unknown or unchanged
 	timeoutsLine int32         // the line of the step that last set them (ApplyStep)
@@ -27,10 +27,10 @@ type Table struct {
 }
 
 type tableEntry struct {
-	svc   compact.Service
-	dests destList
-	seq   int   // position in Table.order
-	line  int32 // the line of the step that last set the service (ApplyStep)
+	svc     compact.Service
+	dests   destList
+	line    int32 // the line of the step that last set the service (ApplyStep)
+	deleted bool  // no longer in the table (but in Table.order)
 }
 
 // destEntry is a destination of a Table: its configuration, and the line
@@ -73,6 +73,9 @@ func (c destConfig) destination(dk ipvs.DestinationKey) ipvs.Destination {
 func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
+		if old := t.svcs[e.Service.Key()]; old != nil {
+			old.deleted = true // listed again: the last listing counts
+		}
 		te := t.add(e.Service)
 		te.dests.items = make([]destItem, 0, len(e.Destinations))
 		// The kernel lists newest first; adding oldest first keeps that.
@@ -91,9 +94,9 @@ func NewTable(s State) *Table {
 func (t *Table) add(s ipvs.Service) *tableEntry {
 	k := s.Key()
 	s.Family = k.Family
-	te := &tableEntry{svc: compact.ServiceOf(s), seq: len(t.order)}
+	te := &tableEntry{svc: compact.ServiceOf(s)}
 	t.svcs[k] = te
-	t.order = append(t.order, k)
+	t.order = append(t.order, te)
 	return te
 }
 
@@ -103,16 +106,16 @@ func (t *Table) add(s ipvs.Service) *tableEntry {
 func (t *Table) clone() *Table {
 	c := &Table{
 		svcs:     make(map[ipvs.ServiceKey]*tableEntry, len(t.svcs)),
-		order:    make([]ipvs.ServiceKey, 0, len(t.svcs)),
+		order:    make([]*tableEntry, 0, len(t.svcs)),
 		timeouts: t.timeouts, timeoutsLine: t.timeoutsLine,
 	}
-	for i, k := range t.order {
-		te, ok := t.svcs[k]
-		if !ok || te.seq != i {
-			continue // deleted (and maybe added again later)
+	for _, te := range t.order {
+		if te.deleted {
+			continue
 		}
-		c.svcs[k] = &tableEntry{svc: te.svc, dests: te.dests.clone(), seq: len(c.order), line: te.line}
-		c.order = append(c.order, k)
+		ce := &tableEntry{svc: te.svc, dests: te.dests.clone(), line: te.line}
+		c.svcs[te.svc.Key()] = ce
+		c.order = append(c.order, ce)
 	}
 	return c
 }
@@ -125,10 +128,9 @@ func (t *Table) State() State {
 
 func (t *Table) entries() []ipvs.ServiceEntry {
 	out := make([]ipvs.ServiceEntry, 0, len(t.svcs))
-	for i, k := range t.order {
-		te, ok := t.svcs[k]
-		if !ok || te.seq != i {
-			continue // deleted (and maybe added again later)
+	for _, te := range t.order {
+		if te.deleted {
+			continue
 		}
 		e := ipvs.ServiceEntry{Service: te.svc.Service(), Destinations: make([]ipvs.Destination, 0, len(te.dests.items))}
 		for j := len(te.dests.items) - 1; j >= 0; j-- {
@@ -258,6 +260,7 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 			}
 		}
 		delete(t.svcs, k)
+		te.deleted = true
 		return nil
 	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
 		if te == nil {
