@@ -37,7 +37,7 @@ var ErrNotTableChange = errors.New("only -A, -E, -D, -a, -e, -d, -C and --set ca
 func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 	plan := reconcile.NewPlan(current, nil)
 	plan.Grow(len(rules)) // one step per rule, but for -C
-	err := eachStep(slices.All(rules), reconcile.NewTable(current), func(_ int, s reconcile.Step, _ bool) {
+	err := eachStep(slices.All(rules), nil, reconcile.NewTable(current), func(_ int, s reconcile.Step, _ bool) {
 		plan.Append(s)
 	})
 	if err != nil {
@@ -50,7 +50,7 @@ func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 // its steps from the rules (reconcile.NewPlanFrom), which it keeps.
 func (rs *Rules) NewPlan(current reconcile.State) (*reconcile.Plan, error) {
 	src := &ruleSteps{rs: rs, recs: make([]int32, 0, rs.Len())}
-	err := eachStep(rs.indexed(), reconcile.NewTable(current), func(i int, s reconcile.Step, own bool) {
+	err := eachStep(rs.indexed(), rs.Line, reconcile.NewTable(current), func(i int, s reconcile.Step, own bool) {
 		if own {
 			src.recs = append(src.recs, int32(i))
 			return
@@ -145,14 +145,26 @@ func (r *ruleRun) WriteOp(i int, o *ipvs.Op) {
 	r.rs.writeOp(rec, r.key, o)
 }
 
+// wholeLine is r's line, from lineOf unless that is nil or does not
+// know it.
+func wholeLine(r *Rule, lineOf func(num int) (Line, bool)) Line {
+	if lineOf != nil {
+		if l, ok := lineOf(r.Num); ok {
+			return l
+		}
+	}
+	return r.Line
+}
+
 // eachStep applies the changes of the rules to t in order, each with its
 // rule's line, calling fn after each with the rule's index; own is false
-// for the deletions a -C line becomes.
-func eachStep(rules iter.Seq2[int, Rule], t *reconcile.Table, fn func(i int, s reconcile.Step, own bool)) error {
+// for the deletions a -C line becomes. A rule's whole line, for an error,
+// is lineOf's (see wholeLine).
+func eachStep(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), t *reconcile.Table, fn func(i int, s reconcile.Step, own bool)) error {
 	apply := func(i int, r *Rule, op ipvs.Op, own bool) error {
 		s := reconcile.Step{Op: op, Line: r.Num}
 		if err := t.ApplyStep(s); err != nil {
-			return &PlanError{Line: r.Line, Err: err}
+			return &PlanError{Line: wholeLine(r, lineOf), Err: err}
 		}
 		fn(i, s, own)
 		return nil
@@ -169,7 +181,7 @@ func eachStep(rules iter.Seq2[int, Rule], t *reconcile.Table, fn func(i int, s r
 				}
 			}
 		case r.Op.Kind == 0:
-			return &PlanError{Line: r.Line, Err: ErrNotTableChange}
+			return &PlanError{Line: wholeLine(r, lineOf), Err: ErrNotTableChange}
 		default:
 			if err := apply(i, r, r.Op, true); err != nil {
 				return err
@@ -185,17 +197,17 @@ func eachStep(rules iter.Seq2[int, Rule], t *reconcile.Table, fn func(i int, s r
 // the number of the line that last set it (see reconcile.Table.ApplyStep).
 // Errors are those of NewPlan.
 func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(slices.All(rules), current)
+	return syncPlan(slices.All(rules), nil, current)
 }
 
 // SyncPlan is the package function SyncPlan of the rules.
 func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(rs.indexed(), current)
+	return syncPlan(rs.indexed(), rs.Line, current)
 }
 
-func syncPlan(rules iter.Seq2[int, Rule], current reconcile.State) (*reconcile.Plan, error) {
+func syncPlan(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), current reconcile.State) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
-	if err := eachStep(rules, desired, func(int, reconcile.Step, bool) {}); err != nil {
+	if err := eachStep(rules, lineOf, desired, func(int, reconcile.Step, bool) {}); err != nil {
 		return nil, err
 	}
 	return reconcile.DiffTable(current, desired), nil

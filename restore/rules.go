@@ -389,15 +389,18 @@ func (tr *textReader) text(rec *record) string {
 	return tr.window[at-tr.at:][:n]
 }
 
-// indexed is All with each rule's index.
+// indexed is All with each rule's index, without the lines' texts
+// (Line gives a rule's whole line).
 func (rs *Rules) indexed() iter.Seq2[int, Rule] {
 	return func(yield func(int, Rule) bool) {
 		i := 0
-		for r := range rs.All() {
-			if !yield(i, r) {
-				return
+		for _, c := range rs.recs {
+			for j := range c {
+				if !yield(i, rs.rule(&c[j], nil)) {
+					return
+				}
+				i++
 			}
-			i++
 		}
 	}
 }
