@@ -22,7 +22,17 @@ func Diff(current, desired State) *Plan {
 // rather than copying them; a later change to desired does not reach the
 // plan (desired copies itself first).
 func DiffTable(current State, desired *Table) *Plan {
-	cur := NewTable(current)
+	return DiffTables(NewTable(current), desired)
+}
+
+// DiffTables is DiffTable with the current table in a Table too (for
+// ApplyAtomic, the kernel's: NewTable of Read's State). The plan refers
+// to both tables' objects; a later change to either does not reach it.
+// Building the current Table first lets a caller drop the State it came
+// from before it builds the desired one, which a big table then does not
+// meet in memory.
+func DiffTables(current, desired *Table) *Plan {
+	cur := current
 	// Counted first, so that the steps are allocated once rather than
 	// grown (which holds the old and the new array at once).
 	n := 0
@@ -31,9 +41,13 @@ func DiffTable(current State, desired *Table) *Plan {
 	if n > 0 {
 		diffTables(cur, desired, src.add)
 	}
+	// Both tables copy themselves before their next change; the plan
+	// keeps the current one's contents as they are now.
 	desired.shared = true
-	p := &Plan{src: src, base: cur}
-	if t := timeoutChange(current.Timeouts, desired.timeouts); t != (ipvs.Timeouts{}) {
+	cur.shared = true
+	base := *cur
+	p := &Plan{src: src, base: &base}
+	if t := timeoutChange(cur.timeouts, desired.timeouts); t != (ipvs.Timeouts{}) {
 		p.steps.add(Step{Op: ipvs.SetTimeouts(t), Line: int(desired.timeoutsLine)})
 	}
 	return p

@@ -9,6 +9,7 @@ import (
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestPlanKeepsSteps: a plan gives back every step it was given, in order
@@ -251,5 +252,46 @@ func TestDiffTableOutlivesChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestDiffTablesOutlivesChanges: a plan of DiffTables is DiffTable's, and
+// changing the current table afterwards leaves the plan and its atomic
+// undo as they were.
+func TestDiffTablesOutlivesChanges(t *testing.T) {
+	desired := reconcile.NewTable(reconcile.State{Services: []ipvs.ServiceEntry{
+		{Service: web, Destinations: []ipvs.Destination{real(1, 1), real(2, 1)}},
+	}})
+	current := reconcile.NewTable(start())
+	plan := reconcile.DiffTables(current, desired)
+	before := plan.String()
+	if want := reconcile.DiffTable(start(), desired).String(); before != want {
+		t.Fatalf("DiffTables:\n%s\nDiffTable:\n%s", before, want)
+	}
+	for _, e := range start().Services {
+		if err := current.Apply(ipvs.DeleteService(e.Service.Key())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := plan.String(); after != before {
+		t.Errorf("the plan changed with its current table:\n%s\nnow:\n%s", before, after)
+	}
+	c, _ := newClient(t)
+	if err := reconcile.NewPlan(reconcile.State{}, nil).Apply(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := reconcile.Diff(reconcile.State{}, start()).Apply(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.ApplyAtomic(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reconcile.Read(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAddr := cmpopts.SortSlices(func(a, b ipvs.Destination) bool { return a.Addr.Less(b.Addr) })
+	if diff := cmp.Diff(desired.State().Services, got.Services, cmpValues, byAddr); diff != "" {
+		t.Errorf("after the plan (-want +got):\n%s", diff)
 	}
 }

@@ -206,9 +206,13 @@ func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
 }
 
 func syncPlan(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), current reconcile.State) (*reconcile.Plan, error) {
+	// The kernel's State is dropped once it is a Table, before the
+	// desired table is built.
+	cur := reconcile.NewTable(current)
+	current = reconcile.State{}
 	desired := reconcile.NewTable(reconcile.State{})
 	if err := eachStep(rules, lineOf, desired, func(int, reconcile.Step, bool) {}); err != nil {
 		return nil, err
 	}
-	return reconcile.DiffTable(current, desired), nil
+	return reconcile.DiffTables(cur, desired), nil
 }
