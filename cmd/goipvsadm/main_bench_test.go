@@ -66,6 +66,7 @@ func BenchmarkRestore100kx10(b *testing.B) { benchmarkRestore(b, 100000, 10) }
 func BenchmarkRestoreSyncUnchanged10kx0(b *testing.B)  { benchmarkSyncUnchanged(b, 10000, 0) }
 func BenchmarkRestoreSyncUnchanged10kx10(b *testing.B) { benchmarkSyncUnchanged(b, 10000, 10) }
 func BenchmarkRestoreSyncUnchanged100kx0(b *testing.B) { benchmarkSyncUnchanged(b, 100000, 0) }
+func BenchmarkRestoreSyncUnchanged1kx100(b *testing.B) { benchmarkSyncUnchanged(b, 1000, 100) }
 
 func benchmarkSyncUnchanged(b *testing.B, n, m int) {
 	in := benchrules.Rules(n, m)
