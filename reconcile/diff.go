@@ -136,6 +136,16 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 		if c.svc != d.svc && !sameService(c.svc.Service(), d.svc.Service()) {
 			add(ipvs.OpUpdateService, d, -1)
 		}
+		if sameKeys(&c.dests, &d.dests) {
+			// The same destinations in the same order, as after a
+			// restore of the same rules: no lookups.
+			for i := range d.dests.items {
+				if c.dests.items[i].cfg != d.dests.items[i].cfg {
+					add(ipvs.OpUpdateDestination, d, i)
+				}
+			}
+			continue
+		}
 		var updates []int
 		for i := range d.dests.items {
 			it := &d.dests.items[i]
@@ -160,6 +170,20 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			add(ipvs.OpDeleteService, c, -1)
 		}
 	}
+}
+
+// sameKeys reports whether two lists hold the same destinations in the
+// same order.
+func sameKeys(a, b *destList) bool {
+	if len(a.items) != len(b.items) {
+		return false
+	}
+	for i := range a.items {
+		if a.items[i].key != b.items[i].key {
+			return false
+		}
+	}
+	return true
 }
 
 // sameService compares the configuration the kernel keeps.

@@ -295,3 +295,26 @@ func TestDiffTablesOutlivesChanges(t *testing.T) {
 		t.Errorf("after the plan (-want +got):\n%s", diff)
 	}
 }
+
+// TestDiffSameDestinations: services whose destinations are the same, in
+// the same order, differ only in the weights that changed; in another
+// order they are the same table.
+func TestDiffSameDestinations(t *testing.T) {
+	desired := start()
+	desired.Services[0].Destinations = []ipvs.Destination{real(2, 1), real(1, 4)}
+	if got, want := reconcile.Diff(start(), desired).String(), "-e -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 4\n"; got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	desired.Services[0].Destinations = []ipvs.Destination{real(1, 1), real(2, 1)}
+	if p := reconcile.Diff(start(), desired); p.Len() != 0 {
+		t.Errorf("the same destinations in another order: %v", p)
+	}
+	// In another order, weights that match pair by pair but not by key.
+	current := start()
+	current.Services[0].Destinations = []ipvs.Destination{real(2, 1), real(1, 5)}
+	desired.Services[0].Destinations = []ipvs.Destination{real(1, 1), real(2, 5)}
+	want := "-e -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 5\n-e -t 192.0.2.1:80 -r 198.51.100.1:8080 -m -w 1\n"
+	if got := reconcile.Diff(current, desired).String(); got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+}
