@@ -318,3 +318,23 @@ func TestDiffSameDestinations(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestReadTable: ReadTable holds what NewTable of Read's State holds.
+func TestReadTable(t *testing.T) {
+	c, _ := newClient(t)
+	load(t, c, start())
+	got, err := reconcile.ReadTable(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := reconcile.Read(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(reconcile.NewTable(s).State(), got.State(), cmpValues); diff != "" {
+		t.Errorf("ReadTable (-Read +ReadTable):\n%s", diff)
+	}
+	if got.State().Timeouts != start().Timeouts {
+		t.Errorf("timeouts %v", got.State().Timeouts)
+	}
+}

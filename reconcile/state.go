@@ -31,3 +31,25 @@ func Read(ctx context.Context, c *ipvs.Client) (State, error) {
 	}
 	return State{Services: entries, Timeouts: t}, nil
 }
+
+// ReadTable is NewTable of Read's State without the State: the kernel's
+// destinations are walked a service at a time into the Table, so that a
+// big table is not held twice over (as values, then in the Table).
+func ReadTable(ctx context.Context, c *ipvs.Client) (*Table, error) {
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(svcs))}
+	err = c.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
+		t.addListed(svcs[i], dests)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t.timeouts, err = c.Timeouts(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

@@ -73,22 +73,28 @@ func (c destConfig) destination(dk ipvs.DestinationKey) ipvs.Destination {
 func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
-		if old := t.svcs[e.Service.Key()]; old != nil {
-			old.deleted = true // listed again: the last listing counts
-		}
-		te := t.add(e.Service)
-		te.dests.items = make([]destItem, 0, len(e.Destinations))
-		// The kernel lists newest first; adding oldest first keeps that.
-		for i := len(e.Destinations) - 1; i >= 0; i-- {
-			d := e.Destinations[i]
-			dk := keyOf(d.Key())
-			if te.dests.find(dk) >= 0 {
-				continue // its last listing, met first here, counts
-			}
-			te.dests.add(dk, destEntry{cfg: configOf(d)})
-		}
+		t.addListed(e.Service, e.Destinations)
 	}
 	return t
+}
+
+// addListed adds a service and its destinations as the kernel lists them
+// (newest first).
+func (t *Table) addListed(svc ipvs.Service, dests []ipvs.Destination) {
+	if old := t.svcs[svc.Key()]; old != nil {
+		old.deleted = true // listed again: the last listing counts
+	}
+	te := t.add(svc)
+	te.dests.items = make([]destItem, 0, len(dests))
+	// Adding oldest first keeps the kernel's order.
+	for i := len(dests) - 1; i >= 0; i-- {
+		d := &dests[i]
+		dk := keyOf(d.Key())
+		if te.dests.find(dk) >= 0 {
+			continue // its last listing, met first here, counts
+		}
+		te.dests.add(dk, destEntry{cfg: configOf(*d)})
+	}
 }
 
 func (t *Table) add(s ipvs.Service) *tableEntry {

@@ -205,14 +205,21 @@ func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
 	return syncPlan(rs.indexed(), rs.Line, current)
 }
 
+// SyncPlanTable is SyncPlan with the current table in a Table, as
+// reconcile.ReadTable reads it; the plan keeps its contents as they are
+// now.
+func (rs *Rules) SyncPlanTable(current *reconcile.Table) (*reconcile.Plan, error) {
+	return syncPlanTable(rs.indexed(), rs.Line, current)
+}
+
 func syncPlan(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), current reconcile.State) (*reconcile.Plan, error) {
-	// The kernel's State is dropped once it is a Table, before the
-	// desired table is built.
-	cur := reconcile.NewTable(current)
-	current = reconcile.State{}
+	return syncPlanTable(rules, lineOf, reconcile.NewTable(current))
+}
+
+func syncPlanTable(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), current *reconcile.Table) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
 	if err := eachStep(rules, lineOf, desired, func(int, reconcile.Step, bool) {}); err != nil {
 		return nil, err
 	}
-	return reconcile.DiffTables(cur, desired), nil
+	return reconcile.DiffTables(current, desired), nil
 }

@@ -130,19 +130,9 @@ const batchSize = 4 * 4096
 // against the kernel's table before anything is sent, and with --atomic a
 // failure undoes every change the run made.
 func (a *app) restoreTable(ctx context.Context, rules *restore.Rules, mode cmdline.RestoreOptions) int {
-	current, err := reconcile.Read(ctx, a.client)
-	if err != nil {
-		return a.kernelFailure(opGeneric, err, 1)
-	}
-	var plan *reconcile.Plan
-	if mode.Sync {
-		plan, err = rules.SyncPlan(current)
-	} else {
-		plan, err = rules.NewPlan(current)
-	}
-	if err != nil {
-		a.planFailure(err)
-		return 255
+	plan, code := a.restorePlan(ctx, rules, mode)
+	if plan == nil {
+		return code
 	}
 	switch {
 	case mode.DryRun:
@@ -152,7 +142,7 @@ func (a *app) restoreTable(ctx context.Context, rules *restore.Rules, mode cmdli
 		return a.applyFailures(plan.Apply(ctx, a.client))
 	}
 	a.beginChanges()
-	err = plan.ApplyAtomic(ctx, a.client)
+	err := plan.ApplyAtomic(ctx, a.client)
 	var ae *reconcile.AtomicError
 	if !errors.As(err, &ae) {
 		return a.applyFailures(err)
@@ -172,6 +162,35 @@ func (a *app) restoreTable(ctx context.Context, rules *restore.Rules, mode cmdli
 	}
 	fmt.Fprintln(a.stderr, "every change of this restore was undone: the table is as it was")
 	return 255
+}
+
+// restorePlan reads the kernel's table and plans the restore against it;
+// nil and the exit status if it cannot. A sync reads the table straight
+// into the Table it diffs against (reconcile.ReadTable): a big table is
+// not held twice over.
+func (a *app) restorePlan(ctx context.Context, rules *restore.Rules, mode cmdline.RestoreOptions) (*reconcile.Plan, int) {
+	var plan *reconcile.Plan
+	if mode.Sync {
+		current, err := reconcile.ReadTable(ctx, a.client)
+		if err != nil {
+			return nil, a.kernelFailure(opGeneric, err, 1)
+		}
+		plan, err = rules.SyncPlanTable(current)
+		if err != nil {
+			a.planFailure(err)
+			return nil, 255
+		}
+		return plan, 0
+	}
+	current, err := reconcile.Read(ctx, a.client)
+	if err != nil {
+		return nil, a.kernelFailure(opGeneric, err, 1)
+	}
+	if plan, err = rules.NewPlan(current); err != nil {
+		a.planFailure(err)
+		return nil, 255
+	}
+	return plan, 0
 }
 
 // applyFailures prints the failures of Plan.Apply as ipvsadm would have
