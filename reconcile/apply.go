@@ -253,7 +253,8 @@ func (p *Plan) rollback(ctx context.Context, c *ipvs.Client, base *Table, outcom
 			continue
 		}
 		start := len(undo)
-		if err := t.apply(p.Step(i).Op, 0, &undo); err != nil {
+		s := p.Step(i)
+		if err := t.apply(&s.Op, 0, &undo); err != nil {
 			if o == perhapsCarriedOut {
 				continue
 			}

@@ -125,7 +125,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 		if d.deleted {
 			continue
 		}
-		c := cur.svcs[d.svc.Key()]
+		c := cur.svcs[d.svc.CompactKey()]
 		if c == nil {
 			add(ipvs.OpCreateService, d, -1)
 			for i := range d.dests.items {
@@ -166,7 +166,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 		}
 	}
 	for _, c := range cur.order {
-		if !c.deleted && want.svcs[c.svc.Key()] == nil {
+		if !c.deleted && want.svcs[c.svc.CompactKey()] == nil {
 			add(ipvs.OpDeleteService, c, -1)
 		}
 	}

@@ -129,8 +129,9 @@ func NewPlan(current State, steps []Step) *Plan {
 // check applies the steps to t, which they change.
 func (p *Plan) check(t *Table) error {
 	for i := range p.Len() {
-		if err := t.apply(p.Step(i).Op, 0, nil); err != nil {
-			return &StepError{Step: p.Step(i), Err: err}
+		s := p.Step(i)
+		if err := t.apply(&s.Op, 0, nil); err != nil {
+			return &StepError{Step: s, Err: err}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 
+	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -40,7 +41,7 @@ func ReadTable(ctx context.Context, c *ipvs.Client) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(svcs))}
+	t := &Table{svcs: make(map[compact.Key]*tableEntry, len(svcs))}
 	err = c.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
 		t.addListed(svcs[i], dests)
 		return nil

@@ -16,8 +16,15 @@ import (
 // usable; call NewTable. Every change costs O(1) (O(destinations) to delete
 // a service).
 type Table struct {
-	svcs  map[ipvs.ServiceKey]*tableEntry
+	svcs  map[compact.Key]*tableEntry
 	order []*tableEntry // insertion order; deleted entries are skipped lazily
+	// free is where the next entries are made: a table of many services
+	// allocates them in chunks, not one by one.
+	free []tableEntry
+	// last is the entry changed last, whose key is lastKey: the changes
+	// of a service's destinations follow one another.
+	last    *tableEntry
+	lastKey compact.Key
 
 	timeouts     ipvs.Timeouts // zero fields: unknown or unchanged
 	timeoutsLine int32         // the line of the step that last set them (ApplyStep)
@@ -71,7 +78,7 @@ func (c destConfig) destination(dk ipvs.DestinationKey) ipvs.Destination {
 
 // NewTable returns a Table holding s.
 func NewTable(s State) *Table {
-	t := &Table{svcs: make(map[ipvs.ServiceKey]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
+	t := &Table{svcs: make(map[compact.Key]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
 		t.addListed(e.Service, e.Destinations)
 	}
@@ -81,7 +88,7 @@ func NewTable(s State) *Table {
 // addListed adds a service and its destinations as the kernel lists them
 // (newest first).
 func (t *Table) addListed(svc ipvs.Service, dests []ipvs.Destination) {
-	if old := t.svcs[svc.Key()]; old != nil {
+	if old := t.svcs[compact.KeyOf(svc.Key())]; old != nil {
 		old.deleted = true // listed again: the last listing counts
 	}
 	te := t.add(svc)
@@ -98,20 +105,32 @@ func (t *Table) addListed(svc ipvs.Service, dests []ipvs.Destination) {
 }
 
 func (t *Table) add(s ipvs.Service) *tableEntry {
-	k := s.Key()
-	s.Family = k.Family
-	te := &tableEntry{svc: compact.ServiceOf(s)}
-	t.svcs[k] = te
+	s.Family = s.Key().Family
+	return t.addCompact(compact.ServiceOf(s))
+}
+
+// addCompact adds an entry for s, whose family is set.
+func (t *Table) addCompact(s compact.Service) *tableEntry {
+	if len(t.free) == 0 {
+		t.free = make([]tableEntry, min(max(len(t.order), 1), maxEntryChunk))
+	}
+	te := &t.free[0]
+	t.free = t.free[1:]
+	te.svc = s
+	t.svcs[s.CompactKey()] = te
 	t.order = append(t.order, te)
 	return te
 }
+
+// maxEntryChunk bounds the chunks a Table's entries are allocated in.
+const maxEntryChunk = 1024
 
 // clone returns a copy of t that shares nothing with it, copied entry by
 // entry: going through State would hold every destination a second time,
 // in the larger form with counters.
 func (t *Table) clone() *Table {
 	c := &Table{
-		svcs:     make(map[ipvs.ServiceKey]*tableEntry, len(t.svcs)),
+		svcs:     make(map[compact.Key]*tableEntry, len(t.svcs)),
 		order:    make([]*tableEntry, 0, len(t.svcs)),
 		timeouts: t.timeouts, timeoutsLine: t.timeoutsLine,
 	}
@@ -119,9 +138,8 @@ func (t *Table) clone() *Table {
 		if te.deleted {
 			continue
 		}
-		ce := &tableEntry{svc: te.svc, dests: te.dests.clone(), line: te.line}
-		c.svcs[te.svc.Key()] = ce
-		c.order = append(c.order, ce)
+		ce := c.addCompact(te.svc)
+		ce.dests, ce.line = te.dests.clone(), te.line
 	}
 	return c
 }
@@ -196,7 +214,7 @@ func object(op ipvs.Op) string {
 // changing nothing, with a *ConflictError when the kernel would refuse the
 // change for a missing or existing object; it does not know the kernel's
 // schedulers, nor which addresses it accepts.
-func (t *Table) Apply(op ipvs.Op) error { return t.apply(op, 0, nil) }
+func (t *Table) Apply(op ipvs.Op) error { return t.apply(&op, 0, nil) }
 
 // ApplyStep is Apply of the step's change, remembering its line for the
 // service, destination or timeouts it sets: a step of DiffTable that
@@ -206,24 +224,15 @@ func (t *Table) ApplyStep(s Step) error {
 	if s.Line > 0 && s.Line <= math.MaxInt32 {
 		line = int32(s.Line)
 	}
-	return t.apply(s.Op, line, nil)
+	return t.apply(&s.Op, line, nil)
 }
 
 // apply is Apply, noting line on what the change sets; unless undo is
 // nil, it appends to *undo the operations that undo the change, to be
-// carried out in order.
-func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
+// carried out in order. op is not kept.
+func (t *Table) apply(op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 	if t.shared {
 		*t = *t.clone()
-	}
-	conflict := func(sentinel error) error {
-		return &ConflictError{Op: op, Err: sentinel}
-	}
-	push := func(ops ...ipvs.Op) error {
-		if undo != nil {
-			*undo = append(*undo, ops...)
-		}
-		return nil
 	}
 	if op.Kind == ipvs.OpSetTimeouts {
 		old := t.timeouts
@@ -235,29 +244,43 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 			}
 		}
 		t.timeoutsLine = line
-		return push(ipvs.SetTimeouts(old))
+		if undo != nil {
+			*undo = append(*undo, ipvs.SetTimeouts(old))
+		}
+		return nil
 	}
 	k := op.Service.Key()
-	te := t.svcs[k]
+	ck := compact.KeyOf(k)
+	te := t.last
+	if te == nil || te.deleted || t.lastKey != ck {
+		te = t.svcs[ck]
+		t.last, t.lastKey = te, ck
+	}
 	switch op.Kind {
 	case ipvs.OpCreateService:
 		if te != nil {
-			return conflict(ipvs.ErrServiceExists)
+			return &ConflictError{Op: *op, Err: ipvs.ErrServiceExists}
 		}
-		t.add(op.Service).line = line
-		return push(ipvs.DeleteService(k))
+		t.last = t.add(op.Service)
+		t.last.line = line
+		if undo != nil {
+			*undo = append(*undo, ipvs.DeleteService(k))
+		}
+		return nil
 	case ipvs.OpUpdateService:
 		if te == nil {
-			return conflict(ipvs.ErrServiceNotFound)
+			return &ConflictError{Op: *op, Err: ipvs.ErrServiceNotFound}
 		}
-		old := te.svc.Service()
+		if undo != nil {
+			*undo = append(*undo, ipvs.UpdateService(te.svc.Service()))
+		}
 		s := op.Service
 		s.Family = k.Family
 		te.svc, te.line = compact.ServiceOf(s), line
-		return push(ipvs.UpdateService(old))
+		return nil
 	case ipvs.OpDeleteService:
 		if te == nil {
-			return conflict(ipvs.ErrServiceNotFound)
+			return &ConflictError{Op: *op, Err: ipvs.ErrServiceNotFound}
 		}
 		if undo != nil {
 			*undo = append(*undo, ipvs.CreateService(te.svc.Service()))
@@ -265,38 +288,51 @@ func (t *Table) apply(op ipvs.Op, line int32, undo *[]ipvs.Op) error {
 				*undo = append(*undo, ipvs.CreateDestination(k, it.cfg.destination(it.key.key())))
 			}
 		}
-		delete(t.svcs, k)
+		delete(t.svcs, ck)
 		te.deleted = true
 		return nil
 	case ipvs.OpCreateDestination, ipvs.OpUpdateDestination, ipvs.OpDeleteDestination:
 		if te == nil {
-			return conflict(ipvs.ErrServiceNotFound)
+			return &ConflictError{Op: *op, Err: ipvs.ErrServiceNotFound}
 		}
-		return te.applyDestination(k, op, line, push)
+		return te.applyDestination(k, op, line, undo)
 	}
-	return conflict(ipvs.ErrInvalid)
+	return &ConflictError{Op: *op, Err: ipvs.ErrInvalid}
 }
 
 // applyDestination is apply for a destination of te, whose key is k.
-func (te *tableEntry) applyDestination(k ipvs.ServiceKey, op ipvs.Op, line int32, push func(...ipvs.Op) error) error {
+func (te *tableEntry) applyDestination(k ipvs.ServiceKey, op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 	dk := keyOf(op.Destination.Key())
 	i := te.dests.find(dk)
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && i >= 0:
-		return &ConflictError{Op: op, Err: ipvs.ErrDestinationExists}
+		return &ConflictError{Op: *op, Err: ipvs.ErrDestinationExists}
 	case op.Kind != ipvs.OpCreateDestination && i < 0:
-		return &ConflictError{Op: op, Err: ipvs.ErrDestinationNotFound}
+		return &ConflictError{Op: *op, Err: ipvs.ErrDestinationNotFound}
 	}
+	var was ipvs.Op // what undoes the change
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
 		te.dests.add(dk, destEntry{configOf(op.Destination), line})
-		return push(ipvs.DeleteDestination(k, dk.key()))
+		if undo == nil {
+			return nil
+		}
+		was = ipvs.DeleteDestination(k, dk.key())
 	case ipvs.OpUpdateDestination:
 		old := te.dests.items[i].cfg
 		te.dests.items[i].destEntry = destEntry{configOf(op.Destination), line}
-		return push(ipvs.UpdateDestination(k, old.destination(dk.key())))
+		if undo == nil {
+			return nil
+		}
+		was = ipvs.UpdateDestination(k, old.destination(dk.key()))
+	default:
+		old := te.dests.items[i].cfg
+		te.dests.removeAt(i)
+		if undo == nil {
+			return nil
+		}
+		was = ipvs.CreateDestination(k, old.destination(dk.key()))
 	}
-	old := te.dests.items[i].cfg
-	te.dests.removeAt(i)
-	return push(ipvs.CreateDestination(k, old.destination(dk.key())))
+	*undo = append(*undo, was)
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/reconcile"
@@ -37,7 +36,7 @@ var ErrNotTableChange = errors.New("only -A, -E, -D, -a, -e, -d, -C and --set ca
 func NewPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
 	plan := reconcile.NewPlan(current, nil)
 	plan.Grow(len(rules)) // one step per rule, but for -C
-	err := eachStep(slices.All(rules), nil, reconcile.NewTable(current), func(_ int, s reconcile.Step, _ bool) {
+	err := eachStep(allOf(rules), nil, reconcile.NewTable(current), func(_ int, s reconcile.Step, _ bool) {
 		plan.Append(s)
 	})
 	if err != nil {
@@ -145,6 +144,17 @@ func (r *ruleRun) WriteOp(i int, o *ipvs.Op) {
 	r.rs.writeOp(rec, r.key, o)
 }
 
+// allOf yields each rule of rules, with its index.
+func allOf(rules []Rule) iter.Seq2[int, *Rule] {
+	return func(yield func(int, *Rule) bool) {
+		for i := range rules {
+			if !yield(i, &rules[i]) {
+				return
+			}
+		}
+	}
+}
+
 // wholeLine is r's line, from lineOf unless that is nil or does not
 // know it.
 func wholeLine(r *Rule, lineOf func(num int) (Line, bool)) Line {
@@ -160,7 +170,7 @@ func wholeLine(r *Rule, lineOf func(num int) (Line, bool)) Line {
 // rule's line, calling fn after each with the rule's index; own is false
 // for the deletions a -C line becomes. A rule's whole line, for an error,
 // is lineOf's (see wholeLine).
-func eachStep(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), t *reconcile.Table, fn func(i int, s reconcile.Step, own bool)) error {
+func eachStep(rules iter.Seq2[int, *Rule], lineOf func(num int) (Line, bool), t *reconcile.Table, fn func(i int, s reconcile.Step, own bool)) error {
 	apply := func(i int, r *Rule, op ipvs.Op, own bool) error {
 		s := reconcile.Step{Op: op, Line: r.Num}
 		if err := t.ApplyStep(s); err != nil {
@@ -169,8 +179,7 @@ func eachStep(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), t *
 		fn(i, s, own)
 		return nil
 	}
-	for i, rule := range rules {
-		r := &rule
+	for i, r := range rules {
 		switch {
 		case r.Skipped != nil:
 			return r.Skipped
@@ -197,7 +206,7 @@ func eachStep(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), t *
 // the number of the line that last set it (see reconcile.Table.ApplyStep).
 // Errors are those of NewPlan.
 func SyncPlan(rules []Rule, current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlan(slices.All(rules), nil, current)
+	return syncPlan(allOf(rules), nil, current)
 }
 
 // SyncPlan is the package function SyncPlan of the rules.
@@ -212,11 +221,11 @@ func (rs *Rules) SyncPlanTable(current *reconcile.Table) (*reconcile.Plan, error
 	return syncPlanTable(rs.indexed(), rs.Line, current)
 }
 
-func syncPlan(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), current reconcile.State) (*reconcile.Plan, error) {
+func syncPlan(rules iter.Seq2[int, *Rule], lineOf func(num int) (Line, bool), current reconcile.State) (*reconcile.Plan, error) {
 	return syncPlanTable(rules, lineOf, reconcile.NewTable(current))
 }
 
-func syncPlanTable(rules iter.Seq2[int, Rule], lineOf func(num int) (Line, bool), current *reconcile.Table) (*reconcile.Plan, error) {
+func syncPlanTable(rules iter.Seq2[int, *Rule], lineOf func(num int) (Line, bool), current *reconcile.Table) (*reconcile.Plan, error) {
 	desired := reconcile.NewTable(reconcile.State{})
 	if err := eachStep(rules, lineOf, desired, func(int, reconcile.Step, bool) {}); err != nil {
 		return nil, err

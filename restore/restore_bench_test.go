@@ -123,3 +123,28 @@ func BenchmarkParseRulesSaved(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSyncPlanTable plans -R --sync as goipvsadm does: the parsed
+// Rules against the kernel's table in a Table, which holds them already.
+func BenchmarkSyncPlanTable1kx100(b *testing.B) { benchmarkSyncPlanTable(b, 1000, 100) }
+func BenchmarkSyncPlanTable100kx0(b *testing.B) { benchmarkSyncPlanTable(b, 100000, 0) }
+
+func benchmarkSyncPlanTable(b *testing.B, services, dests int) {
+	rules, err := ParseRules(bytes.NewReader(benchrules.Rules(services, dests)), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	current := reconcile.NewTable(reconcile.State{})
+	for r := range rules.All() {
+		if err := current.Apply(r.Op); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		plan, err := rules.SyncPlanTable(current)
+		if err != nil || plan.Len() != 0 {
+			b.Fatal(plan, err)
+		}
+	}
+}

@@ -390,13 +390,30 @@ func (tr *textReader) text(rec *record) string {
 }
 
 // indexed is All with each rule's index, without the lines' texts
-// (Line gives a rule's whole line).
-func (rs *Rules) indexed() iter.Seq2[int, Rule] {
-	return func(yield func(int, Rule) bool) {
+// (Line gives a rule's whole line). The rule it yields is one variable,
+// rewritten for each record.
+func (rs *Rules) indexed() iter.Seq2[int, *Rule] {
+	return func(yield func(int, *Rule) bool) {
+		var (
+			r     Rule // each record's rule in turn, without its text
+			keyOf int32
+			key   ipvs.ServiceKey
+		)
+		keyOf = -1
 		i := 0
 		for _, c := range rs.recs {
 			for j := range c {
-				if !yield(i, rs.rule(&c[j], nil)) {
+				rec := &c[j]
+				if rec.kind == 0 {
+					r = rs.others[rec.at]
+				} else {
+					if rec.at != keyOf {
+						keyOf, key = rec.at, rs.service(rec.at).Key()
+					}
+					r.Line, r.Flush, r.Skipped = Line{Num: int(rec.num)}, false, nil
+					rs.writeOp(rec, key, &r.Op)
+				}
+				if !yield(i, &r) {
 					return
 				}
 				i++

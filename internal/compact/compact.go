@@ -67,3 +67,40 @@ func (s *Service) Key() ipvs.ServiceKey {
 	k := ipvs.Service{Family: s.family, Protocol: s.protocol, Addr: s.addr.Addr(), Port: s.port, FWMark: s.fwmark}
 	return k.Key()
 }
+
+// Key is an ipvs.ServiceKey without pointers and without the address's
+// zone (IPVS keeps none): a map key that hashes as plain memory.
+type Key struct {
+	addr     Addr
+	family   ipvs.Family
+	protocol ipvs.Protocol
+	port     uint16
+	fwmark   uint32
+}
+
+// KeyOf returns k's compact form.
+func KeyOf(k ipvs.ServiceKey) Key {
+	return Key{addr: AddrOf(k.Addr), family: k.Family, protocol: k.Protocol, port: k.Port, fwmark: k.FWMark}
+}
+
+// CompactKey returns KeyOf(s.Key()) without going through a netip.Addr.
+func (s *Service) CompactKey() Key {
+	k := Key{family: s.family}
+	if s.fwmark != 0 {
+		k.fwmark = s.fwmark
+		if k.family == 0 {
+			k.family = ipvs.IPv4
+		}
+		return k
+	}
+	k.protocol, k.addr, k.port = s.protocol, s.addr, s.port
+	if k.family == 0 {
+		switch s.addr.bits {
+		case 32:
+			k.family = ipvs.IPv4
+		case 128:
+			k.family = ipvs.IPv6
+		}
+	}
+	return k
+}

@@ -70,3 +70,41 @@ func TestServiceRoundTrip(t *testing.T) {
 		t.Errorf("a compact Service takes %d bytes", n)
 	}
 }
+
+// TestCompactKey: a service's compact key is the compact form of its key,
+// keys that differ have compact keys that differ, and a zone is dropped.
+func TestCompactKey(t *testing.T) {
+	a4, a6 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::1")
+	svcs := []ipvs.Service{
+		{},
+		{Protocol: ipvs.TCP, Addr: a4, Port: 80},
+		{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: a4, Port: 80, Scheduler: "rr"},
+		{Protocol: ipvs.UDP, Addr: a4, Port: 80},
+		{Protocol: ipvs.TCP, Addr: a4, Port: 81},
+		{Protocol: ipvs.TCP, Addr: netip.MustParseAddr("::ffff:10.0.0.1"), Port: 80},
+		{Protocol: ipvs.TCP, Addr: a6, Port: 80},
+		{Family: ipvs.IPv6, Protocol: ipvs.TCP, Addr: a6, Port: 80},
+		{FWMark: 7},
+		{Family: ipvs.IPv4, FWMark: 7, Protocol: ipvs.TCP, Addr: a4, Port: 80},
+		{Family: ipvs.IPv6, FWMark: 7},
+		{FWMark: 8},
+	}
+	seen := map[Key]ipvs.ServiceKey{}
+	for _, s := range svcs {
+		c := ServiceOf(s)
+		k := c.CompactKey()
+		if want := KeyOf(s.Key()); k != want {
+			t.Errorf("%+v: CompactKey %+v, KeyOf(Key()) %+v", s, k, want)
+		}
+		if other, ok := seen[k]; ok && other != s.Key() {
+			t.Errorf("%v and %v have the same compact key", other, s.Key())
+		}
+		seen[k] = s.Key()
+	}
+	zoned := ipvs.ServiceKey{Family: ipvs.IPv6, Protocol: ipvs.TCP, Addr: netip.MustParseAddr("fe80::1%eth0"), Port: 80}
+	plain := zoned
+	plain.Addr = plain.Addr.WithZone("")
+	if KeyOf(zoned) != KeyOf(plain) {
+		t.Error("a zone made a compact key differ")
+	}
+}
