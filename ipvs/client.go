@@ -572,6 +572,9 @@ func (c *Client) dumpOn(l link, r request, each func(payload []byte) error) erro
 				// Keep reading after a decode failure: the dump must be
 				// drained for the socket to stay in step.
 				ferr = each(m.data)
+				if ab, ok := ferr.(abortDump); ok {
+					return ab
+				}
 			}
 			return nil
 		})
@@ -581,6 +584,13 @@ func (c *Client) dumpOn(l link, r request, each func(payload []byte) error) erro
 	}
 	return ferr
 }
+
+// abortDump, returned by a dump's each, ends the dump at once, without
+// draining it: not a kernel error, so the session drops the socket (and
+// the rest of the dump with it). The caller unwraps it.
+type abortDump struct{ err error }
+
+func (a abortDump) Error() string { return a.err.Error() }
 
 // genlAttrs returns the attributes of a generic netlink payload.
 func genlAttrs(payload []byte) ([]byte, error) {

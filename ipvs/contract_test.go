@@ -182,10 +182,16 @@ func allCalls(c *ipvs.Client, k ipvs.ServiceKey, dk ipvs.DestinationKey) map[str
 		},
 		"DeleteDestination": func(ctx context.Context) error { return c.DeleteDestination(ctx, k, dk) },
 		"Snapshot":          func(ctx context.Context) error { _, err := c.Snapshot(ctx); return err },
-		"Flush":             func(ctx context.Context) error { return c.Flush(ctx) },
-		"ZeroAll":           func(ctx context.Context) error { return c.ZeroAll(ctx) },
-		"Zero":              func(ctx context.Context) error { return c.Zero(ctx, k) },
-		"Timeouts":          func(ctx context.Context) error { _, err := c.Timeouts(ctx); return err },
+		"Walk": func(ctx context.Context) error {
+			return c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error { return nil })
+		},
+		"WalkDestinations": func(ctx context.Context) error {
+			return c.WalkDestinations(ctx, []ipvs.Service{svc}, func(int, []ipvs.Destination) error { return nil })
+		},
+		"Flush":    func(ctx context.Context) error { return c.Flush(ctx) },
+		"ZeroAll":  func(ctx context.Context) error { return c.ZeroAll(ctx) },
+		"Zero":     func(ctx context.Context) error { return c.Zero(ctx, k) },
+		"Timeouts": func(ctx context.Context) error { _, err := c.Timeouts(ctx); return err },
 		"SetTimeouts": func(ctx context.Context) error {
 			return c.SetTimeouts(ctx, ipvs.Timeouts{TCP: time.Minute})
 		},

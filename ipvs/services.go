@@ -43,20 +43,12 @@ func (c *Client) dumpServices(l link) ([]Service, error) {
 		n      int
 	)
 	cur := make([]Service, 0, firstServiceChunk)
-	err := c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
-		b, err := nested(m, uapi.CmdAttrService)
-		if err != nil {
-			return err
-		}
-		s, err := decodeService(b)
-		if err != nil {
-			return err
-		}
+	err := c.eachService(l, func(s *Service) error {
 		if len(cur) == cap(cur) {
 			chunks = append(chunks, cur)
 			cur = make([]Service, 0, min(2*cap(cur), lastServiceChunk))
 		}
-		cur = append(cur, s)
+		cur = append(cur, *s)
 		n++
 		return nil
 	})
@@ -71,6 +63,22 @@ func (c *Client) dumpServices(l link) ([]Service, error) {
 		svcs = append(svcs, ch...)
 	}
 	return append(svcs, cur...), nil
+}
+
+// eachService runs the service dump on l and calls fn with each service
+// as it is decoded (valid only during the call).
+func (c *Client) eachService(l link, fn func(s *Service) error) error {
+	return c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
+		b, err := nested(m, uapi.CmdAttrService)
+		if err != nil {
+			return err
+		}
+		s, err := decodeService(b)
+		if err != nil {
+			return err
+		}
+		return fn(&s)
+	})
 }
 
 // The service dump's chunks: the first holds a typical table, the last
@@ -369,6 +377,79 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
 	}
 	return entries, nil
 }
+
+// Walk calls fn with each service and its destinations, in the kernel's
+// order, as Snapshot lists them, without holding the table: the service
+// dump is read a page at a time, and the destination dumps of a page's
+// services run on a second socket before the next page is read. Memory
+// stays that of a page however many services there are. svc and dests are
+// valid only during the call, and fn must not use the Client. The walk
+// stops at fn's first error, returned as it is.
+//
+// The kernel resumes a service dump at a position, not at a service: a
+// service created or deleted during the walk, in a place already read,
+// makes a service after it listed twice or missed, as in any dump of more
+// than one read, but more likely here, where the reads are further apart.
+// Where the second socket cannot be opened, the services are all read
+// first, as Snapshot does.
+//
+// Errors: fn's, ErrServiceNotFound (a service deleted during the walk),
+// ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
+func (c *Client) Walk(ctx context.Context, fn func(svc *Service, dests []Destination) error) error {
+	var (
+		fnErr  error
+		failed string // the service whose destination dump failed
+	)
+	err := c.sessionLinks(ctx, true, func(l, dl link) error {
+		page := make([]Service, 0, walkPage)
+		walk := func() error {
+			keyOf := func(i int) (ServiceKey, error) { return page[i].Key(), nil }
+			k, err := c.walkDestinations(dl, len(page), keyOf, func(i int, dests []Destination) error {
+				fnErr = fn(&page[i], dests)
+				return fnErr
+			})
+			if err != nil && fnErr == nil {
+				failed = k.String()
+			}
+			page = page[:0]
+			return err
+		}
+		if dl == l {
+			svcs, err := c.dumpServices(l)
+			page = svcs
+			if err != nil {
+				return err
+			}
+			return walk()
+		}
+		err := c.eachService(l, func(s *Service) error {
+			if page = append(page, *s); len(page) < walkPage {
+				return nil
+			}
+			if err := walk(); err != nil {
+				// The rest of the service dump is not read: the
+				// session drops the socket.
+				return abortDump{err}
+			}
+			return nil
+		})
+		if err == nil && len(page) > 0 {
+			err = walk()
+		}
+		return err
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if ab, ok := err.(abortDump); ok {
+		err = ab.err
+	}
+	return opError("walk", failed, err, serviceErrors)
+}
+
+// walkPage is how many services Walk reads before their destinations: a
+// dump reply of 32 KiB holds about 200.
+const walkPage = 256
 
 // Flush removes every service.
 //

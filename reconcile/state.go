@@ -34,16 +34,13 @@ func Read(ctx context.Context, c *ipvs.Client) (State, error) {
 }
 
 // ReadTable is NewTable of Read's State without the State: the kernel's
-// destinations are walked a service at a time into the Table, so that a
-// big table is not held twice over (as values, then in the Table).
+// table is walked (ipvs.Client.Walk) a service at a time into the Table,
+// so that a big table is not held twice over (as values, then in the
+// Table).
 func ReadTable(ctx context.Context, c *ipvs.Client) (*Table, error) {
-	svcs, err := c.Services(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t := &Table{svcs: make(map[compact.Key]*tableEntry, len(svcs))}
-	err = c.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
-		t.addListed(svcs[i], dests)
+	t := &Table{svcs: make(map[compact.Key]*tableEntry)}
+	err := c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
+		t.addListed(svc, dests)
 		return nil
 	})
 	if err != nil {

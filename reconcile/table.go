@@ -80,18 +80,18 @@ func (c destConfig) destination(dk ipvs.DestinationKey) ipvs.Destination {
 func NewTable(s State) *Table {
 	t := &Table{svcs: make(map[compact.Key]*tableEntry, len(s.Services)), timeouts: s.Timeouts}
 	for _, e := range s.Services {
-		t.addListed(e.Service, e.Destinations)
+		t.addListed(&e.Service, e.Destinations)
 	}
 	return t
 }
 
 // addListed adds a service and its destinations as the kernel lists them
 // (newest first).
-func (t *Table) addListed(svc ipvs.Service, dests []ipvs.Destination) {
+func (t *Table) addListed(svc *ipvs.Service, dests []ipvs.Destination) {
 	if old := t.svcs[compact.KeyOf(svc.Key())]; old != nil {
 		old.deleted = true // listed again: the last listing counts
 	}
-	te := t.add(svc)
+	te := t.add(*svc)
 	te.dests.items = make([]destItem, 0, len(dests))
 	// Adding oldest first keeps the kernel's order.
 	for i := len(dests) - 1; i >= 0; i-- {

@@ -1,0 +1,125 @@
+package ipvs_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
+	"github.com/goipvsadm/goipvsadm/ipvs/internal/uapi"
+	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
+	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// walkTable fills the kernel with n services, the i-th with i%4
+// destinations: pages of Walk (256 services) and their ends.
+func walkTable(t *testing.T, c *ipvs.Client, n int) {
+	t.Helper()
+	var ops []ipvs.Op
+	for i := range n {
+		s := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 6, byte(i >> 8), byte(i)}), Port: 80}
+		ops = append(ops, ipvs.CreateService(s))
+		for j := range i % 4 {
+			ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
+				Addr: netip.AddrFrom4([4]byte{172, 17, byte(i), byte(j)}), Port: 8080, Weight: uint32(j)}))
+		}
+	}
+	if _, err := c.Apply(context.Background(), ops); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWalk: Walk lists what Snapshot lists, in its order, page after
+// page; fn's error ends it and comes back as it is; a failed destination
+// dump in a later page ends it with that dump's error; and the Client
+// works after each.
+func TestWalk(t *testing.T) { ipvs.BothWays(t, ipvs.SetWalkAhead, testWalk) }
+
+func testWalk(t *testing.T) {
+	c, k := fakeClient(t)
+	ctx := context.Background()
+	walkTable(t, c, 600)
+	want, err := c.Snapshot(ctx)
+	must(t, err)
+	var got []ipvs.ServiceEntry
+	must(t, c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
+		got = append(got, ipvs.ServiceEntry{Service: *svc, Destinations: append(make([]ipvs.Destination, 0, len(dests)), dests...)})
+		return nil
+	}))
+	if diff := cmp.Diff(want, got, cmpFake); diff != "" {
+		t.Fatalf("Walk (-Snapshot +Walk):\n%s", diff)
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	err = c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error {
+		if calls++; calls == 300 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != 300 {
+		t.Errorf("fn's error: Walk returned %v after %d calls, want %v after 300", err, calls, stop)
+	}
+	if svcs, err := c.Services(ctx); err != nil || len(svcs) != 600 {
+		t.Errorf("after fn's error: Services = %d services, %v", len(svcs), err)
+	}
+
+	// The destination dump of the 400th service finds it gone.
+	dumps := 0
+	k.InjectFault(func(r ipvstest.Request) ipvstest.Fault {
+		if r.IsIPVS() && r.Command == uapi.CmdGetDest {
+			if dumps++; dumps == 400 {
+				return ipvstest.Fail(unix.ESRCH)
+			}
+		}
+		return ipvstest.Fault{}
+	})
+	calls = 0
+	err = c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error { calls++; return nil })
+	if !errors.Is(err, ipvs.ErrServiceNotFound) || calls != 399 {
+		t.Errorf("400th dump failed: Walk returned %v after %d calls, want ErrServiceNotFound after 399", err, calls)
+	}
+	var oe *ipvs.OpError
+	if !errors.As(err, &oe) || oe.Object != want[399].Service.Key().String() {
+		t.Errorf("400th dump failed: %v does not name %v", err, want[399].Service.Key())
+	}
+	k.InjectFault(nil)
+	if svcs, err := c.Services(ctx); err != nil || len(svcs) != 600 {
+		t.Errorf("after a failed dump: Services = %d services, %v", len(svcs), err)
+	}
+}
+
+// TestWalkOneSocket: where a second socket cannot be opened, Walk reads
+// the services first and lists the same.
+func TestWalkOneSocket(t *testing.T) {
+	k := ipvstest.New()
+	var dials atomic.Int32
+	c, err := ipvs.New(&ipvs.Config{Dial: func() (*netlink.Conn, error) {
+		if dials.Add(1) > 1 {
+			return nil, unix.EMFILE
+		}
+		return k.Dial()
+	}})
+	must(t, err)
+	defer c.Close()
+	ctx := context.Background()
+	walkTable(t, c, 300)
+	want, err := c.Snapshot(ctx)
+	must(t, err)
+	var got []ipvs.ServiceEntry
+	must(t, c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
+		got = append(got, ipvs.ServiceEntry{Service: *svc, Destinations: append(make([]ipvs.Destination, 0, len(dests)), dests...)})
+		return nil
+	}))
+	if diff := cmp.Diff(want, got, cmpFake); diff != "" {
+		t.Fatalf("Walk on one socket (-Snapshot +Walk):\n%s", diff)
+	}
+	if dials.Load() < 2 {
+		t.Errorf("dialled %d times: the second socket was never tried", dials.Load())
+	}
+}
