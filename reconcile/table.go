@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"math"
+	"slices"
 	"syscall"
 	"time"
 
@@ -25,6 +26,10 @@ type Table struct {
 	// of a service's destinations follow one another.
 	last    *tableEntry
 	lastKey compact.Key
+	// building is the entry destinations were added to last; its list
+	// is in scratch (see adding).
+	building *tableEntry
+	scratch  []destItem
 
 	timeouts     ipvs.Timeouts // zero fields: unknown or unchanged
 	timeoutsLine int32         // the line of the step that last set them (ApplyStep)
@@ -295,9 +300,34 @@ func (t *Table) apply(op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		if te == nil {
 			return &ConflictError{Op: *op, Err: ipvs.ErrServiceNotFound}
 		}
+		if op.Kind == ipvs.OpCreateDestination {
+			t.adding(te)
+		}
 		return te.applyDestination(k, op, line, undo)
 	}
 	return &ConflictError{Op: *op, Err: ipvs.ErrInvalid}
+}
+
+// adding readies te for destinations added to it. A service's
+// destinations are added one after the other: the list of the entry they
+// are added to grows in scratch, a buffer the table reuses, and is copied
+// to an array of its own size once destinations are added to another
+// entry, instead of being copied at every growth.
+func (t *Table) adding(te *tableEntry) {
+	if t.building == te {
+		return
+	}
+	if b := t.building; b != nil {
+		items := b.dests.items
+		b.dests.items = nil
+		if len(items) > 0 {
+			b.dests.items = slices.Clone(items)
+		}
+		t.scratch = items[:0] // the array it grew into
+	}
+	t.building = te
+	t.scratch = append(t.scratch[:0], te.dests.items...)
+	te.dests.items = t.scratch
 }
 
 // applyDestination is apply for a destination of te, whose key is k.

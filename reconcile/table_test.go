@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -34,6 +35,11 @@ func TestTableModel(t *testing.T) {
 	}
 	for round := range 20 {
 		tab := NewTable(State{})
+		type keptTable struct {
+			t     *Table
+			state State
+		}
+		var kept []keptTable
 		var model []*modelEntry // creation order
 		find := func(k ipvs.ServiceKey) int {
 			return slices.IndexFunc(model, func(e *modelEntry) bool { return e.svc.Key() == k })
@@ -92,8 +98,13 @@ func TestTableModel(t *testing.T) {
 			if want == nil && err != nil || want != nil && !errors.Is(err, want) {
 				t.Fatalf("round %d, change %d (%v): %v, want %v", round, n, op, err, want)
 			}
-			if n%50 == 49 {
+			switch n % 50 {
+			case 49:
 				tab = tab.clone()
+			case 24:
+				// A copy keeps what it was while tab changes on.
+				c := tab.clone()
+				kept = append(kept, keptTable{c, c.State()})
 			}
 		}
 		var wantState []ipvs.ServiceEntry
@@ -107,6 +118,11 @@ func TestTableModel(t *testing.T) {
 			return a.Service == b.Service && slices.Equal(a.Destinations, b.Destinations)
 		}) {
 			t.Fatalf("round %d: table\n%v\nwant\n%v", round, got, wantState)
+		}
+		for i, k := range kept {
+			if got := k.t.State(); !reflect.DeepEqual(got, k.state) {
+				t.Fatalf("round %d: copy %d changed with the table:\n%v\nwas\n%v", round, i, got, k.state)
+			}
 		}
 	}
 }
