@@ -13,6 +13,14 @@ func SetWalkAhead(on bool) (restore func()) {
 	return func() { walkAheadOn = old }
 }
 
+// SetWalkPage makes Walk read n services before their destinations,
+// until restore is called.
+func SetWalkPage(n int) (restore func()) {
+	old := walkPage
+	walkPage = n
+	return func() { walkPage = old }
+}
+
 // SetApplyAhead makes Apply fill a window while it sends the one before
 // (on) or not, whatever the CPUs, until restore is called.
 func SetApplyAhead(on bool) (restore func()) {

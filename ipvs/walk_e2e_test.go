@@ -14,7 +14,7 @@ import (
 
 // TestKernelWalk: on a real kernel, Walk lists what Snapshot lists, in the
 // same order, across many reads of the service dump with destination
-// dumps between them; fn's error ends it, and the Client works after.
+// dumps between them (pages of its own size, of 256 and of one service); fn's error ends it, and the Client works after.
 func TestKernelWalk(t *testing.T) {
 	c := kernelClient(t)
 	ctx := context.Background()
@@ -43,16 +43,23 @@ func TestKernelWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []ipvs.ServiceEntry
-	err = c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
-		got = append(got, ipvs.ServiceEntry{Service: *svc, Destinations: append(make([]ipvs.Destination, 0, len(dests)), dests...)})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, got, cmpValues, ignoreCounters); diff != "" {
-		t.Fatalf("Walk (-Snapshot +Walk):\n%s", diff)
+	for _, page := range []int{0, 256, 1} { // 0: Walk's own
+		restore := func() {}
+		if page > 0 {
+			restore = ipvs.SetWalkPage(page)
+		}
+		var got []ipvs.ServiceEntry
+		err = c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
+			got = append(got, ipvs.ServiceEntry{Service: *svc, Destinations: append(make([]ipvs.Destination, 0, len(dests)), dests...)})
+			return nil
+		})
+		restore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, cmpValues, ignoreCounters); diff != "" {
+			t.Fatalf("Walk, pages of %d (-Snapshot +Walk):\n%s", page, diff)
+		}
 	}
 
 	stop := errors.New("stop")

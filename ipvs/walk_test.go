@@ -16,7 +16,7 @@ import (
 )
 
 // walkTable fills the kernel with n services, the i-th with i%4
-// destinations: pages of Walk (256 services) and their ends.
+// destinations.
 func walkTable(t *testing.T, c *ipvs.Client, n int) {
 	t.Helper()
 	var ops []ipvs.Op
@@ -34,12 +34,13 @@ func walkTable(t *testing.T, c *ipvs.Client, n int) {
 }
 
 // TestWalk: Walk lists what Snapshot lists, in its order, page after
-// page; fn's error ends it and comes back as it is; a failed destination
+// page (of 256 services here); fn's error ends it and comes back as it is; a failed destination
 // dump in a later page ends it with that dump's error; and the Client
 // works after each.
 func TestWalk(t *testing.T) { ipvs.BothWays(t, ipvs.SetWalkAhead, testWalk) }
 
 func testWalk(t *testing.T) {
+	defer ipvs.SetWalkPage(256)()
 	c, k := fakeClient(t)
 	ctx := context.Background()
 	walkTable(t, c, 600)
