@@ -18,20 +18,7 @@ func TestKernelServiceChains(t *testing.T) {
 	c := kernelClient(t)
 	ctx := context.Background()
 	var ops []ipvs.Op
-	for i := range 1500 {
-		s := ipvs.Service{Scheduler: "rr"}
-		switch i % 6 {
-		case 0:
-			s.Family, s.FWMark = ipvs.IPv4, uint32(1+i*7)
-		case 1:
-			s.Family, s.FWMark = ipvs.IPv6, uint32(1+i*5)
-		case 2:
-			s.Protocol, s.Port = ipvs.TCP, uint16(443+i%3*256)
-			s.Addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 3, byte(i), 14: byte(i >> 8), 15: byte(i)})
-		default:
-			s.Protocol, s.Port = []ipvs.Protocol{ipvs.TCP, ipvs.UDP, ipvs.SCTP}[i%3], uint16(80+i%5*300)
-			s.Addr = netip.AddrFrom4([4]byte{10, 20 + byte(i%4), byte(i >> 8), byte(i)})
-		}
+	for _, s := range mixedServices(1500) {
 		ops = append(ops, ipvs.CreateService(s))
 	}
 	results, err := c.Apply(ctx, ops)
@@ -70,4 +57,27 @@ func TestKernelServiceChains(t *testing.T) {
 	if runs < 300 {
 		t.Errorf("only %d chains: the test does not spread the services", runs)
 	}
+}
+
+// mixedServices returns n services of every kind: IPv4 and IPv6 firewall
+// marks, IPv6 TCP, and IPv4 TCP, UDP and SCTP, on a few ports.
+func mixedServices(n int) []ipvs.Service {
+	svcs := make([]ipvs.Service, n)
+	for i := range svcs {
+		s := &svcs[i]
+		s.Scheduler = "rr"
+		switch i % 6 {
+		case 0:
+			s.Family, s.FWMark = ipvs.IPv4, uint32(1+i*7)
+		case 1:
+			s.Family, s.FWMark = ipvs.IPv6, uint32(1+i*5)
+		case 2:
+			s.Protocol, s.Port = ipvs.TCP, uint16(443+i%3*256)
+			s.Addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 3, byte(i), 14: byte(i >> 8), 15: byte(i)})
+		default:
+			s.Protocol, s.Port = []ipvs.Protocol{ipvs.TCP, ipvs.UDP, ipvs.SCTP}[i%3], uint16(80+i%5*300)
+			s.Addr = netip.AddrFrom4([4]byte{10, 20 + byte(i%4), byte(i >> 8), byte(i)})
+		}
+	}
+	return svcs
 }

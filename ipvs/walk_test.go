@@ -34,9 +34,9 @@ func walkTable(t *testing.T, c *ipvs.Client, n int) {
 }
 
 // TestWalk: Walk lists what Snapshot lists, in its order, page after
-// page (of 256 services here); fn's error ends it and comes back as it is; a failed destination
-// dump in a later page ends it with that dump's error; and the Client
-// works after each.
+// page (of 256 services here); fn's error ends it and comes back as it
+// is; a failed destination dump in a later page ends it with that dump's
+// error; and the Client works after each.
 func TestWalk(t *testing.T) { ipvs.BothWays(t, ipvs.SetWalkAhead, testWalk) }
 
 func testWalk(t *testing.T) {
@@ -44,31 +44,8 @@ func testWalk(t *testing.T) {
 	c, k := fakeClient(t)
 	ctx := context.Background()
 	walkTable(t, c, 600)
-	want, err := c.Snapshot(ctx)
-	must(t, err)
-	var got []ipvs.ServiceEntry
-	must(t, c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
-		got = append(got, ipvs.ServiceEntry{Service: *svc, Destinations: append(make([]ipvs.Destination, 0, len(dests)), dests...)})
-		return nil
-	}))
-	if diff := cmp.Diff(want, got, cmpFake); diff != "" {
-		t.Fatalf("Walk (-Snapshot +Walk):\n%s", diff)
-	}
-
-	stop := errors.New("stop")
-	calls := 0
-	err = c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error {
-		if calls++; calls == 300 {
-			return stop
-		}
-		return nil
-	})
-	if err != stop || calls != 300 {
-		t.Errorf("fn's error: Walk returned %v after %d calls, want %v after 300", err, calls, stop)
-	}
-	if svcs, err := c.Services(ctx); err != nil || len(svcs) != 600 {
-		t.Errorf("after fn's error: Services = %d services, %v", len(svcs), err)
-	}
+	want := walksAsSnapshot(t, c, cmpFake)
+	walkStops(t, c, 300, 600)
 
 	// The destination dump of the 400th service finds it gone.
 	dumps := 0
@@ -80,8 +57,8 @@ func testWalk(t *testing.T) {
 		}
 		return ipvstest.Fault{}
 	})
-	calls = 0
-	err = c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error { calls++; return nil })
+	calls := 0
+	err := c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error { calls++; return nil })
 	if !errors.Is(err, ipvs.ErrServiceNotFound) || calls != 399 {
 		t.Errorf("400th dump failed: Walk returned %v after %d calls, want ErrServiceNotFound after 399", err, calls)
 	}
@@ -108,8 +85,18 @@ func TestWalkOneSocket(t *testing.T) {
 	}})
 	must(t, err)
 	defer c.Close()
-	ctx := context.Background()
 	walkTable(t, c, 300)
+	walksAsSnapshot(t, c, cmpFake)
+	if dials.Load() < 2 {
+		t.Errorf("dialled %d times: the second socket was never tried", dials.Load())
+	}
+}
+
+// walksAsSnapshot checks that Walk lists what Snapshot lists, compared
+// with opts, and returns it.
+func walksAsSnapshot(t *testing.T, c *ipvs.Client, opts ...cmp.Option) []ipvs.ServiceEntry {
+	t.Helper()
+	ctx := context.Background()
 	want, err := c.Snapshot(ctx)
 	must(t, err)
 	var got []ipvs.ServiceEntry
@@ -117,10 +104,29 @@ func TestWalkOneSocket(t *testing.T) {
 		got = append(got, ipvs.ServiceEntry{Service: *svc, Destinations: append(make([]ipvs.Destination, 0, len(dests)), dests...)})
 		return nil
 	}))
-	if diff := cmp.Diff(want, got, cmpFake); diff != "" {
-		t.Fatalf("Walk on one socket (-Snapshot +Walk):\n%s", diff)
+	if diff := cmp.Diff(want, got, opts...); diff != "" {
+		t.Fatalf("Walk (-Snapshot +Walk):\n%s", diff)
 	}
-	if dials.Load() < 2 {
-		t.Errorf("dialled %d times: the second socket was never tried", dials.Load())
+	return want
+}
+
+// walkStops checks that fn's error at the call numbered at ends Walk with
+// that error, and that the Client then lists all n services.
+func walkStops(t *testing.T, c *ipvs.Client, at, n int) {
+	t.Helper()
+	ctx := context.Background()
+	stop := errors.New("stop")
+	calls := 0
+	err := c.Walk(ctx, func(*ipvs.Service, []ipvs.Destination) error {
+		if calls++; calls == at {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != at {
+		t.Errorf("fn's error: Walk returned %v after %d calls, want %v after %d", err, calls, stop, at)
+	}
+	if svcs, err := c.Services(ctx); err != nil || len(svcs) != n {
+		t.Errorf("after fn's error: Services = %d services, %v", len(svcs), err)
 	}
 }
