@@ -117,6 +117,44 @@ func ExampleClient_Snapshot() {
 	// FWM 7 rr 0 destination(s)
 }
 
+// A big table without holding it: count the real servers that take no
+// new connections, a page of services at a time.
+func ExampleClient_Walk() {
+	c, _ := exampleClient()
+	defer c.Close()
+	ctx := context.Background()
+
+	var ops []ipvs.Op
+	for i := range 1000 {
+		vip := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), Port: 80 + uint16(i/256)}
+		ops = append(ops, ipvs.CreateService(vip))
+		for j := range 3 {
+			d := ipvs.Destination{Addr: netip.AddrFrom4([4]byte{198, 51, 100, byte(j)}), Port: 8080, Weight: uint32(i % 2 * j)}
+			ops = append(ops, ipvs.CreateDestination(vip.Key(), d))
+		}
+	}
+	if _, err := c.Apply(ctx, ops); err != nil {
+		fmt.Println(err)
+		return
+	}
+	services, drained := 0, 0
+	err := c.Walk(ctx, func(_ *ipvs.Service, dests []ipvs.Destination) error {
+		services++
+		for _, d := range dests { // valid during the call only
+			if d.Weight == 0 {
+				drained++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(services, "services,", drained, "real servers drained")
+	// Output: 1000 services, 2000 real servers drained
+}
+
 // A drain: weight 0, every other setting kept; then back in service.
 func ExampleClient_ModifyDestination() {
 	c, _ := exampleClient()
