@@ -38,7 +38,19 @@ func (k destKey) key() ipvs.DestinationKey {
 
 const destIndexAt = 128
 
+// all returns the destinations, oldest first; none for a nil list.
+func (l *destList) all() []destItem {
+	if l == nil {
+		return nil
+	}
+	return l.items
+}
+
+// find returns where dk is in the list, -1 if it is not (or l is nil).
 func (l *destList) find(dk destKey) int {
+	if l == nil {
+		return -1
+	}
 	if l.index != nil {
 		if i, ok := l.index[dk]; ok {
 			return int(i)
@@ -87,8 +99,12 @@ func (l *destList) removeAt(i int) {
 	}
 }
 
-func (l *destList) clone() destList {
-	c := destList{items: slices.Clone(l.items)}
+// clone returns a copy of l that shares nothing with it; nil for nil.
+func (l *destList) clone() *destList {
+	if l == nil {
+		return nil
+	}
+	c := &destList{items: slices.Clone(l.items)}
 	if l.index != nil {
 		c.index = maps.Clone(l.index)
 	}

@@ -128,7 +128,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 		c := cur.svcs[d.svc.CompactKey()]
 		if c == nil {
 			add(ipvs.OpCreateService, d, -1)
-			for i := range d.dests.items {
+			for i := range d.dests.all() {
 				add(ipvs.OpCreateDestination, d, i)
 			}
 			continue
@@ -136,10 +136,10 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 		if c.svc != d.svc && !sameService(c.svc.Service(), d.svc.Service()) {
 			add(ipvs.OpUpdateService, d, -1)
 		}
-		if sameKeys(&c.dests, &d.dests) {
+		if sameKeys(c.dests, d.dests) {
 			// The same destinations in the same order, as after a
 			// restore of the same rules: no lookups.
-			for i := range d.dests.items {
+			for i := range d.dests.all() {
 				if c.dests.items[i].cfg != d.dests.items[i].cfg {
 					add(ipvs.OpUpdateDestination, d, i)
 				}
@@ -147,7 +147,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			continue
 		}
 		var updates []int
-		for i := range d.dests.items {
+		for i := range d.dests.all() {
 			it := &d.dests.items[i]
 			switch j := c.dests.find(it.key); {
 			case j < 0:
@@ -159,7 +159,7 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 		for _, i := range updates {
 			add(ipvs.OpUpdateDestination, d, i)
 		}
-		for i, it := range c.dests.items {
+		for i, it := range c.dests.all() {
 			if d.dests.find(it.key) < 0 {
 				add(ipvs.OpDeleteDestination, c, i)
 			}
@@ -175,11 +175,12 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 // sameKeys reports whether two lists hold the same destinations in the
 // same order.
 func sameKeys(a, b *destList) bool {
-	if len(a.items) != len(b.items) {
+	ai, bi := a.all(), b.all()
+	if len(ai) != len(bi) {
 		return false
 	}
-	for i := range a.items {
-		if a.items[i].key != b.items[i].key {
+	for i := range ai {
+		if ai[i].key != bi[i].key {
 			return false
 		}
 	}

@@ -40,9 +40,9 @@ type Table struct {
 
 type tableEntry struct {
 	svc     compact.Service
-	dests   destList
-	line    int32 // the line of the step that last set the service (ApplyStep)
-	deleted bool  // no longer in the table (but in Table.order)
+	dests   *destList // nil: no destinations (most services of a big table)
+	line    int32     // the line of the step that last set the service (ApplyStep)
+	deleted bool      // no longer in the table (but in Table.order)
 }
 
 // destEntry is a destination of a Table: its configuration, and the line
@@ -97,7 +97,9 @@ func (t *Table) addListed(svc *ipvs.Service, dests []ipvs.Destination) {
 		old.deleted = true // listed again: the last listing counts
 	}
 	te := t.add(*svc)
-	te.dests.items = make([]destItem, 0, len(dests))
+	if len(dests) > 0 {
+		te.dests = &destList{items: make([]destItem, 0, len(dests))}
+	}
 	// Adding oldest first keeps the kernel's order.
 	for i := len(dests) - 1; i >= 0; i-- {
 		d := &dests[i]
@@ -161,9 +163,10 @@ func (t *Table) entries() []ipvs.ServiceEntry {
 		if te.deleted {
 			continue
 		}
-		e := ipvs.ServiceEntry{Service: te.svc.Service(), Destinations: make([]ipvs.Destination, 0, len(te.dests.items))}
-		for j := len(te.dests.items) - 1; j >= 0; j-- {
-			it := &te.dests.items[j]
+		items := te.dests.all()
+		e := ipvs.ServiceEntry{Service: te.svc.Service(), Destinations: make([]ipvs.Destination, 0, len(items))}
+		for j := len(items) - 1; j >= 0; j-- {
+			it := &items[j]
 			e.Destinations = append(e.Destinations, it.cfg.destination(it.key.key()))
 		}
 		out = append(out, e)
@@ -289,7 +292,7 @@ func (t *Table) apply(op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		}
 		if undo != nil {
 			*undo = append(*undo, ipvs.CreateService(te.svc.Service()))
-			for _, it := range te.dests.items { // oldest first: re-created in the kernel's order
+			for _, it := range te.dests.all() { // oldest first: re-created in the kernel's order
 				*undo = append(*undo, ipvs.CreateDestination(k, it.cfg.destination(it.key.key())))
 			}
 		}
@@ -326,6 +329,9 @@ func (t *Table) adding(te *tableEntry) {
 		t.scratch = items[:0] // the array it grew into
 	}
 	t.building = te
+	if te.dests == nil {
+		te.dests = &destList{}
+	}
 	t.scratch = append(t.scratch[:0], te.dests.items...)
 	te.dests.items = t.scratch
 }
