@@ -2,7 +2,6 @@ package ipvstest
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"syscall"
 	"time"
 
@@ -51,39 +50,33 @@ func (r Request) ServiceKey() (ipvs.ServiceKey, bool) {
 	return ipvs.ServiceKey{}, false
 }
 
-// serviceKeyOf decodes the key of a service attribute's data.
+// serviceKeyOf decodes the key of a service attribute's data, with the
+// policy and getters parseService reads it with.
 func serviceKeyOf(data []byte) (ipvs.ServiceKey, bool) {
-	ad, err := netlink.NewAttributeDecoder(data)
-	if err != nil {
+	tb, errno := parseAttrs(data, svcPolicy)
+	if errno != 0 {
 		return ipvs.ServiceKey{}, false
 	}
 	var k ipvs.ServiceKey
-	var addr []byte
-	for ad.Next() {
-		switch ad.Type() {
-		case uapi.SvcAttrAF:
-			k.Family = ipvs.Family(ad.Uint16())
-		case uapi.SvcAttrProtocol:
-			k.Protocol = ipvs.Protocol(ad.Uint16())
-		case uapi.SvcAttrAddr:
-			addr = ad.Bytes()
-		case uapi.SvcAttrPort:
-			if b := ad.Bytes(); len(b) == 2 {
-				k.Port = binary.BigEndian.Uint16(b)
-			}
-		case uapi.SvcAttrFwmark:
-			k.FWMark = ad.Uint32()
-		}
+	if af := tb[uapi.SvcAttrAF]; af != nil {
+		k.Family = ipvs.Family(getU16(af))
 	}
-	switch {
-	case k.FWMark != 0:
-		k.Protocol = 0
-	case k.Family == ipvs.IPv4 && len(addr) >= 4:
-		k.Addr = netip.AddrFrom4([4]byte(addr[:4]))
-	case k.Family == ipvs.IPv6 && len(addr) == 16:
-		k.Addr = netip.AddrFrom16([16]byte(addr))
+	if mark := tb[uapi.SvcAttrFwmark]; mark != nil && getU32(mark) != 0 {
+		k.FWMark = getU32(mark)
+		return k, true
 	}
-	return k, ad.Err() == nil
+	if proto := tb[uapi.SvcAttrProtocol]; proto != nil {
+		k.Protocol = ipvs.Protocol(getU16(proto))
+	}
+	if port := tb[uapi.SvcAttrPort]; port != nil {
+		k.Port = getBE16(port)
+	}
+	if addr := tb[uapi.SvcAttrAddr]; addr != nil && (k.Family == ipvs.IPv4 || k.Family == ipvs.IPv6) {
+		var b [16]byte
+		memcpy(b[:], addr)
+		k.Addr = toAddr(uint16(k.Family), b)
+	}
+	return k, true
 }
 
 // IsDump reports whether r asks for a dump.
