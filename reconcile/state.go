@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 
-	"github.com/goipvsadm/goipvsadm/internal/compact"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
@@ -38,7 +37,7 @@ func Read(ctx context.Context, c *ipvs.Client) (State, error) {
 // so that a big table is not held twice over (as values, then in the
 // Table).
 func ReadTable(ctx context.Context, c *ipvs.Client) (*Table, error) {
-	t := &Table{svcs: make(map[compact.Key]*tableEntry)}
+	t := NewTable(State{})
 	err := c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
 		t.addListed(svc, dests)
 		return nil
