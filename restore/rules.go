@@ -391,32 +391,22 @@ func (tr *textReader) text(rec *record) string {
 
 // indexed is All with each rule's index, without the lines' texts
 // (Line gives a rule's whole line). The rule it yields is one variable,
-// rewritten for each record.
+// rewritten for each record; a record's change is written as a rules
+// run writes it (ruleRun.WriteOp, which computes a service's key once
+// for its records in a row).
 func (rs *Rules) indexed() iter.Seq2[int, *Rule] {
 	return func(yield func(int, *Rule) bool) {
-		var (
-			r     Rule // each record's rule in turn, without its text
-			keyOf int32
-			key   ipvs.ServiceKey
-		)
-		keyOf = -1
-		i := 0
-		for _, c := range rs.recs {
-			for j := range c {
-				rec := &c[j]
-				if rec.kind == 0 {
-					r = rs.others[rec.at]
-				} else {
-					if rec.at != keyOf {
-						keyOf, key = rec.at, rs.service(rec.at).Key()
-					}
-					r.Line, r.Flush, r.Skipped = Line{Num: int(rec.num)}, false, nil
-					rs.writeOp(rec, key, &r.Op)
-				}
-				if !yield(i, &r) {
-					return
-				}
-				i++
+		var r Rule
+		run := ruleRun{rs: rs, n: rs.n}
+		for i := range rs.n {
+			if rec := rs.rec(i); rec.kind == 0 {
+				r = rs.others[rec.at]
+			} else {
+				r.Line, r.Flush, r.Skipped = Line{Num: int(rec.num)}, false, nil
+				run.WriteOp(i, &r.Op)
+			}
+			if !yield(i, &r) {
+				return
 			}
 		}
 	}
