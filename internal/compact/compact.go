@@ -69,9 +69,11 @@ func (s *Service) Key() ipvs.ServiceKey {
 }
 
 // Key is an ipvs.ServiceKey without pointers and without the address's
-// zone (IPVS keeps none): a map key that hashes as plain memory.
+// zone (IPVS keeps none): a map key that hashes and compares as plain
+// memory, for which it must have no padding (hence zero).
 type Key struct {
 	addr     Addr
+	zero     uint8
 	family   ipvs.Family
 	protocol ipvs.Protocol
 	port     uint16

@@ -108,3 +108,16 @@ func TestCompactKey(t *testing.T) {
 		t.Error("a zone made a compact key differ")
 	}
 }
+
+// TestKeyIsPlainMemory: a Key has no padding, so that a map hashes and
+// compares it as a block of memory rather than field by field.
+func TestKeyIsPlainMemory(t *testing.T) {
+	typ := reflect.TypeFor[Key]()
+	var sum uintptr
+	for i := range typ.NumField() {
+		sum += typ.Field(i).Type.Size()
+	}
+	if sum != typ.Size() {
+		t.Errorf("a Key takes %d bytes for %d bytes of fields", typ.Size(), sum)
+	}
+}
