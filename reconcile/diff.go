@@ -126,6 +126,9 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			continue
 		}
 		c := cur.svcs[d.svc.CompactKey()]
+		if c != nil {
+			c.wanted = true
+		}
 		if c == nil {
 			add(ipvs.OpCreateService, d, -1)
 			for i := range d.dests.all() {
@@ -165,10 +168,13 @@ func diffTables(cur, want *Table, add func(kind ipvs.OpKind, e *tableEntry, item
 			}
 		}
 	}
+	// The services of cur that want does not hold are those the loop
+	// above did not mark: no lookups.
 	for _, c := range cur.order {
-		if !c.deleted && want.svcs[c.svc.CompactKey()] == nil {
+		if !c.deleted && !c.wanted {
 			add(ipvs.OpDeleteService, c, -1)
 		}
+		c.wanted = false
 	}
 }
 

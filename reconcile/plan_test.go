@@ -296,6 +296,45 @@ func TestDiffTablesOutlivesChanges(t *testing.T) {
 	}
 }
 
+// TestDiffTablesAgain: one current table diffed against one desired table
+// after another gives each its own plan (the marks of a diff do not
+// outlive it), and a table grown before it is built diffs as one that
+// was not.
+func TestDiffTablesAgain(t *testing.T) {
+	current := reconcile.NewTable(start())
+	same := reconcile.NewTable(start())
+	if p := reconcile.DiffTables(current, same); p.Len() != 0 {
+		t.Fatalf("the same table: %v", p)
+	}
+	fewer := start()
+	fewer.Services = fewer.Services[:1]
+	grown := reconcile.NewTable(reconcile.State{})
+	grown.Grow(3)
+	for _, e := range fewer.Services {
+		if err := grown.Apply(ipvs.CreateService(e.Service)); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range slices.Backward(e.Destinations) {
+			if err := grown.Apply(ipvs.CreateDestination(e.Service.Key(), d)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := grown.Apply(ipvs.SetTimeouts(fewer.Timeouts)); err != nil {
+		t.Fatal(err)
+	}
+	want := "-D -u 192.0.2.2:53\n"
+	for _, desired := range []*reconcile.Table{reconcile.NewTable(fewer), grown} {
+		if got := reconcile.DiffTables(current, desired).String(); got != want {
+			t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+		}
+	}
+	grown.Grow(10) // shared with the plans: copies itself first
+	if diff := cmp.Diff(reconcile.NewTable(fewer).State(), grown.State(), cmpValues); diff != "" {
+		t.Errorf("grown table (-want +got):\n%s", diff)
+	}
+}
+
 // TestDiffSameDestinations: services whose destinations are the same, in
 // the same order, differ only in the weights that changed; in another
 // order they are the same table.

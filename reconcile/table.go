@@ -43,6 +43,7 @@ type tableEntry struct {
 	dests   *destList // nil: no destinations (most services of a big table)
 	line    int32     // the line of the step that last set the service (ApplyStep)
 	deleted bool      // no longer in the table (but in Table.order)
+	wanted  bool      // diffTables' mark: the desired table holds it (false outside diffTables)
 }
 
 // destEntry is a destination of a Table: its configuration, and the line
@@ -90,13 +91,32 @@ func NewTable(s State) *Table {
 	return t
 }
 
+// Grow makes room for n more services, as slices.Grow does for elements:
+// a caller that knows how many services it will add saves the growing of
+// the table's index on the way.
+func (t *Table) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	if t.shared {
+		*t = *t.clone()
+	}
+	svcs := make(map[compact.Key]*tableEntry, len(t.svcs)+n)
+	for k, te := range t.svcs {
+		svcs[k] = te
+	}
+	t.svcs = svcs
+	t.order = slices.Grow(t.order, n)
+}
+
 // addListed adds a service and its destinations as the kernel lists them
 // (newest first).
 func (t *Table) addListed(svc *ipvs.Service, dests []ipvs.Destination) {
-	if old := t.svcs[compact.KeyOf(svc.Key())]; old != nil {
+	k := svc.Key()
+	if old := t.svcs[compact.KeyOf(k)]; old != nil {
 		old.deleted = true // listed again: the last listing counts
 	}
-	te := t.add(*svc)
+	te := t.add(svc, k)
 	if len(dests) > 0 {
 		te.dests = &destList{items: make([]destItem, 0, len(dests))}
 	}
@@ -111,20 +131,22 @@ func (t *Table) addListed(svc *ipvs.Service, dests []ipvs.Destination) {
 	}
 }
 
-func (t *Table) add(s ipvs.Service) *tableEntry {
-	s.Family = s.Key().Family
-	return t.addCompact(compact.ServiceOf(s))
+// add adds an entry for s, whose key is k.
+func (t *Table) add(s *ipvs.Service, k ipvs.ServiceKey) *tableEntry {
+	c := *s
+	c.Family = k.Family
+	return t.addCompact(compact.ServiceOf(c), compact.KeyOf(k))
 }
 
-// addCompact adds an entry for s, whose family is set.
-func (t *Table) addCompact(s compact.Service) *tableEntry {
+// addCompact adds an entry for s, whose family is set and whose key is k.
+func (t *Table) addCompact(s compact.Service, k compact.Key) *tableEntry {
 	if len(t.free) == 0 {
 		t.free = make([]tableEntry, min(max(len(t.order), 1), maxEntryChunk))
 	}
 	te := &t.free[0]
 	t.free = t.free[1:]
 	te.svc = s
-	t.svcs[s.CompactKey()] = te
+	t.svcs[k] = te
 	t.order = append(t.order, te)
 	return te
 }
@@ -145,7 +167,7 @@ func (t *Table) clone() *Table {
 		if te.deleted {
 			continue
 		}
-		ce := c.addCompact(te.svc)
+		ce := c.addCompact(te.svc, te.svc.CompactKey())
 		ce.dests, ce.line = te.dests.clone(), te.line
 	}
 	return c
@@ -269,7 +291,7 @@ func (t *Table) apply(op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		if te != nil {
 			return &ConflictError{Op: *op, Err: ipvs.ErrServiceExists}
 		}
-		t.last = t.add(op.Service)
+		t.last = t.add(&op.Service, k)
 		t.last.line = line
 		if undo != nil {
 			*undo = append(*undo, ipvs.DeleteService(k))

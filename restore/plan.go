@@ -218,15 +218,18 @@ func (rs *Rules) SyncPlan(current reconcile.State) (*reconcile.Plan, error) {
 // reconcile.ReadTable reads it; the plan keeps its contents as they are
 // now.
 func (rs *Rules) SyncPlanTable(current *reconcile.Table) (*reconcile.Plan, error) {
-	return syncPlanTable(rs.indexed(), rs.Line, current)
+	desired := reconcile.NewTable(reconcile.State{})
+	desired.Grow(int(rs.nServices))
+	return syncPlanTable(rs.indexed(), rs.Line, current, desired)
 }
 
 func syncPlan(rules iter.Seq2[int, *Rule], lineOf func(num int) (Line, bool), current reconcile.State) (*reconcile.Plan, error) {
-	return syncPlanTable(rules, lineOf, reconcile.NewTable(current))
+	return syncPlanTable(rules, lineOf, reconcile.NewTable(current), reconcile.NewTable(reconcile.State{}))
 }
 
-func syncPlanTable(rules iter.Seq2[int, *Rule], lineOf func(num int) (Line, bool), current *reconcile.Table) (*reconcile.Plan, error) {
-	desired := reconcile.NewTable(reconcile.State{})
+// syncPlanTable builds desired, which is empty, from the rules and
+// returns the plan that turns current into it.
+func syncPlanTable(rules iter.Seq2[int, *Rule], lineOf func(num int) (Line, bool), current, desired *reconcile.Table) (*reconcile.Plan, error) {
 	if err := eachStep(rules, lineOf, desired, func(int, reconcile.Step, bool) {}); err != nil {
 		return nil, err
 	}
