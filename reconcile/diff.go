@@ -33,14 +33,8 @@ func DiffTable(current State, desired *Table) *Plan {
 // meet in memory.
 func DiffTables(current, desired *Table) *Plan {
 	cur := current
-	// Counted first, so that the steps are allocated once rather than
-	// grown (which holds the old and the new array at once).
-	n := 0
-	diffTables(cur, desired, func(ipvs.OpKind, *tableEntry, int) { n++ })
-	src := &diffSteps{refs: make([]diffRef, 0, n)}
-	if n > 0 {
-		diffTables(cur, desired, src.add)
-	}
+	src := &diffSteps{}
+	diffTables(cur, desired, src.add)
 	// Both tables copy themselves before their next change; the plan
 	// keeps the current one's contents as they are now.
 	desired.shared = true
@@ -58,8 +52,13 @@ func DiffTables(current, desired *Table) *Plan {
 // where a plan's own step takes about 70.
 type diffSteps struct {
 	ents []*tableEntry // the services the steps name, in turn
-	refs []diffRef
+	// refs holds the steps in chunks of refChunk: a plan of many steps
+	// grows without holding an old and a new array at once.
+	refs [][]diffRef
+	n    int
 }
+
+const refChunk = 4096
 
 type diffRef struct {
 	ent  int32 // in ents
@@ -71,15 +70,20 @@ func (d *diffSteps) add(kind ipvs.OpKind, e *tableEntry, item int) {
 	if n := len(d.ents); n == 0 || d.ents[n-1] != e {
 		d.ents = append(d.ents, e)
 	}
-	d.refs = append(d.refs, diffRef{ent: int32(len(d.ents) - 1), item: int32(item), kind: kind})
+	if len(d.refs) == 0 || len(d.refs[len(d.refs)-1]) == refChunk {
+		d.refs = append(d.refs, nil)
+	}
+	last := &d.refs[len(d.refs)-1]
+	*last = append(*last, diffRef{ent: int32(len(d.ents) - 1), item: int32(item), kind: kind})
+	d.n++
 }
 
-func (d *diffSteps) Len() int { return len(d.refs) }
+func (d *diffSteps) Len() int { return d.n }
 
 // Step returns step i: a creation or an update with the line that set the
 // object in the desired table, a deletion without a line.
 func (d *diffSteps) Step(i int) Step {
-	r := d.refs[i]
+	r := d.refs[i/refChunk][i%refChunk]
 	e := d.ents[r.ent]
 	if r.item < 0 {
 		switch r.kind {

@@ -335,6 +335,43 @@ func TestDiffTablesAgain(t *testing.T) {
 	}
 }
 
+// TestDiffManySteps: a diff of more steps than a chunk of its references
+// holds gives them all, in order: each service created with its
+// destinations (oldest first), then the services it does not want
+// deleted.
+func TestDiffManySteps(t *testing.T) {
+	var current, desired reconcile.State
+	var want []ipvs.Op
+	for i := range 3000 {
+		svc := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: netip.AddrFrom4([4]byte{10, 8, byte(i >> 8), byte(i)}), Port: 80, Scheduler: "wlc"}
+		e := ipvs.ServiceEntry{Service: svc}
+		for j := range 3 {
+			e.Destinations = append(e.Destinations, ipvs.Destination{Addr: netip.AddrFrom4([4]byte{172, 21, byte(j), 1}), Port: 80, ForwardMethod: ipvs.Masquerade, Weight: uint32(j)})
+		}
+		desired.Services = append(desired.Services, e)
+		want = append(want, ipvs.CreateService(svc))
+		for _, d := range slices.Backward(e.Destinations) {
+			want = append(want, ipvs.CreateDestination(svc.Key(), d))
+		}
+		svc.Port = 81
+		current.Services = append(current.Services, ipvs.ServiceEntry{Service: svc})
+	}
+	for _, e := range current.Services {
+		want = append(want, ipvs.DeleteService(e.Service.Key()))
+	}
+	p := reconcile.Diff(current, desired)
+	var got []ipvs.Op
+	for _, s := range stepsOf(p) {
+		got = append(got, s.Op)
+	}
+	if p.Len() != len(want) {
+		t.Errorf("Len %d, want %d", p.Len(), len(want))
+	}
+	if diff := cmp.Diff(want, got, cmpValues); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+}
+
 // TestDiffSameDestinations: services whose destinations are the same, in
 // the same order, differ only in the weights that changed; in another
 // order they are the same table.
