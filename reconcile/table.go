@@ -27,9 +27,10 @@ type Table struct {
 	last    *tableEntry
 	lastKey compact.Key
 	// building is the entry destinations were added to last; its list
-	// is in scratch (see adding).
+	// is in scratch (see adding), and filter holds its keys.
 	building *tableEntry
 	scratch  []destItem
+	filter   destFilter
 
 	timeouts     ipvs.Timeouts // zero fields: unknown or unchanged
 	timeoutsLine int32         // the line of the step that last set them (ApplyStep)
@@ -121,10 +122,13 @@ func (t *Table) addListed(svc *ipvs.Service, dests []ipvs.Destination) {
 		te.dests = &destList{items: make([]destItem, 0, len(dests))}
 	}
 	// Adding oldest first keeps the kernel's order.
+	var held destFilter
 	for i := len(dests) - 1; i >= 0; i-- {
 		d := &dests[i]
 		dk := keyOf(d.Key())
-		if te.dests.find(dk) >= 0 {
+		if b := filterBitOf(dk); !held.mayHold(b) {
+			held.add(b)
+		} else if te.dests.find(dk) >= 0 {
 			continue // its last listing, met first here, counts
 		}
 		te.dests.add(dk, destEntry{cfg: configOf(*d)})
@@ -328,7 +332,7 @@ func (t *Table) apply(op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 		if op.Kind == ipvs.OpCreateDestination {
 			t.adding(te)
 		}
-		return te.applyDestination(k, op, line, undo)
+		return t.applyDestination(te, k, op, line, undo)
 	}
 	return &ConflictError{Op: *op, Err: ipvs.ErrInvalid}
 }
@@ -356,12 +360,19 @@ func (t *Table) adding(te *tableEntry) {
 	}
 	t.scratch = append(t.scratch[:0], te.dests.items...)
 	te.dests.items = t.scratch
+	t.filter = destFilter{}
+	for i := range te.dests.items {
+		t.filter.add(filterBitOf(te.dests.items[i].key))
+	}
 }
 
 // applyDestination is apply for a destination of te, whose key is k.
-func (te *tableEntry) applyDestination(k ipvs.ServiceKey, op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
+func (t *Table) applyDestination(te *tableEntry, k ipvs.ServiceKey, op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
 	dk := keyOf(op.Destination.Key())
-	i := te.dests.find(dk)
+	i, fb := -1, filterBitOf(dk)
+	if te != t.building || t.filter.mayHold(fb) {
+		i = te.dests.find(dk)
+	}
 	switch {
 	case op.Kind == ipvs.OpCreateDestination && i >= 0:
 		return &ConflictError{Op: *op, Err: ipvs.ErrDestinationExists}
@@ -372,6 +383,7 @@ func (te *tableEntry) applyDestination(k ipvs.ServiceKey, op *ipvs.Op, line int3
 	switch op.Kind {
 	case ipvs.OpCreateDestination:
 		te.dests.add(dk, destEntry{configOf(op.Destination), line})
+		t.filter.add(fb) // te is the entry being built
 		if undo == nil {
 			return nil
 		}

@@ -5,6 +5,7 @@
 package compact
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -30,6 +31,10 @@ func (a Addr) Addr() netip.Addr {
 	}
 	return netip.AddrFrom16(a.b)
 }
+
+// Low64 returns the address's last 8 bytes, which tell the addresses of
+// one network apart: an IPv4 address, or an IPv6 interface identifier.
+func (a Addr) Low64() uint64 { return binary.LittleEndian.Uint64(a.b[8:]) }
 
 // Service is an ipvs.Service without its counters, which mean nothing in
 // a change or a table, and with a compact address: 80 bytes where an
