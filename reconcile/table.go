@@ -99,9 +99,7 @@ func (t *Table) Grow(n int) {
 	if n <= 0 {
 		return
 	}
-	if t.shared {
-		*t = *t.clone()
-	}
+	t.unshare()
 	svcs := make(map[compact.Key]*tableEntry, len(t.svcs)+n)
 	for k, te := range t.svcs {
 		svcs[k] = te
@@ -126,11 +124,11 @@ func (t *Table) addListed(svc *ipvs.Service, dests []ipvs.Destination) {
 	for i := len(dests) - 1; i >= 0; i-- {
 		d := &dests[i]
 		dk := keyOf(d.Key())
-		if b := filterBitOf(dk); !held.mayHold(b) {
-			held.add(b)
-		} else if te.dests.find(dk) >= 0 {
+		b := filterBitOf(dk)
+		if held.mayHold(b) && te.dests.find(dk) >= 0 {
 			continue // its last listing, met first here, counts
 		}
+		held.add(b)
 		te.dests.add(dk, destEntry{cfg: configOf(*d)})
 	}
 }
@@ -175,6 +173,14 @@ func (t *Table) clone() *Table {
 		ce.dests, ce.line = te.dests.clone(), te.line
 	}
 	return c
+}
+
+// unshare gives t copies of its own of what a plan refers to (see
+// DiffTables), before t changes.
+func (t *Table) unshare() {
+	if t.shared {
+		*t = *t.clone()
+	}
 }
 
 // State returns the table as Read would: services in the order they were
@@ -265,9 +271,7 @@ func (t *Table) ApplyStep(s Step) error {
 // nil, it appends to *undo the operations that undo the change, to be
 // carried out in order. op is not kept.
 func (t *Table) apply(op *ipvs.Op, line int32, undo *[]ipvs.Op) error {
-	if t.shared {
-		*t = *t.clone()
-	}
+	t.unshare()
 	if op.Kind == ipvs.OpSetTimeouts {
 		old := t.timeouts
 		for _, f := range []struct{ cur, set *time.Duration }{
