@@ -97,8 +97,9 @@ func encodeService(e *attrEncoder, s *Service) {
 	}
 }
 
-// decodeService reads the SERVICE nest of a reply.
-func decodeService(b []byte) (Service, error) {
+// decodeService reads the SERVICE nest of a reply, its Stats unless o
+// skips them.
+func decodeService(b []byte, o ReadOption) (Service, error) {
 	var (
 		s                      Service
 		addr                   []byte
@@ -171,8 +172,10 @@ func decodeService(b []byte) (Service, error) {
 			s.Netmask = netmaskFromKernel(IPv4, binary.BigEndian.Uint32(netmask))
 		}
 	}
-	if s.Stats, err = decodeStatsPair(stats, stats64); err != nil {
-		return s, err
+	if o.stats() {
+		if s.Stats, err = decodeStatsPair(stats, stats64); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
@@ -201,9 +204,10 @@ func appendDestination(b []byte, d *Destination, full bool) []byte {
 	return append(b, a[:]...)
 }
 
-// decodeDestination reads a DEST nest. svcFamily stands in for the address
-// family on kernels before 3.18, which do not send it.
-func decodeDestination(b []byte, svcFamily Family) (Destination, error) {
+// decodeDestination reads a DEST nest, its Stats unless o skips them.
+// svcFamily stands in for the address family on kernels before 3.18,
+// which do not send it.
+func decodeDestination(b []byte, svcFamily Family, o ReadOption) (Destination, error) {
 	var (
 		d              Destination
 		fam            = svcFamily
@@ -268,8 +272,10 @@ func decodeDestination(b []byte, svcFamily Family) (Destination, error) {
 	if d.Addr, err = getAddr(addr, fam); err != nil {
 		return d, err
 	}
-	if d.Stats, err = decodeStatsPair(stats, stats64); err != nil {
-		return d, err
+	if o.stats() {
+		if d.Stats, err = decodeStatsPair(stats, stats64); err != nil {
+			return d, err
+		}
 	}
 	return d, nil
 }

@@ -29,7 +29,7 @@ func BenchmarkDecodeService(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeService(data); err != nil {
+		if _, err := decodeService(data, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func BenchmarkDecodeDestination(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeDestination(data, IPv4); err != nil {
+		if _, err := decodeDestination(data, IPv4, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -20,13 +20,13 @@ func ack(cmd uint8, a []byte) request {
 }
 
 // Services lists every virtual service, in the kernel's order. An empty
-// table is an empty slice.
+// table is an empty slice. SkipStats leaves their Stats zero.
 //
 // Errors: ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
-func (c *Client) Services(ctx context.Context) ([]Service, error) {
+func (c *Client) Services(ctx context.Context, opts ...ReadOption) ([]Service, error) {
 	var svcs []Service
 	err := c.session(ctx, func(l link) (err error) {
-		svcs, err = c.dumpServices(l)
+		svcs, err = c.dumpServices(l, readOptions(opts))
 		return err
 	})
 	return svcs, opError("list services", "", err, nil)
@@ -37,13 +37,13 @@ func (c *Client) Services(ctx context.Context) ([]Service, error) {
 // length: a slice grown by appending holds its old and new arrays at once
 // and leaves the garbage of every earlier growth, several times the table
 // at the peak (a Service is 168 bytes, 100,000 of them 17 MB).
-func (c *Client) dumpServices(l link) ([]Service, error) {
+func (c *Client) dumpServices(l link, o ReadOption) ([]Service, error) {
 	var (
 		chunks [][]Service
 		n      int
 	)
 	cur := make([]Service, 0, firstServiceChunk)
-	err := c.eachService(l, func(s *Service) error {
+	err := c.eachService(l, o, func(s *Service) error {
 		if len(cur) == cap(cur) {
 			chunks = append(chunks, cur)
 			cur = make([]Service, 0, min(2*cap(cur), lastServiceChunk))
@@ -66,14 +66,14 @@ func (c *Client) dumpServices(l link) ([]Service, error) {
 }
 
 // eachService runs the service dump on l and calls fn with each service
-// as it is decoded (valid only during the call).
-func (c *Client) eachService(l link, fn func(s *Service) error) error {
+// as it is decoded with o (valid only during the call).
+func (c *Client) eachService(l link, o ReadOption, fn func(s *Service) error) error {
 	return c.dumpOn(l, request{cmd: uapi.CmdGetService}, func(m []byte) error {
 		b, err := nested(m, uapi.CmdAttrService)
 		if err != nil {
 			return err
 		}
-		s, err := decodeService(b)
+		s, err := decodeService(b, o)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (c *Client) getService(l link, k ServiceKey) (Service, error) {
 	if err != nil {
 		return Service{}, err
 	}
-	return decodeService(b)
+	return decodeService(b, 0)
 }
 
 // CreateService adds a service. The zero values of the configuration are
@@ -182,17 +182,18 @@ func (c *Client) DeleteService(ctx context.Context, k ServiceKey) error {
 // Destinations lists a service's destinations, newest first (the kernel's
 // order). A service without destinations, and one that does not exist,
 // give an empty slice: the kernel does not tell them apart here.
+// SkipStats leaves their Stats zero.
 //
 // Errors: ErrInvalid (a malformed key), ErrPermission, ErrUnavailable,
 // ErrClosed, or the context's error.
-func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination, error) {
+func (c *Client) Destinations(ctx context.Context, k ServiceKey, opts ...ReadOption) ([]Destination, error) {
 	k = canonicalKey(k)
 	if err := validateKey(k); err != nil {
 		return nil, opError("list destinations", k.String(), err, nil)
 	}
 	var dests []Destination
 	err := c.sessionLinks(ctx, true, func(_, dl link) (err error) {
-		dests, err = c.dumpDestinations(dl, k)
+		dests, err = c.dumpDestinations(dl, k, readOptions(opts))
 		return err
 	})
 	return dests, opError("list destinations", k.String(), err, serviceErrors)
@@ -206,10 +207,11 @@ func (c *Client) Destinations(ctx context.Context, k ServiceKey) ([]Destination,
 // Client. The walk stops at the first error: fn's, returned as it is, or
 // the failed dump's. fn is called on the caller's goroutine; with more
 // than one CPU the dumps run a few services ahead on another, so that
-// the kernel's work overlaps the decoding and fn's.
+// the kernel's work overlaps the decoding and fn's. SkipStats leaves the
+// destinations' Stats zero.
 //
 // Errors: fn's, or those of Destinations.
-func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i int, dests []Destination) error) error {
+func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i int, dests []Destination) error, opts ...ReadOption) error {
 	var (
 		fnErr error
 		k     ServiceKey
@@ -219,7 +221,7 @@ func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i
 			k := canonicalKey(svcs[i].Key())
 			return k, validateKey(k)
 		}
-		k, err = c.walkDestinations(dl, len(svcs), keyOf, func(i int, dests []Destination) error {
+		k, err = c.walkDestinations(dl, len(svcs), keyOf, readOptions(opts), func(i int, dests []Destination) error {
 			fnErr = fn(i, dests)
 			return fnErr
 		})
@@ -231,9 +233,9 @@ func (c *Client) WalkDestinations(ctx context.Context, svcs []Service, fn func(i
 	return opError("list destinations", k.String(), err, serviceErrors)
 }
 
-// dumpDestinations runs the destination dump of k on l.
-func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
-	dests, err := c.dumpDestinationsReused(l, k)
+// dumpDestinations runs the destination dump of k on l, decoding with o.
+func (c *Client) dumpDestinations(l link, k ServiceKey, o ReadOption) ([]Destination, error) {
+	dests, err := c.dumpDestinationsReused(l, k, o)
 	if err != nil {
 		return nil, err
 	}
@@ -243,11 +245,11 @@ func (c *Client) dumpDestinations(l link, k ServiceKey) ([]Destination, error) {
 // dumpDestinationsReused runs the destination dump of k on l, decoding
 // into c's reused slice (valid until the next dump): appending to a new
 // slice grew it four times for a service of ten destinations.
-func (c *Client) dumpDestinationsReused(l link, k ServiceKey) ([]Destination, error) {
+func (c *Client) dumpDestinationsReused(l link, k ServiceKey, o ReadOption) ([]Destination, error) {
 	dests := c.destBuf[:0]
 	c.keyBuf = appendServiceKeyAttr(c.keyBuf[:0], k)
 	err := c.dumpOn(l, request{cmd: uapi.CmdGetDest, attrs: c.keyBuf}, func(m []byte) (err error) {
-		dests, err = appendDestinationOf(dests, m, k.Family)
+		dests, err = appendDestinationOf(dests, m, k.Family, o)
 		return err
 	})
 	c.keepDestBuf(dests)
@@ -327,7 +329,7 @@ func (c *Client) ModifyDestination(ctx context.Context, k ServiceKey, dk Destina
 // findDestination reads destination dk of service k, and when there is
 // none, says whether the service is missing too.
 func (c *Client) findDestination(l, dl link, k ServiceKey, dk DestinationKey) (Destination, error) {
-	dests, err := c.dumpDestinations(dl, k)
+	dests, err := c.dumpDestinations(dl, k, 0)
 	if err != nil {
 		return Destination{}, err
 	}
@@ -354,19 +356,21 @@ func (c *Client) DeleteDestination(ctx context.Context, k ServiceKey, dk Destina
 // Snapshot returns every service with its destinations: one service dump,
 // then one destination dump per service, all in one session (the kernel
 // has no dump of both, and runs one dump at a time per socket), so no
-// other call of this Client changes the table in between.
+// other call of this Client changes the table in between. SkipStats
+// leaves every Stats zero.
 //
 // Errors: ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
-func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
+func (c *Client) Snapshot(ctx context.Context, opts ...ReadOption) ([]ServiceEntry, error) {
 	var entries []ServiceEntry
+	o := readOptions(opts)
 	err := c.sessionLinks(ctx, true, func(l, dl link) error {
-		svcs, err := c.dumpServices(l)
+		svcs, err := c.dumpServices(l, o)
 		if err != nil {
 			return err
 		}
 		entries = make([]ServiceEntry, len(svcs))
 		keyOf := func(i int) (ServiceKey, error) { return svcs[i].Key(), nil }
-		_, err = c.walkDestinations(dl, len(svcs), keyOf, func(i int, dests []Destination) error {
+		_, err = c.walkDestinations(dl, len(svcs), keyOf, o, func(i int, dests []Destination) error {
 			entries[i] = ServiceEntry{Service: svcs[i], Destinations: append(make([]Destination, 0, len(dests)), dests...)}
 			return nil
 		})
@@ -391,20 +395,21 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceEntry, error) {
 // makes a service after it listed twice or missed, as in any dump of more
 // than one read, but more likely here, where the reads are further apart.
 // Where the second socket cannot be opened, the services are all read
-// first, as Snapshot does.
+// first, as Snapshot does. SkipStats leaves every Stats zero.
 //
 // Errors: fn's, ErrServiceNotFound (a service deleted during the walk),
 // ErrPermission, ErrUnavailable, ErrClosed, or the context's error.
-func (c *Client) Walk(ctx context.Context, fn func(svc *Service, dests []Destination) error) error {
+func (c *Client) Walk(ctx context.Context, fn func(svc *Service, dests []Destination) error, opts ...ReadOption) error {
 	var (
 		fnErr  error
 		failed string // the service whose destination dump failed
+		o      = readOptions(opts)
 	)
 	err := c.sessionLinks(ctx, true, func(l, dl link) error {
 		page := make([]Service, 0, walkPage)
 		walk := func() error {
 			keyOf := func(i int) (ServiceKey, error) { return page[i].Key(), nil }
-			k, err := c.walkDestinations(dl, len(page), keyOf, func(i int, dests []Destination) error {
+			k, err := c.walkDestinations(dl, len(page), keyOf, o, func(i int, dests []Destination) error {
 				fnErr = fn(&page[i], dests)
 				return fnErr
 			})
@@ -415,14 +420,14 @@ func (c *Client) Walk(ctx context.Context, fn func(svc *Service, dests []Destina
 			return err
 		}
 		if dl == l {
-			svcs, err := c.dumpServices(l)
+			svcs, err := c.dumpServices(l, o)
 			page = svcs
 			if err != nil {
 				return err
 			}
 			return walk()
 		}
-		err := c.eachService(l, func(s *Service) error {
+		err := c.eachService(l, o, func(s *Service) error {
 			if page = append(page, *s); len(page) < walkPage {
 				return nil
 			}

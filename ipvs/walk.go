@@ -9,16 +9,16 @@ import (
 
 // walkDestinations runs the destination dumps of n services on dl, the key
 // of service i from keyOf, and calls fn with each one's destinations,
-// decoded into c's reused slice. It returns the key of the service it
-// stopped at, and why.
+// decoded with o into c's reused slice. It returns the key of the service
+// it stopped at, and why.
 //
 // With more than one CPU the dumps run on a goroutine of their own, up to
 // walkAhead services ahead of the decoding and fn: the kernel builds a
 // dump inside the system calls that read it, so with a second CPU the
 // decoding (and the caller's formatting) overlaps the kernel's work.
-func (c *Client) walkDestinations(dl link, n int, keyOf func(i int) (ServiceKey, error), fn func(i int, dests []Destination) error) (ServiceKey, error) {
+func (c *Client) walkDestinations(dl link, n int, keyOf func(i int) (ServiceKey, error), o ReadOption, fn func(i int, dests []Destination) error) (ServiceKey, error) {
 	if n > 1 && walkAheadOn() {
-		return c.walkDumpsAhead(dl, n, keyOf, fn)
+		return c.walkDumpsAhead(dl, n, keyOf, o, fn)
 	}
 	var k ServiceKey
 	for i := range n {
@@ -26,7 +26,7 @@ func (c *Client) walkDestinations(dl link, n int, keyOf func(i int) (ServiceKey,
 		if k, err = keyOf(i); err != nil {
 			return k, err
 		}
-		dests, err := c.dumpDestinationsReused(dl, k)
+		dests, err := c.dumpDestinationsReused(dl, k, o)
 		if err != nil {
 			return k, err
 		}
@@ -71,7 +71,7 @@ const (
 // walkDumpsAhead is walkDestinations with the dumps on a goroutine of
 // their own. Only that goroutine uses dl and c's request buffers until
 // the walk returns, which waits for it.
-func (c *Client) walkDumpsAhead(dl link, n int, keyOf func(i int) (ServiceKey, error), fn func(i int, dests []Destination) error) (k ServiceKey, err error) {
+func (c *Client) walkDumpsAhead(dl link, n int, keyOf func(i int) (ServiceKey, error), o ReadOption, fn func(i int, dests []Destination) error) (k ServiceKey, err error) {
 	ready := make(chan *dumpBatch, walkAhead)
 	free := make(chan *dumpBatch, walkAhead+2)
 	stop := make(chan struct{})
@@ -93,7 +93,7 @@ func (c *Client) walkDumpsAhead(dl link, n int, keyOf func(i int) (ServiceKey, e
 			if d.err != nil {
 				return k, d.err
 			}
-			dests, err := c.decodeDump(b.payloads[from:d.end], d.k.Family)
+			dests, err := c.decodeDump(b.payloads[from:d.end], d.k.Family, o)
 			if err != nil {
 				return k, err
 			}
@@ -158,26 +158,26 @@ func (c *Client) dumpRaw(dl link, k ServiceKey, b *dumpBatch) error {
 
 // decodeDump decodes the payloads of one dump in a batch into c's reused
 // slice, as dumpDestinationsReused does; the first that fails ends it.
-func (c *Client) decodeDump(p []byte, svcFamily Family) ([]Destination, error) {
+func (c *Client) decodeDump(p []byte, svcFamily Family, o ReadOption) ([]Destination, error) {
 	dests := c.destBuf[:0]
 	var err error
 	for len(p) >= 4 && err == nil {
 		m := p[4 : 4+binary.NativeEndian.Uint32(p)]
 		p = p[len(m)+4:]
-		dests, err = appendDestinationOf(dests, m, svcFamily)
+		dests, err = appendDestinationOf(dests, m, svcFamily, o)
 	}
 	c.keepDestBuf(dests)
 	return dests, err
 }
 
 // appendDestinationOf decodes the destination of a GET_DEST reply's
-// payload m and appends it to dests.
-func appendDestinationOf(dests []Destination, m []byte, svcFamily Family) ([]Destination, error) {
+// payload m with o and appends it to dests.
+func appendDestinationOf(dests []Destination, m []byte, svcFamily Family, o ReadOption) ([]Destination, error) {
 	b, err := nested(m, uapi.CmdAttrDest)
 	if err != nil {
 		return dests, err
 	}
-	d, err := decodeDestination(b, svcFamily)
+	d, err := decodeDestination(b, svcFamily, o)
 	if err != nil {
 		return dests, err
 	}

@@ -298,12 +298,19 @@ func TestDecodeServiceFromKernel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeService(nest(tt.attrs...))
+			got, err := decodeService(nest(tt.attrs...), 0)
 			if err != nil {
 				t.Fatalf("decodeService: %v", err)
 			}
 			if diff := cmp.Diff(tt.want, got, cmpAddrs); diff != "" {
 				t.Errorf("service (-want +got):\n%s", diff)
+			}
+			// SkipStats reads the same service without its counters.
+			got, err = decodeService(nest(tt.attrs...), SkipStats)
+			want := tt.want
+			want.Stats = Stats{}
+			if err != nil || got != want {
+				t.Errorf("decodeService with SkipStats = %+v, %v; want %+v", got, err, want)
 			}
 		})
 	}
@@ -323,7 +330,7 @@ func TestDecodeDestinationFallbacks(t *testing.T) {
 		{Type: uapi.DestAttrInactConns, Data: le32(7)},
 		{Type: uapi.DestAttrPersistConns, Data: le32(8)},
 	}
-	got, err := decodeDestination(nest(attrs...), IPv6)
+	got, err := decodeDestination(nest(attrs...), IPv6, 0)
 	if err != nil {
 		t.Fatalf("decodeDestination: %v", err)
 	}
@@ -337,7 +344,7 @@ func TestDecodeDestinationFallbacks(t *testing.T) {
 	mixed := append([]netlink.Attribute{{Type: uapi.DestAttrAddrFamily, Data: le16(2)}},
 		netlink.Attribute{Type: uapi.DestAttrAddr, Data: append([]byte{192, 168, 1, 9}, make([]byte, 12)...)},
 		netlink.Attribute{Type: uapi.DestAttrPort, Data: []byte{0, 80}})
-	got, err = decodeDestination(nest(mixed...), IPv6)
+	got, err = decodeDestination(nest(mixed...), IPv6, 0)
 	if err != nil {
 		t.Fatalf("decodeDestination: %v", err)
 	}
@@ -356,7 +363,7 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		{{Type: uapi.SvcAttrAF, Data: le16(7)}, {Type: uapi.SvcAttrProtocol, Data: le16(6)}, {Type: uapi.SvcAttrAddr, Data: make([]byte, 16)}, {Type: uapi.SvcAttrPort, Data: []byte{0, 80}}},
 	}
 	for i, attrs := range bad {
-		if _, err := decodeService(nest(attrs...)); err == nil {
+		if _, err := decodeService(nest(attrs...), 0); err == nil {
 			t.Errorf("case %d: decodeService accepted malformed input", i)
 		}
 	}
@@ -378,7 +385,7 @@ func TestDecodeDestinationMalformed(t *testing.T) {
 		{append(nest(addr), 40, 0, 1, 0), "attribute length 40 out of 4 bytes"},
 		{nest(addr, stats), fmt.Sprintf("attribute %d has 4 bytes, want 8", uapi.StatsConns)},
 	} {
-		if _, err := decodeDestination(c.in, IPv4); err == nil || err.Error() != c.want {
+		if _, err := decodeDestination(c.in, IPv4, 0); err == nil || err.Error() != c.want {
 			t.Errorf("decodeDestination(%x) = %v, want %q", c.in, err, c.want)
 		}
 	}
@@ -388,9 +395,22 @@ func FuzzDecode(f *testing.F) {
 	f.Add(nest(netlink.Attribute{Type: uapi.SvcAttrAF, Data: le16(2)}, netlink.Attribute{Type: uapi.SvcAttrFwmark, Data: le32(1)}))
 	f.Add(kernelStats64([10]uint64{1, 2, 3}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		decodeService(b)
-		decodeDestination(b, IPv4)
-		decodeDestination(b, IPv6)
+		// SkipStats reads whatever a full read reads, but the counters
+		// (whose errors it does not see).
+		if s, err := decodeService(b, 0); err == nil {
+			s.Stats = Stats{}
+			if got, err := decodeService(b, SkipStats); err != nil || got != s {
+				t.Errorf("decodeService with SkipStats = %+v, %v; want %+v", got, err, s)
+			}
+		}
+		for _, fam := range []Family{IPv4, IPv6} {
+			if d, err := decodeDestination(b, fam, 0); err == nil {
+				d.Stats = Stats{}
+				if got, err := decodeDestination(b, fam, SkipStats); err != nil || got != d {
+					t.Errorf("decodeDestination with SkipStats = %+v, %v; want %+v", got, err, d)
+				}
+			}
+		}
 		decodeDaemon(b)
 		decodeStats(b, true)
 		decodeStats(b, false)

@@ -189,7 +189,7 @@ func (p *Plan) ApplyAtomic(ctx context.Context, c *ipvs.Client) error {
 // plan sets them (to undo that), or the kernel's whole table.
 func (p *Plan) baseFor(ctx context.Context, c *ipvs.Client) (*Table, error) {
 	if p.base == nil {
-		s, err := Read(ctx, c)
+		s, err := Read(ctx, c, ipvs.SkipStats)
 		if err != nil {
 			return nil, err
 		}

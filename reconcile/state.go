@@ -19,9 +19,11 @@ type State struct {
 	Timeouts ipvs.Timeouts
 }
 
-// Read returns the kernel's table: a Snapshot and the timeouts.
-func Read(ctx context.Context, c *ipvs.Client) (State, error) {
-	entries, err := c.Snapshot(ctx)
+// Read returns the kernel's table: a Snapshot with opts and the timeouts.
+// A State read only to plan or diff needs no counters: pass
+// ipvs.SkipStats.
+func Read(ctx context.Context, c *ipvs.Client, opts ...ipvs.ReadOption) (State, error) {
+	entries, err := c.Snapshot(ctx, opts...)
 	if err != nil {
 		return State{}, err
 	}
@@ -35,13 +37,13 @@ func Read(ctx context.Context, c *ipvs.Client) (State, error) {
 // ReadTable is NewTable of Read's State without the State: the kernel's
 // table is walked (ipvs.Client.Walk) a service at a time into the Table,
 // so that a big table is not held twice over (as values, then in the
-// Table).
+// Table). A Table holds no counters, so none are decoded.
 func ReadTable(ctx context.Context, c *ipvs.Client) (*Table, error) {
 	t := NewTable(State{})
 	err := c.Walk(ctx, func(svc *ipvs.Service, dests []ipvs.Destination) error {
 		t.addListed(svc, dests)
 		return nil
-	})
+	}, ipvs.SkipStats)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,12 @@ func (a *app) list(ctx context.Context, cmd *cmdline.Command) int {
 		}, a.names)}
 	}
 	defer w.Flush()
+	// Only the JSON document and the --stats and --rate tables print
+	// counters: the other listings do not decode them.
+	read := ipvs.SkipStats
+	if f.JSON || f.Stats || f.Rate {
+		read = 0
+	}
 
 	switch cmd.ListMode() {
 	case cmdline.ListConnections:
@@ -51,7 +57,7 @@ func (a *app) list(ctx context.Context, cmd *cmdline.Command) int {
 		if err != nil {
 			return a.kernelFailure(opGetService, err, 1)
 		}
-		dests, err := a.client.Destinations(ctx, svc.Key())
+		dests, err := a.client.Destinations(ctx, svc.Key(), read)
 		if err != nil {
 			return a.kernelFailure(opGetDests, err, 1)
 		}
@@ -66,13 +72,13 @@ func (a *app) list(ctx context.Context, cmd *cmdline.Command) int {
 	// ipvsadm prints its version line before it fetches the services, so
 	// it is there even when the dump fails.
 	w.Header(info)
-	svcs, err := a.client.Services(ctx)
+	svcs, err := a.client.Services(ctx, read)
 	if err != nil {
 		w.Flush()
 		return a.kernelFailure(opGeneric, err, 1)
 	}
 	w.Title()
-	if err := a.walkTable(ctx, svcs, f.NoSort, w.Entry); err != nil {
+	if err := a.walkTable(ctx, svcs, f.NoSort, read, w.Entry); err != nil {
 		w.Flush()
 		return a.kernelFailure(opGetDests, err, 1)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
+	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/reconcile"
 	"github.com/goipvsadm/goipvsadm/restore"
 )
@@ -182,7 +183,7 @@ func (a *app) restorePlan(ctx context.Context, rules *restore.Rules, mode cmdlin
 		}
 		return plan, 0
 	}
-	current, err := reconcile.Read(ctx, a.client)
+	current, err := reconcile.Read(ctx, a.client, ipvs.SkipStats)
 	if err != nil {
 		return nil, a.kernelFailure(opGeneric, err, 1)
 	}

@@ -25,12 +25,12 @@ func (a *app) save(ctx context.Context, f cmdline.Format) int {
 		}
 		w.Timeouts(t)
 	}
-	svcs, err := a.client.Services(ctx)
+	svcs, err := a.client.Services(ctx, ipvs.SkipStats)
 	if err != nil {
 		return a.kernelFailure(opGeneric, err, 1)
 	}
 	var sorter listing.Sorter
-	err = a.walkTable(ctx, svcs, false, func(svc *ipvs.Service, dests []ipvs.Destination) {
+	err = a.walkTable(ctx, svcs, false, ipvs.SkipStats, func(svc *ipvs.Service, dests []ipvs.Destination) {
 		sorter.Destinations(dests)
 		w.Service(svc)
 		for j := range dests {

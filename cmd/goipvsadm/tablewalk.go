@@ -14,8 +14,8 @@ import (
 const heldDestinations = 1 << 16
 
 // walkTable calls fn for each service of svcs, which are in the order of
-// the kernel's service dump, with its destinations: in ipvsadm's sort
-// order, or in svcs' order with noSort.
+// the kernel's service dump, with its destinations (read with read): in
+// ipvsadm's sort order, or in svcs' order with noSort.
 //
 // Each destination dump makes the kernel look its service up in a hash
 // table of 256 chains. Dumped in the service dump's order, one chain after
@@ -25,18 +25,18 @@ const heldDestinations = 1 << 16
 // heldDestinations, and the services past that are dumped as their turn
 // comes. A failed dump ends the listing at its turn in sort order, after
 // every service before it, as ipvsadm's would.
-func (a *app) walkTable(ctx context.Context, svcs []ipvs.Service, noSort bool, fn func(*ipvs.Service, []ipvs.Destination)) error {
+func (a *app) walkTable(ctx context.Context, svcs []ipvs.Service, noSort bool, read ipvs.ReadOption, fn func(*ipvs.Service, []ipvs.Destination)) error {
 	if noSort {
 		return a.client.WalkDestinations(ctx, svcs, func(i int, dests []ipvs.Destination) error {
 			fn(&svcs[i], dests)
 			return nil
-		})
+		}, read)
 	}
 	order := listing.ServiceOrder(svcs)
 	held := destinationStore{limit: cmp.Or(a.holdLimit, heldDestinations)}
 	firstErr := a.client.WalkDestinations(ctx, svcs, func(_ int, dests []ipvs.Destination) error {
 		return held.add(dests)
-	})
+	}, read)
 	// A failed dump fails the listing at its turn: end is its position
 	// in sort order, len(order) if none failed.
 	end := len(order)
@@ -73,7 +73,7 @@ func (a *app) walkTable(ctx context.Context, svcs []ipvs.Service, noSort bool, f
 			fn(&rest[j], dests)
 			next, done = restAt[j]+1, j+1
 			return nil
-		})
+		}, read)
 		if err != nil {
 			if done < len(restAt) {
 				printHeldUpTo(restAt[done])
