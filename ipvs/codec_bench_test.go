@@ -54,12 +54,19 @@ func BenchmarkDecodeDestination(b *testing.B) {
 		netlink.Attribute{Type: uapi.DestAttrTunPort, Data: []byte{0, 0}},
 		netlink.Attribute{Type: uapi.DestAttrTunFlags, Data: le16(0)},
 	)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := decodeDestination(data, IPv4, 0); err != nil {
-			b.Fatal(err)
-		}
+	for _, o := range []struct {
+		name string
+		opt  ReadOption
+	}{{"stats", 0}, {"SkipStats", SkipStats}} {
+		b.Run(o.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := decodeDestination(data, IPv4, o.opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

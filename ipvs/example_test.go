@@ -146,7 +146,7 @@ func ExampleClient_Walk() {
 			}
 		}
 		return nil
-	})
+	}, ipvs.SkipStats) // no counters needed: they are not decoded
 	if err != nil {
 		fmt.Println(err)
 		return

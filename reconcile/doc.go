@@ -6,7 +6,7 @@
 // Diff compares the current State (from Read, or given) with the desired
 // one and returns a Plan:
 //
-//	current, err := reconcile.Read(ctx, c)
+//	current, err := reconcile.Read(ctx, c, ipvs.SkipStats) // no counters needed
 //	if err != nil { ... }
 //	plan := reconcile.Diff(current, desired)
 //	fmt.Print(plan)                // the changes as ipvsadm command lines

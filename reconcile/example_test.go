@@ -25,7 +25,7 @@ func Example() {
 		return ipvs.Destination{Addr: netip.MustParseAddr(ip), Port: 8080, ForwardMethod: ipvs.Masquerade, Weight: weight}
 	}
 	reconcileTo := func(desired reconcile.State) {
-		current, err := reconcile.Read(ctx, c)
+		current, err := reconcile.Read(ctx, c, ipvs.SkipStats)
 		if err != nil {
 			panic(err)
 		}
