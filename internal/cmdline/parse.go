@@ -124,13 +124,7 @@ func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
 		clear(s.argv[:cap(s.argv)]) // the pool keeps no line's words
 		statePool.Put(s)
 	}()
-	// C strings end at the first NUL.
-	argv := append(append(s.argv[:0], argv0), args...)
-	for i, a := range argv {
-		if j := strings.IndexByte(a, 0); j >= 0 {
-			argv[i] = a[:j]
-		}
-	}
+	argv := cStrings(append(append(s.argv[:0], argv0), args...))
 	argv0 = argv[0]
 
 	if len(args) == 0 {
@@ -180,7 +174,28 @@ func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
 	if extra, ok := po.arg(); ok {
 		return failf("unexpected argument %s", extra)
 	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.command(cmd)
+	return nil
+}
 
+// cStrings cuts each word of argv at its first NUL, where a C string
+// ends, in place.
+func cStrings(argv []string) []string {
+	for i, a := range argv {
+		if j := strings.IndexByte(a, 0); j >= 0 {
+			argv[i] = a[:j]
+		}
+	}
+	return argv
+}
+
+// check checks the options read, in ipvsadm's order: the scheduler
+// flags, the option table of the command, the values together, and the
+// extensions' options.
+func (s *state) check() *Error {
 	if s.schedFlags != "" {
 		flags, err := parseSchedFlags(s.sched, s.schedFlags)
 		if err != nil {
@@ -188,18 +203,13 @@ func (p *Parser) parse(cmd *Command, argv0 string, args []string) *Error {
 		}
 		s.flags = s.flags&^ipvs.FlagSchedMask | flags
 	}
-
 	if err := checkOptionTable(s.kind, s.opts); err != nil {
 		return err
 	}
 	if err := s.checkSemantics(); err != nil {
 		return err
 	}
-	if err := checkExtensions(s.kind, s.ext); err != nil {
-		return err
-	}
-	s.command(cmd)
-	return nil
+	return checkExtensions(s.kind, s.ext)
 }
 
 // readOptions applies the options after the command, in argv order.

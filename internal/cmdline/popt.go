@@ -52,91 +52,98 @@ func newPopt(table *optionTable, argv []string, posixlyCorrect bool) *popt {
 // nextOpt returns the next option and its argument (nil when it has none).
 // It returns a nil spec and a zero error at the end of argv.
 func (p *popt) nextOpt() (*optionSpec, *string, poptErrorKind) {
-	for {
-		var longArg *string
-		var spec *optionSpec
+	spec, longArg, kind := p.nextSpec()
+	if spec == nil {
+		return nil, nil, kind
+	}
+	return p.optionArg(spec, longArg)
+}
 
-		if p.nextChar == "" && p.next == len(p.argv) {
+// nextSpec finds the next option: the next one of a cluster of short
+// options, or that of the next word that is an option (the words that are
+// not are leftovers), with the argument a long option carries after '='.
+// A nil spec with a zero error is the end of argv.
+func (p *popt) nextSpec() (*optionSpec, *string, poptErrorKind) {
+	for p.nextChar == "" {
+		if p.next == len(p.argv) {
 			return nil, nil, 0
 		}
-
-		if p.nextChar == "" {
-			if p.taken[p.next] {
-				p.next++
-				continue
-			}
-			word := p.argv[p.next]
+		if p.taken[p.next] {
 			p.next++
-			if p.restLeftover || !strings.HasPrefix(word, "-") || word == "-" {
-				if p.posixlyCorrect {
-					p.restLeftover = true
-				}
-				p.leftovers = append(p.leftovers, word)
-				continue
-			}
-			if word == "--" {
+			continue
+		}
+		word := p.argv[p.next]
+		p.next++
+		if p.restLeftover || !strings.HasPrefix(word, "-") || word == "-" {
+			if p.posixlyCorrect {
 				p.restLeftover = true
-				continue
 			}
-			name, oneDash := word[1:], true
-			if strings.HasPrefix(name, "-") {
-				name, oneDash = name[1:], false
-			}
-			if oneDash {
-				// No ipvsadm option is a one-dash long option, so
-				// this is a cluster of short options.
-				p.nextChar = word[1:]
-			} else {
-				if i := strings.IndexByte(name, '='); i >= 0 {
-					arg := name[i+1:]
-					longArg = &arg
-					name = name[:i]
-				}
-				spec = p.table.long[name]
-				if spec == nil {
-					return nil, nil, poptBadOpt
-				}
-			}
+			p.leftovers = append(p.leftovers, word)
+			continue
 		}
-
-		if p.nextChar != "" {
-			c := p.nextChar[0]
-			p.nextChar = p.nextChar[1:]
-			spec = p.table.short[c]
-			if spec == nil {
-				return nil, nil, poptBadOpt
-			}
+		if word == "--" {
+			p.restLeftover = true
+			continue
 		}
-
-		if spec.arg == argNone {
-			if longArg != nil || strings.HasPrefix(p.nextChar, "=") {
-				return nil, nil, poptUnwantedArg
-			}
-			return spec, nil, 0
+		if !strings.HasPrefix(word, "--") {
+			// No ipvsadm option is a one-dash long option, so this
+			// is a cluster of short options.
+			p.nextChar = word[1:]
+			break
 		}
-
-		var arg *string
-		switch {
-		case longArg != nil:
-			arg = p.expand(longArg)
-		case p.nextChar != "":
-			v := strings.TrimPrefix(p.nextChar, "=")
-			arg = p.expand(&v)
-			p.nextChar = ""
-		case p.next == len(p.argv):
-			if spec.arg != argOptional {
-				return nil, nil, poptNoArg
-			}
-		case spec.arg == argOptional && strings.HasPrefix(p.argv[p.next], "-"):
-			// An optional argument is never a word that looks like
-			// an option.
-		default:
-			word := &p.argv[p.next]
-			p.next++
-			arg = p.expand(word)
+		name := word[2:]
+		var longArg *string
+		if i := strings.IndexByte(name, '='); i >= 0 {
+			arg := name[i+1:]
+			longArg = &arg
+			name = name[:i]
 		}
-		return spec, arg, 0
+		spec := p.table.long[name]
+		if spec == nil {
+			return nil, nil, poptBadOpt
+		}
+		return spec, longArg, 0
 	}
+	c := p.nextChar[0]
+	p.nextChar = p.nextChar[1:]
+	spec := p.table.short[c]
+	if spec == nil {
+		return nil, nil, poptBadOpt
+	}
+	return spec, nil, 0
+}
+
+// optionArg returns spec with its argument, as popt takes it: longArg
+// (given after '='), the rest of a cluster of short options, or the next
+// word.
+func (p *popt) optionArg(spec *optionSpec, longArg *string) (*optionSpec, *string, poptErrorKind) {
+	if spec.arg == argNone {
+		if longArg != nil || strings.HasPrefix(p.nextChar, "=") {
+			return nil, nil, poptUnwantedArg
+		}
+		return spec, nil, 0
+	}
+	var arg *string
+	switch {
+	case longArg != nil:
+		arg = p.expand(longArg)
+	case p.nextChar != "":
+		v := strings.TrimPrefix(p.nextChar, "=")
+		arg = p.expand(&v)
+		p.nextChar = ""
+	case p.next == len(p.argv):
+		if spec.arg != argOptional {
+			return nil, nil, poptNoArg
+		}
+	case spec.arg == argOptional && strings.HasPrefix(p.argv[p.next], "-"):
+		// An optional argument is never a word that looks like an
+		// option.
+	default:
+		word := &p.argv[p.next]
+		p.next++
+		arg = p.expand(word)
+	}
+	return spec, arg, 0
 }
 
 // expand implements popt's expandNextArg: each "!#:+" in an option argument
