@@ -267,19 +267,7 @@ func (g *Guest) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 // runQEMU runs QEMU with args, reads the console and waits for the guest to
 // power off.
 func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, error) {
-	if opts.Timeout == 0 {
-		opts.Timeout = 10 * time.Minute
-	}
-	if opts.IdleTimeout == 0 {
-		opts.IdleTimeout = 3 * time.Minute
-	}
-	qemu := opts.QEMU
-	if qemu == "" {
-		qemu = "qemu-system-x86_64"
-	}
-	if opts.PowerOffGrace == 0 {
-		opts.PowerOffGrace = powerOffGrace
-	}
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	if opts.MemoryMiB > 0 {
@@ -288,7 +276,7 @@ func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, erro
 	if opts.CPUs > 0 {
 		args[slices.Index(args, "-smp")+1] = strconv.Itoa(opts.CPUs)
 	}
-	cmd := exec.CommandContext(ctx, qemu, args...)
+	cmd := exec.CommandContext(ctx, opts.QEMU, args...)
 	cmd.Stdin = nil
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -305,15 +293,13 @@ func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, erro
 	res := &Result{ExitCode: -1}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", qemu, err)
+		return nil, fmt.Errorf("starting %s: %w", opts.QEMU, err)
 	}
-
-	// The console reader resets the idle timer on every line; the timer
-	// kills a guest that went silent.
+	// The idle timer kills a guest that went silent; every console line
+	// resets it.
 	var (
-		mu       sync.Mutex
-		idleHit  bool
-		doneSeen = make(chan struct{})
+		mu      sync.Mutex
+		idleHit bool
 	)
 	idle := time.AfterFunc(opts.IdleTimeout, func() {
 		mu.Lock()
@@ -322,38 +308,17 @@ func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, erro
 		cancel()
 	})
 	defer idle.Stop()
-
-	scan := bufio.NewScanner(out)
-	scan.Buffer(make([]byte, 64*1024), 1024*1024)
-	for scan.Scan() {
+	res.readConsole(out, opts, start, func() {
 		idle.Reset(opts.IdleTimeout)
-		line := cleanConsoleLine(scan.Text())
-		res.Console = append(res.Console, line)
-		if opts.Console != nil {
-			opts.Console(line)
-		}
-		switch _, done, isDone := strings.Cut(line, markerDone); {
-		case strings.Contains(line, markerUp) && res.BootTime == 0:
-			res.BootTime = time.Since(start)
-		case strings.Contains(line, "Kernel panic"):
-			res.Panic = true
-		case isDone && !res.Done:
-			if n, err := strconv.Atoi(strings.TrimSpace(done)); err == nil {
-				res.ExitCode = n
-			}
-			res.Done = true
-			// The guest powers off next; if QEMU lingers, stop it.
-			close(doneSeen)
-			time.AfterFunc(opts.PowerOffGrace, cancel)
-		}
-	}
+	}, func() {
+		// The guest powers off next; if QEMU lingers, stop it.
+		time.AfterFunc(opts.PowerOffGrace, cancel)
+	})
 	waitErr := cmd.Wait()
 	res.Elapsed = time.Since(start)
-	select {
-	case <-doneSeen:
+	if res.Done {
 		// Finished: however QEMU ended, the payload's result stands.
 		return res, nil
-	default:
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -363,9 +328,55 @@ func runQEMU(ctx context.Context, args []string, opts RunOptions) (*Result, erro
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("guest did not finish within %v", opts.Timeout)
 	case waitErr != nil:
-		return res, fmt.Errorf("%s: %w: %s", qemu, waitErr, strings.TrimSpace(stderr.String()))
+		return res, fmt.Errorf("%s: %w: %s", opts.QEMU, waitErr, strings.TrimSpace(stderr.String()))
 	}
 	return res, nil
+}
+
+// withDefaults fills in the zero fields of o that have defaults.
+func (o RunOptions) withDefaults() RunOptions {
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 3 * time.Minute
+	}
+	if o.QEMU == "" {
+		o.QEMU = "qemu-system-x86_64"
+	}
+	if o.PowerOffGrace == 0 {
+		o.PowerOffGrace = powerOffGrace
+	}
+	return o
+}
+
+// readConsole reads the guest's console until it closes, into res: each
+// line (also to opts.Console), the boot time (from start), a kernel panic,
+// and the payload's exit code. It calls line for every line and done once
+// the payload has finished.
+func (res *Result) readConsole(out io.Reader, opts RunOptions, start time.Time, line, done func()) {
+	scan := bufio.NewScanner(out)
+	scan.Buffer(make([]byte, 64*1024), 1024*1024)
+	for scan.Scan() {
+		line()
+		l := cleanConsoleLine(scan.Text())
+		res.Console = append(res.Console, l)
+		if opts.Console != nil {
+			opts.Console(l)
+		}
+		switch _, code, isDone := strings.Cut(l, markerDone); {
+		case strings.Contains(l, markerUp) && res.BootTime == 0:
+			res.BootTime = time.Since(start)
+		case strings.Contains(l, "Kernel panic"):
+			res.Panic = true
+		case isDone && !res.Done:
+			if n, err := strconv.Atoi(strings.TrimSpace(code)); err == nil {
+				res.ExitCode = n
+			}
+			res.Done = true
+			done()
+		}
+	}
 }
 
 // terminalControl matches the escape sequences the firmware prints to reset

@@ -529,11 +529,24 @@ func (k *Kernel) setDaemon(cmd uint8, attrs [][]byte) syscall.Errno {
 
 // newDaemon is ip_vs_genl_new_daemon and start_sync_thread.
 func (k *Kernel) newDaemon(tb [][]byte) syscall.Errno {
-	st, ifn, id := tb[uapi.DaemonAttrState], tb[uapi.DaemonAttrMcastIfn], tb[uapi.DaemonAttrSyncID]
-	if st == nil || ifn == nil || id == nil {
+	d, errno := parseDaemon(tb)
+	if errno != 0 {
+		return errno
+	}
+	if k.mixedDests() > 0 {
 		return syscall.EINVAL
 	}
-	d := &daemon{ifname: getCString(ifn), syncID: getU32(id)}
+	return k.startSyncThread(d)
+}
+
+// parseDaemon reads the attributes of a NEW_DAEMON request, as
+// ip_vs_genl_new_daemon does.
+func parseDaemon(tb [][]byte) (*daemon, syscall.Errno) {
+	st, ifn, id := tb[uapi.DaemonAttrState], tb[uapi.DaemonAttrMcastIfn], tb[uapi.DaemonAttrSyncID]
+	if st == nil || ifn == nil || id == nil {
+		return nil, syscall.EINVAL
+	}
+	d := &daemon{ifname: getCString(ifn), syncID: getU32(id), state: getU32(st)}
 	if len(tb) > uapi.DaemonAttrMcastTTL {
 		if a := tb[uapi.DaemonAttrSyncMaxLen]; a != nil {
 			d.maxLen = getU16(a)
@@ -542,13 +555,13 @@ func (k *Kernel) newDaemon(tb [][]byte) syscall.Errno {
 			d.groupAF = uapi.AFInet
 			copy(d.group[:4], a)
 			if d.group[0]&0xf0 != 0xe0 {
-				return syscall.EINVAL
+				return nil, syscall.EINVAL
 			}
 		} else if a := tb[uapi.DaemonAttrMcastGroup6]; a != nil {
 			d.groupAF = uapi.AFInet6
 			copy(d.group[:], a)
 			if d.group[0] != 0xff {
-				return syscall.EINVAL
+				return nil, syscall.EINVAL
 			}
 		}
 		if a := tb[uapi.DaemonAttrMcastPort]; a != nil {
@@ -558,11 +571,12 @@ func (k *Kernel) newDaemon(tb [][]byte) syscall.Errno {
 			d.ttl = getU8(a)
 		}
 	}
-	if k.mixedDests() > 0 {
-		return syscall.EINVAL
-	}
+	return d, 0
+}
 
-	// start_sync_thread: defaults, the interface, the message size.
+// startSyncThread is start_sync_thread: the defaults, the interface, the
+// message size, and one daemon of each state.
+func (k *Kernel) startSyncThread(d *daemon) syscall.Errno {
 	if d.groupAF == 0 {
 		d.groupAF = uapi.AFInet
 		d.group = [16]byte{224, 0, 0, 81}
@@ -581,7 +595,6 @@ func (k *Kernel) newDaemon(tb [][]byte) syscall.Errno {
 	if d.groupAF == uapi.AFInet6 {
 		hlen = 40 + 8
 	}
-	d.state = getU32(st)
 	minMTU := 1
 	if d.state == uapi.StateBackup {
 		mtu = min(max(mtu, 1500), 65535)

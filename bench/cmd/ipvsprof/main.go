@@ -14,9 +14,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"runtime/pprof"
@@ -46,7 +49,6 @@ func main() {
 		}
 		return
 	}
-	ctx := context.Background()
 	c, err := ipvs.New(nil)
 	if err != nil {
 		fatal(err)
@@ -54,113 +56,122 @@ func main() {
 	defer c.Close()
 	var ops []ipvs.Op
 	if *op == "apply" || *op == "calls" {
-		var n, m int
-		if _, err := fmt.Sscanf(*table, "%dx%d", &n, &m); err != nil {
+		if ops, err = tableOps(*table); err != nil {
 			fatal(err)
-		}
-		for i := range n {
-			v := i + 1
-			s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP,
-				Addr: netip.AddrFrom4([4]byte{10, 100 + byte(v>>16), byte(v >> 8), byte(v)}), Port: 80, Scheduler: "wlc"}
-			ops = append(ops, ipvs.CreateService(s))
-			for j := range m {
-				p := i*m + j + 1
-				ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
-					Addr: netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)}), Port: 8080,
-					ForwardMethod: ipvs.Masquerade, Weight: 1}))
-			}
 		}
 	}
 	if *cpuprof != "" {
-		f, err := os.Create(*cpuprof)
-		if err != nil {
-			fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fatal(err)
-		}
-		defer pprof.StopCPUProfile()
+		defer startCPUProfile(*cpuprof)()
 	}
 	out := bufio.NewWriterSize(devNull(), 64<<10)
 	for range *repeat {
-		start := time.Now()
-		n := 0
-		switch *op {
-		case "snapshot", "save":
-			entries, err := c.Snapshot(ctx)
-			if err != nil {
-				fatal(err)
-			}
-			n = len(entries)
-			if *op == "save" {
-				if err := save.Write(out, entries, save.Options{Numeric: true}); err != nil {
-					fatal(err)
-				}
-			}
-		case "rawlist":
-			svcs, dests, err := rawList(*sorted)
-			if err != nil {
-				fatal(err)
-			}
-			n = svcs + dests
-		case "kernelcost":
-			if err := kernelCost(); err != nil {
-				fatal(err)
-			}
-		case "services":
-			svcs, err := c.Services(ctx)
-			if err != nil {
-				fatal(err)
-			}
-			n = len(svcs)
-		case "calls":
-			// One call per object, as a per-object API (moby's) must.
-			if err := c.Flush(ctx); err != nil {
-				fatal(err)
-			}
-			start = time.Now()
-			for _, o := range ops {
-				var err error
-				if o.Kind == ipvs.OpCreateService {
-					err = c.CreateService(ctx, o.Service)
-				} else {
-					err = c.CreateDestination(ctx, o.Service.Key(), o.Destination)
-				}
-				if err != nil {
-					fatal(err)
-				}
-			}
-			n = len(ops)
-		case "apply":
-			if err := c.Flush(ctx); err != nil {
-				fatal(err)
-			}
-			start = time.Now()
-			results, err := c.Apply(ctx, ops)
-			if err != nil {
-				fatal(err)
-			}
-			for _, err := range results {
-				if err != nil {
-					fatal(err)
-				}
-			}
-			n = len(ops)
-		default:
-			fatal(fmt.Errorf("unknown -op %q", *op))
+		start, n, err := runOp(context.Background(), c, *op, ops, out, *sorted)
+		if err != nil {
+			fatal(err)
 		}
 		fmt.Printf("ipvsprof: %s: %d objects in %.3fs\n", *op, n, time.Since(start).Seconds())
 	}
 	if *memprof != "" {
-		f, err := os.Create(*memprof)
-		if err != nil {
-			fatal(err)
-		}
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-			fatal(err)
-		}
-		f.Close()
+		writeAllocsProfile(*memprof)
 	}
+}
+
+// tableOps returns the changes that create table, "SERVICESxDESTS".
+func tableOps(table string) ([]ipvs.Op, error) {
+	var n, m int
+	if _, err := fmt.Sscanf(table, "%dx%d", &n, &m); err != nil {
+		return nil, err
+	}
+	var ops []ipvs.Op
+	for i := range n {
+		v := i + 1
+		s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP,
+			Addr: netip.AddrFrom4([4]byte{10, 100 + byte(v>>16), byte(v >> 8), byte(v)}), Port: 80, Scheduler: "wlc"}
+		ops = append(ops, ipvs.CreateService(s))
+		for j := range m {
+			p := i*m + j + 1
+			ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
+				Addr: netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)}), Port: 8080,
+				ForwardMethod: ipvs.Masquerade, Weight: 1}))
+		}
+	}
+	return ops, nil
+}
+
+// runOp runs op once and returns when its timing starts (after any flush
+// it needs first) and how many objects it handled.
+func runOp(ctx context.Context, c *ipvs.Client, op string, ops []ipvs.Op, out io.Writer, sorted bool) (time.Time, int, error) {
+	start := time.Now()
+	switch op {
+	case "snapshot", "save":
+		entries, err := c.Snapshot(ctx)
+		if err != nil || op == "snapshot" {
+			return start, len(entries), err
+		}
+		return start, len(entries), save.Write(out, entries, save.Options{Numeric: true})
+	case "rawlist":
+		svcs, dests, err := rawList(sorted)
+		return start, svcs + dests, err
+	case "kernelcost":
+		return start, 0, kernelCost()
+	case "services":
+		svcs, err := c.Services(ctx)
+		return start, len(svcs), err
+	case "calls", "apply":
+		if err := c.Flush(ctx); err != nil {
+			return start, 0, err
+		}
+		if op == "calls" {
+			// One call per object, as a per-object API (moby's) must.
+			return time.Now(), len(ops), createEach(ctx, c, ops)
+		}
+		start = time.Now()
+		results, err := c.Apply(ctx, ops)
+		return start, len(ops), cmp.Or(err, errors.Join(results...))
+	}
+	return start, 0, fmt.Errorf("unknown -op %q", op)
+}
+
+// createEach carries out ops, which create services and destinations, one
+// call each.
+func createEach(ctx context.Context, c *ipvs.Client, ops []ipvs.Op) error {
+	for _, o := range ops {
+		var err error
+		if o.Kind == ipvs.OpCreateService {
+			err = c.CreateService(ctx, o.Service)
+		} else {
+			err = c.CreateDestination(ctx, o.Service.Key(), o.Destination)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startCPUProfile starts writing a CPU profile to path and returns what
+// stops it.
+func startCPUProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fatal(err)
+	}
+	return pprof.StopCPUProfile
+}
+
+// writeAllocsProfile writes the allocation profile to path.
+func writeAllocsProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fatal(err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fatal(err)
+	}
+	f.Close()
 }
 
 // floor runs -op record or replay.

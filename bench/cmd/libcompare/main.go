@@ -240,83 +240,117 @@ func main() {
 	}
 	ctx := context.Background()
 	if *one >= 0 {
-		// A child: one run of one library, in a fresh process (moby/ipvs
-		// resolves the IPVS family once per process, and the modules
-		// are reloaded between runs).
-		t := table(*services, *dests)
-		if *cpuprof != "" {
-			f, err := os.Create(*cpuprof)
-			if err != nil {
-				fatal(err)
-			}
-			if err := pprof.StartCPUProfile(f); err != nil {
-				fatal(err)
-			}
-			defer pprof.StopCPUProfile()
-		}
-		var (
-			tm  timing
-			n   int
-			err error
-		)
-		if *one == 0 {
-			tm, n, err = ours(ctx, t)
-		} else {
-			tm, n, err = viaMoby(t)
-		}
-		if err != nil {
-			pprof.StopCPUProfile()
-			fatal(err)
-		}
-		fmt.Println(tm.create.Nanoseconds(), tm.list.Nanoseconds(), n)
+		runOne(ctx, *one, table(*services, *dests), *cpuprof)
 		return
 	}
 	self, err := os.Executable()
 	if err != nil {
 		fatal(err)
 	}
-	// The contenders: a binary and its -one argument.
-	libs := []struct {
-		name, exe string
-		one       int
-	}{{"goipvsadm/ipvs", self, 0}, {mobyAPIName, self, 1}}
+	libs := []contender{{"goipvsadm/ipvs", self, 0}, {mobyAPIName, self, 1}}
 	if *compat != "" {
-		libs = append(libs, libs[1])
-		libs[2].name, libs[2].exe = "goipvsadm/moby/ipvs", *compat
+		libs = append(libs, contender{"goipvsadm/moby/ipvs", *compat, 1})
 	}
+	times := runRounds(ctx, libs, *rounds, *services, *dests)
+	fmt.Println("BENCH-TABLE-BEGIN")
+	total := printTable(libs, times, *services, *dests)
+	verdict := "pass"
+	if total < *target {
+		verdict = "FAIL"
+	}
+	if *small {
+		verdict = "(" + verdict + ")"
+	}
+	fmt.Printf("\ntarget: ours ≥ %.0f× faster (create + list): %s\n", *target, verdict)
+	fmt.Println("BENCH-TABLE-END")
+	if total < *target && *strict && !*small {
+		os.Exit(3)
+	}
+}
+
+// runOne is a child's run: library one (0 ours, 1 moby's API) creates
+// and lists t once, in a fresh process (moby/ipvs resolves the IPVS family
+// once per process, and the modules are reloaded between runs), and
+// prints its times.
+func runOne(ctx context.Context, one int, t []spec, cpuprof string) {
+	if cpuprof != "" {
+		f, err := os.Create(cpuprof)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var (
+		tm  timing
+		n   int
+		err error
+	)
+	if one == 0 {
+		tm, n, err = ours(ctx, t)
+	} else {
+		tm, n, err = viaMoby(t)
+	}
+	if err != nil {
+		pprof.StopCPUProfile()
+		fatal(err)
+	}
+	fmt.Println(tm.create.Nanoseconds(), tm.list.Nanoseconds(), n)
+}
+
+// A contender is a library under test: a binary and its -one argument.
+type contender struct {
+	name, exe string
+	one       int
+}
+
+// runRounds runs each contender once a round, each round starting with
+// another, after a flush, and returns their timings by contender.
+func runRounds(ctx context.Context, libs []contender, rounds, services, dests int) [][]timing {
 	times := make([][]timing, len(libs))
-	for round := range *rounds {
+	for round := range rounds {
 		for k := range libs {
-			lib := (k + round) % len(libs) // each round starts with another
+			lib := (k + round) % len(libs)
 			if err := flush(ctx); err != nil {
 				fatal(err)
 			}
-			cmd := exec.Command(libs[lib].exe, "-one", strconv.Itoa(libs[lib].one), "-services", strconv.Itoa(*services),
-				"-dests", strconv.Itoa(*dests))
-			cmd.Stderr = os.Stderr
-			out, err := cmd.Output()
-			if err != nil {
-				fatal(fmt.Errorf("%s: %w", libs[lib].name, err))
-			}
-			var (
-				create, list int64
-				n            int
-			)
-			if _, err := fmt.Sscan(string(out), &create, &list, &n); err != nil {
-				fatal(fmt.Errorf("%s: %q: %w", libs[lib].name, out, err))
-			}
-			tm := timing{time.Duration(create), time.Duration(list)}
+			tm, n := runChild(libs[lib], services, dests)
 			times[lib] = append(times[lib], tm)
 			fmt.Printf("libcompare: %d×%d round %d %-19s create %7.3fs list %7.3fs (%d services)\n",
-				*services, *dests, round+1, libs[lib].name, tm.create.Seconds(), tm.list.Seconds(), n)
+				services, dests, round+1, libs[lib].name, tm.create.Seconds(), tm.list.Seconds(), n)
 		}
 	}
 	if err := flush(ctx); err != nil {
 		fatal(err)
 	}
+	return times
+}
 
-	fmt.Println("BENCH-TABLE-BEGIN")
-	fmt.Printf("| library, %d services × %d destinations | create | list | create + list |\n", *services, *dests)
+// runChild runs one child of c and returns what it printed.
+func runChild(c contender, services, dests int) (timing, int) {
+	cmd := exec.Command(c.exe, "-one", strconv.Itoa(c.one), "-services", strconv.Itoa(services),
+		"-dests", strconv.Itoa(dests))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		fatal(fmt.Errorf("%s: %w", c.name, err))
+	}
+	var (
+		create, list int64
+		n            int
+	)
+	if _, err := fmt.Sscan(string(out), &create, &list, &n); err != nil {
+		fatal(fmt.Errorf("%s: %q: %w", c.name, out, err))
+	}
+	return timing{time.Duration(create), time.Duration(list)}, n
+}
+
+// printTable prints the medians and the speed-ups over moby's API (libs[1])
+// as a table, and returns ours's speed-up for create + list.
+func printTable(libs []contender, times [][]timing, services, dests int) float64 {
+	fmt.Printf("| library, %d services × %d destinations | create | list | create + list |\n", services, dests)
 	fmt.Println("|---|--:|--:|--:|")
 	phases := []func(timing) time.Duration{
 		func(t timing) time.Duration { return t.create },
@@ -330,7 +364,7 @@ func main() {
 		}
 		fmt.Println()
 	}
-	var total float64 // ours against moby, create + list
+	var total float64
 	for lib := range libs {
 		if lib == 1 {
 			continue
@@ -345,18 +379,7 @@ func main() {
 		}
 		fmt.Println()
 	}
-	verdict := "pass"
-	if total < *target {
-		verdict = "FAIL"
-	}
-	if *small {
-		verdict = "(" + verdict + ")"
-	}
-	fmt.Printf("\ntarget: ours ≥ %.0f× faster (create + list): %s\n", *target, verdict)
-	fmt.Println("BENCH-TABLE-END")
-	if total < *target && *strict && !*small {
-		os.Exit(3)
-	}
+	return total
 }
 
 func fatal(err error) {

@@ -42,24 +42,7 @@ func writeRules(w io.Writer, t tableSpec, changed bool) error {
 	}
 	for i := range t.Services {
 		svc, v6, fwmark := serviceSpec(i)
-		line := "-A " + svc + " -s " + schedulers[i%len(schedulers)]
-		changed := change()
-		switch {
-		case i%7 == 0 && !v6 && changed:
-			line += " -p 301 -M 255.255.255.0"
-		case i%7 == 0 && !v6:
-			line += " -p 300 -M 255.255.255.0"
-		case i%7 == 0 && changed:
-			line += " -p 601"
-		case i%7 == 0:
-			line += " -p 600"
-		case i%11 == 3 && changed:
-			line += " -p 299"
-		case i%11 == 3:
-			line += " -p"
-		case changed:
-			line += " -p 120"
-		}
+		line := "-A " + svc + " -s " + schedulers[i%len(schedulers)] + persistence(i, v6, change())
 		if _, err := fmt.Fprintln(bw, line); err != nil {
 			return err
 		}
@@ -69,45 +52,11 @@ func writeRules(w io.Writer, t tableSpec, changed bool) error {
 		}
 		pool := i/4 + 1
 		for j := range t.Dests {
-			p := pool*t.Dests + j
-			var rip netip.Addr
-			if v6 {
-				rip = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x02, 0x00, 14: byte(p >> 8), 15: byte(p)})
-			} else {
-				rip = netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)})
-			}
-			var fwd string
-			rport := port
-			switch (i + j) % 10 {
-			case 0, 1, 2, 3, 4, 5:
-				fwd = "-m"
-				if port != 0 {
-					rport = 8000 + port%1000
-				}
-			case 6, 7, 8:
-				fwd = "-g"
-			default:
-				switch i % 3 {
-				case 0:
-					fwd = "-i"
-				case 1:
-					fwd = "-i --tun-type gue --tun-port 6080"
-				default:
-					fwd = "-i --tun-type gre --tun-csum"
-				}
-			}
-			rs := rip.String()
-			if v6 {
-				rs = "[" + rs + "]"
-			}
-			if rport != 0 {
-				rs += fmt.Sprintf(":%d", rport)
-			}
 			weight := (i*7 + j*3) % 11
 			if change() {
 				weight = (weight + 1) % 11
 			}
-			line := fmt.Sprintf("-a %s -r %s %s -w %d", svc, rs, fwd, weight)
+			line := fmt.Sprintf("-a %s -r %s -w %d", svc, realServer(i, j, pool*t.Dests+j, port, v6), weight)
 			if j == 0 && i%13 == 0 {
 				line += " -x 1000 -y 100"
 			}
@@ -117,6 +66,60 @@ func writeRules(w io.Writer, t tableSpec, changed bool) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// persistence returns the persistence options of service i (a changed one
+// has other values).
+func persistence(i int, v6, changed bool) string {
+	switch {
+	case i%7 == 0 && !v6 && changed:
+		return " -p 301 -M 255.255.255.0"
+	case i%7 == 0 && !v6:
+		return " -p 300 -M 255.255.255.0"
+	case i%7 == 0 && changed:
+		return " -p 601"
+	case i%7 == 0:
+		return " -p 600"
+	case i%11 == 3 && changed:
+		return " -p 299"
+	case i%11 == 3:
+		return " -p"
+	case changed:
+		return " -p 120"
+	}
+	return ""
+}
+
+// realServer returns the address and forwarding options of real server j
+// of service i, whose port is port, the p-th of the table.
+func realServer(i, j, p int, port uint16, v6 bool) string {
+	var rip netip.Addr
+	if v6 {
+		rip = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x02, 0x00, 14: byte(p >> 8), 15: byte(p)})
+	} else {
+		rip = netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)})
+	}
+	var fwd string
+	rport := port
+	switch (i + j) % 10 {
+	case 0, 1, 2, 3, 4, 5:
+		fwd = "-m"
+		if port != 0 {
+			rport = 8000 + port%1000
+		}
+	case 6, 7, 8:
+		fwd = "-g"
+	default:
+		fwd = []string{"-i", "-i --tun-type gue --tun-port 6080", "-i --tun-type gre --tun-csum"}[i%3]
+	}
+	rs := rip.String()
+	if v6 {
+		rs = "[" + rs + "]"
+	}
+	if rport != 0 {
+		rs += fmt.Sprintf(":%d", rport)
+	}
+	return rs + " " + fwd
 }
 
 // serviceSpec returns the ipvsadm service option of service i.

@@ -179,11 +179,7 @@ func main() {
 		return
 	}
 	if *gen != "" {
-		var t tableSpec
-		if _, err := fmt.Sscanf(*gen, "%dx%d", &t.Services, &t.Dests); err != nil {
-			fatal(fmt.Errorf("-gen %q: want SERVICESxDESTS", *gen))
-		}
-		if err := writeRules(os.Stdout, t, false); err != nil {
+		if err := genRules(*gen); err != nil {
 			fatal(err)
 		}
 		return
@@ -191,23 +187,7 @@ func main() {
 	if *rounds < 1 {
 		fatal(errors.New("-rounds must be at least 1"))
 	}
-	cases := fullCases
-	switch {
-	case *small:
-		cases = smallCases
-	case *scale:
-		cases = scaleCases
-	}
-	if *only != "" {
-		ops := strings.Split(*only, ",")
-		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return !slices.Contains(ops, c.Op) })
-	}
-	if *tables != "" {
-		names := strings.Split(*tables, ",")
-		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool {
-			return !slices.Contains(names, fmt.Sprintf("%dx%d", c.Table.Services, c.Table.Dests))
-		})
-	}
+	cases := selectCases(*small, *scale, *only, *tables)
 	b := &bench{
 		dir:    *dir,
 		tools:  []tool{{"ipvsadm", *ipvsadm}, {"goipvsadm", *goipvsadm}},
@@ -235,6 +215,53 @@ func main() {
 	if rep, err := b.sp.run(spawnRequest{Path: "/bin/true", Args: []string{"true"}, Stdin: os.DevNull, Stdout: os.DevNull}); err == nil {
 		fmt.Fprintf(b.log, "bench: RSS floor (maxrss of /bin/true from the spawner): %.1f MiB\n", float64(rep.MaxRSS)/1024)
 	}
+	results := b.runCases(cases)
+	missed := printTable(os.Stdout, results, !*small)
+	printGrowth(os.Stdout, results)
+	switch {
+	case b.failed:
+		os.Exit(1)
+	case missed && *strict:
+		os.Exit(3)
+	}
+}
+
+// genRules writes the rules of table spec, "SERVICESxDESTS", to stdout.
+func genRules(spec string) error {
+	var t tableSpec
+	if _, err := fmt.Sscanf(spec, "%dx%d", &t.Services, &t.Dests); err != nil {
+		return fmt.Errorf("-gen %q: want SERVICESxDESTS", spec)
+	}
+	return writeRules(os.Stdout, t, false)
+}
+
+// selectCases returns the cases of the set the flags name (small, scale
+// or the full one), only those of the operations of only and the tables
+// of tables (comma-separated lists) where those are given.
+func selectCases(small, scale bool, only, tables string) []benchCase {
+	cases := fullCases
+	switch {
+	case small:
+		cases = smallCases
+	case scale:
+		cases = scaleCases
+	}
+	if only != "" {
+		ops := strings.Split(only, ",")
+		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool { return !slices.Contains(ops, c.Op) })
+	}
+	if tables != "" {
+		names := strings.Split(tables, ",")
+		cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool {
+			return !slices.Contains(names, fmt.Sprintf("%dx%d", c.Table.Services, c.Table.Dests))
+		})
+	}
+	return cases
+}
+
+// runCases runs cases and returns the results of those that ran; a case
+// that failed is logged and marks the bench failed.
+func (b *bench) runCases(cases []benchCase) []result {
 	var results []result
 	start := time.Now()
 	for _, c := range cases {
@@ -248,14 +275,7 @@ func main() {
 	}
 	b.closeNamespace()
 	fmt.Fprintf(b.log, "bench: %d cases in %.0fs\n", len(results), time.Since(start).Seconds())
-	missed := printTable(os.Stdout, results, !*small)
-	printGrowth(os.Stdout, results)
-	switch {
-	case b.failed:
-		os.Exit(1)
-	case missed && *strict:
-		os.Exit(3)
-	}
+	return results
 }
 
 // A result is the measurements of one case.
