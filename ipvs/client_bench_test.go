@@ -2,9 +2,9 @@ package ipvs_test
 
 import (
 	"context"
-	"net/netip"
 	"testing"
 
+	"github.com/goipvsadm/goipvsadm/internal/benchrules"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/ipvs/ipvstest"
 )
@@ -12,24 +12,6 @@ import (
 // Whole library calls against the in-memory kernel: what the client costs
 // on its side of the socket (the in-memory kernel's own work is included;
 // make bench measures real kernels).
-
-// benchOps creates n services with m masquerading destinations each.
-func benchOps(n, m int) []ipvs.Op {
-	ops := make([]ipvs.Op, 0, n*(1+m))
-	for i := range n {
-		v := i + 1
-		s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP,
-			Addr: netip.AddrFrom4([4]byte{10, 100 + byte(v>>16), byte(v >> 8), byte(v)}), Port: 80, Scheduler: "wlc"}
-		ops = append(ops, ipvs.CreateService(s))
-		for j := range m {
-			p := i*m + j + 1
-			ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
-				Addr: netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)}), Port: 8080,
-				ForwardMethod: ipvs.Masquerade, Weight: 1}))
-		}
-	}
-	return ops
-}
 
 func benchClient(b *testing.B) (*ipvs.Client, *ipvstest.Kernel) {
 	k := ipvstest.New()
@@ -46,7 +28,7 @@ func benchClient(b *testing.B) (*ipvs.Client, *ipvstest.Kernel) {
 func BenchmarkApply(b *testing.B) {
 	c, _ := benchClient(b)
 	ctx := context.Background()
-	ops := benchOps(1000, 10)
+	ops := benchrules.Ops(1000, 10)
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
@@ -71,7 +53,7 @@ func BenchmarkApply(b *testing.B) {
 func BenchmarkSnapshot(b *testing.B) {
 	c, _ := benchClient(b)
 	ctx := context.Background()
-	if _, err := c.Apply(ctx, benchOps(10000, 10)); err != nil {
+	if _, err := c.Apply(ctx, benchrules.Ops(10000, 10)); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -91,7 +73,7 @@ func BenchmarkSnapshot(b *testing.B) {
 func BenchmarkServices(b *testing.B) {
 	c, _ := benchClient(b)
 	ctx := context.Background()
-	if _, err := c.Apply(ctx, benchOps(16000, 0)); err != nil {
+	if _, err := c.Apply(ctx, benchrules.Ops(16000, 0)); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

@@ -6,6 +6,9 @@ package benchrules
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
+
+	"github.com/goipvsadm/goipvsadm/ipvs"
 )
 
 // Rules returns ipvsadm -R input for n services with m destinations
@@ -42,4 +45,24 @@ func Rules(n, m int) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// Ops returns the changes that create n IPv4 TCP services (wlc) with m
+// masquerading destinations each: the table of the library's benchmarks
+// and of ipvsprof -op apply.
+func Ops(n, m int) []ipvs.Op {
+	ops := make([]ipvs.Op, 0, n*(1+m))
+	for i := range n {
+		v := i + 1
+		s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP,
+			Addr: netip.AddrFrom4([4]byte{10, 100 + byte(v>>16), byte(v >> 8), byte(v)}), Port: 80, Scheduler: "wlc"}
+		ops = append(ops, ipvs.CreateService(s))
+		for j := range m {
+			p := i*m + j + 1
+			ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
+				Addr: netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)}), Port: 8080,
+				ForwardMethod: ipvs.Masquerade, Weight: 1}))
+		}
+	}
+	return ops
 }

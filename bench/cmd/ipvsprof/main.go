@@ -20,11 +20,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"runtime/pprof"
 	"time"
 
+	"github.com/goipvsadm/goipvsadm/internal/benchrules"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/save"
 )
@@ -82,20 +82,7 @@ func tableOps(table string) ([]ipvs.Op, error) {
 	if _, err := fmt.Sscanf(table, "%dx%d", &n, &m); err != nil {
 		return nil, err
 	}
-	var ops []ipvs.Op
-	for i := range n {
-		v := i + 1
-		s := ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP,
-			Addr: netip.AddrFrom4([4]byte{10, 100 + byte(v>>16), byte(v >> 8), byte(v)}), Port: 80, Scheduler: "wlc"}
-		ops = append(ops, ipvs.CreateService(s))
-		for j := range m {
-			p := i*m + j + 1
-			ops = append(ops, ipvs.CreateDestination(s.Key(), ipvs.Destination{
-				Addr: netip.AddrFrom4([4]byte{172, 16 + byte(p>>16), byte(p >> 8), byte(p)}), Port: 8080,
-				ForwardMethod: ipvs.Masquerade, Weight: 1}))
-		}
-	}
-	return ops, nil
+	return benchrules.Ops(n, m), nil
 }
 
 // runOp runs op once and returns when its timing starts (after any flush
