@@ -27,6 +27,7 @@ import (
 	"github.com/goipvsadm/goipvsadm/internal/benchrules"
 	"github.com/goipvsadm/goipvsadm/ipvs"
 	"github.com/goipvsadm/goipvsadm/save"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -39,8 +40,16 @@ func main() {
 		cpuprof = flag.String("cpuprofile", "", "write a CPU profile here")
 		memprof = flag.String("memprofile", "", "write an allocation profile here")
 		sorted  = flag.Bool("sorted", false, "for -op rawlist: dump the destinations in the services' sorted order, not the kernel's")
+		epoll   = flag.Bool("epoll", false, "for -op rawlist, record and replay: register the sockets with an epoll instance, as Go's poller does")
 	)
 	flag.Parse()
+	if *epoll {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			fatal(err)
+		}
+		epollFD = fd
+	}
 	switch *op {
 	case "record", "replay":
 		// The floors: nothing else in the process.
