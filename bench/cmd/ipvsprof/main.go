@@ -42,7 +42,14 @@ func main() {
 		sorted  = flag.Bool("sorted", false, "for -op rawlist: dump the destinations in the services' sorted order, not the kernel's")
 		epoll   = flag.Bool("epoll", false, "for -op rawlist, record and replay: register the sockets with an epoll instance, as Go's poller does")
 	)
+	touch := flag.Int("touch", 0, "for -op rawlist: first allocate and touch this many MiB")
 	flag.Parse()
+	if *touch > 0 {
+		touched = make([]byte, *touch<<20)
+		for i := 0; i < len(touched); i += 4096 {
+			touched[i] = 1
+		}
+	}
 	if *epoll {
 		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
@@ -84,6 +91,9 @@ func main() {
 		writeAllocsProfile(*memprof)
 	}
 }
+
+// touched is the memory -touch allocated, kept alive for the run.
+var touched []byte
 
 // tableOps returns the changes that create table, "SERVICESxDESTS".
 func tableOps(table string) ([]ipvs.Op, error) {
