@@ -17,7 +17,7 @@ func (k DestinationKey) String() string { return netip.AddrPortFrom(k.Addr, k.Po
 // Destination is a real server of a virtual service. Addr and Port identify
 // it; its family follows from Addr and may differ from the service's only
 // for Tunnel destinations. Connection counts and Stats are filled on reads
-// and ignored on writes.
+// (Stats not with SkipStats) and ignored on writes.
 type Destination struct {
 	Addr netip.Addr
 	Port uint16

@@ -58,7 +58,8 @@ type Service struct {
 	// PEName is the persistence engine (ipvsadm --pe), e.g. "sip".
 	PEName string
 
-	// Stats are the service's counters and rates; ignored on writes.
+	// Stats are the service's counters and rates; ignored on writes,
+	// zero on reads with SkipStats.
 	Stats Stats
 }
 
