@@ -41,8 +41,8 @@ func main() {
 		memprof = flag.String("memprofile", "", "write an allocation profile here")
 		sorted  = flag.Bool("sorted", false, "for -op rawlist: dump the destinations in the services' sorted order, not the kernel's")
 		epoll   = flag.Bool("epoll", false, "for -op rawlist, record and replay: register the sockets with an epoll instance, as Go's poller does")
+		touch   = flag.Int("touch", 0, "before the operation, allocate and touch this many MiB (to time a floor in a bigger process)")
 	)
-	touch := flag.Int("touch", 0, "for -op rawlist: first allocate and touch this many MiB")
 	flag.Parse()
 	if *touch > 0 {
 		touched = make([]byte, *touch<<20)
