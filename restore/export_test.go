@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"bytes"
+	"io"
 	"net/netip"
 
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -28,4 +30,31 @@ func WrittenOps(rs *Rules) []ipvs.Op {
 		run.WriteOp(i, &ops[i])
 	}
 	return ops
+}
+
+// SetMinPartSize sets the smallest part ParseRules parses on a goroutine
+// of its own, until the function it returns is called.
+func SetMinPartSize(n int64) (reset func()) {
+	old := minPartSize
+	minPartSize = n
+	return func() { minPartSize = old }
+}
+
+// SplitInput returns where ParseRules would start the parts of r with
+// workers goroutines, and where r ends; nil: in one part.
+func SplitInput(r io.Reader, workers int) []int64 {
+	ra, start := rereadable(r)
+	return splitInput(r, ra, start, workers)
+}
+
+// ParseRulesInParts parses in as ParseRules does, in parts that start at
+// 0 and at each of starts (line starts, in order).
+func ParseRulesInParts(in []byte, starts []int64, opts Options) (*Rules, error) {
+	r := bytes.NewReader(in)
+	var input io.ReaderAt
+	if opts.Reread {
+		input = r
+	}
+	bounds := append(append([]int64{0}, starts...), int64(len(in)))
+	return parseParts(r, bounds, input, opts)
 }

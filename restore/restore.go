@@ -36,6 +36,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/goipvsadm/goipvsadm/internal/cmdline"
 	"github.com/goipvsadm/goipvsadm/ipvs"
@@ -91,6 +92,8 @@ type lineReader struct {
 	// take, if not nil, is offered each line first, with its newline,
 	// its number and where it starts; a line it takes is not returned.
 	take func(raw []byte, num int, at int64) bool
+	// abort, if not nil, ends the input before the next line once set.
+	abort *atomic.Bool
 }
 
 func newLineReader(r io.Reader) *lineReader {
@@ -101,6 +104,9 @@ func newLineReader(r io.Reader) *lineReader {
 // input. The line's Args are valid until the next call.
 func (lr *lineReader) next() (Line, bool, error) {
 	for !lr.done {
+		if lr.abort != nil && lr.abort.Load() {
+			break
+		}
 		at := lr.pos
 		raw, err := lr.readRaw()
 		if err != nil {
@@ -259,6 +265,14 @@ type Options struct {
 	// must stay open and unchanged while they are used. It saves about
 	// the size of the input.
 	Reread bool
+	// Workers is how many goroutines ParseRules may parse an input of
+	// more than 256 KiB with, when it can read the input at any offset
+	// (as for Reread): each parses a part that starts after a newline,
+	// and the parts are joined into the Rules one part alone gives. 0 or
+	// 1: one, the caller's. Resolver, if set, must then be safe for
+	// concurrent use. A syntax error stops the restore all the same; the
+	// lines after it may have been parsed, and their names resolved.
+	Workers int
 }
 
 // Parse parses every line of ipvsadm -R input, as ipvsadm 1.31 would,
@@ -270,7 +284,7 @@ type Options struct {
 // read back as those marks.
 func Parse(r io.Reader, opts Options) ([]Rule, error) {
 	rules := make([]Rule, 0)
-	err := parseEach(r, opts, nil, func(r *Rule, _ int64) {
+	_, err := parseEach(newLineReader(r), opts, func(r *Rule, _ int64) {
 		r.Args = slices.Clone(r.Args)
 		rules = append(rules, *r)
 	})
@@ -280,13 +294,13 @@ func Parse(r io.Reader, opts Options) ([]Rule, error) {
 	return rules, nil
 }
 
-// parseEach parses the input as Parse does and calls fn with each rule, in
-// order, as soon as it is parsed, and where its line starts in the input;
-// the rule and its Args are valid until fn returns. take, if not nil, is
-// offered each line first (lineReader.take), and the lines it takes are
-// not parsed. When it returns an error, fn has seen some rules, but not
-// all: nothing may have been applied.
-func parseEach(in io.Reader, opts Options, take func(raw []byte, num int, at int64) bool, fn func(r *Rule, at int64)) error {
+// parseEach parses the lines lr reads as Parse does and calls fn with each
+// rule, in order, as soon as it is parsed, and where its line starts in the
+// input; the rule and its Args are valid until fn returns. The lines
+// lr.take takes are not parsed. stopped reports a -h or -v line, after
+// which it reads no more. When it returns an error, fn has seen some
+// rules, but not all: nothing may have been applied.
+func parseEach(lr *lineReader, opts Options, fn func(r *Rule, at int64)) (stopped bool, err error) {
 	p := cmdline.NewParser()
 	p.IpvsadmOnly = true
 	p.SavedMarks = true
@@ -297,25 +311,23 @@ func parseEach(in io.Reader, opts Options, take func(raw []byte, num int, at int
 	if argv0 == "" {
 		argv0 = "ipvsadm"
 	}
-	lr := newLineReader(in)
-	lr.take = take
 	cmd := new(cmdline.Command)
 	var r Rule
 	for {
 		l, ok, err := lr.next()
 		if err != nil || !ok {
-			return err
+			return false, err
 		}
 		if err := p.ParseInto(cmd, argv0, l.Args); err != nil {
 			e, ok := err.(*cmdline.Error)
 			if !ok {
-				return err
+				return false, err
 			}
 			// The error keeps the line: its words are its own.
 			l.Args = slices.Clone(l.Args)
 			se := &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
 			if e.Kind != cmdline.PoptError {
-				return se
+				return false, se
 			}
 			r = Rule{Line: l, Skipped: se}
 			fn(&r, lr.at)
@@ -326,13 +338,13 @@ func parseEach(in io.Reader, opts Options, take func(raw []byte, num int, at int
 			// same input again).
 			e := cmdline.TryHelpError(argv0)
 			l.Args = slices.Clone(l.Args)
-			return &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
+			return false, &SyntaxError{Line: l, Msg: e.Msg, Exit: e.Exit}
 		}
 		op, _ := cmd.Op()
 		r = Rule{Line: l, Op: op, Flush: cmd.Kind == cmdline.Flush}
 		fn(&r, lr.at)
 		if cmd.Kind == cmdline.Help || cmd.Kind == cmdline.Version {
-			return nil
+			return true, nil
 		}
 	}
 }

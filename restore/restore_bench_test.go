@@ -2,6 +2,7 @@ package restore
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/goipvsadm/goipvsadm/internal/benchrules"
@@ -95,7 +96,8 @@ func BenchmarkSyncPlan(b *testing.B) {
 }
 
 // BenchmarkParseRulesSaved is BenchmarkParseRules of ipvsadm -Sn's output
-// of the same table: every line in the forms -S writes.
+// of the same table: every line in the forms -S writes, with a worker a
+// CPU as goipvsadm -R parses (-cpu 1,2,4 shows how it scales).
 func BenchmarkParseRulesSaved(b *testing.B) {
 	rules, err := Parse(bytes.NewReader(benchrules.Rules(10000, 10)), Options{})
 	if err != nil {
@@ -114,7 +116,7 @@ func BenchmarkParseRulesSaved(b *testing.B) {
 	b.SetBytes(int64(in.Len()))
 	b.ReportAllocs()
 	for b.Loop() {
-		rules, err := ParseRules(bytes.NewReader(in.Bytes()), Options{Reread: true})
+		rules, err := ParseRules(bytes.NewReader(in.Bytes()), Options{Reread: true, Workers: runtime.GOMAXPROCS(0)})
 		if err != nil {
 			b.Fatal(err)
 		}

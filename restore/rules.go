@@ -97,24 +97,37 @@ const recChunk = 1 << 12
 // ParseRules parses ipvsadm -R input as Parse does, into the compact
 // Rules. Errors are Parse's. The lines in the forms ipvsadm -S writes
 // nearly all of a table in are read without the general parser, with the
-// same result, several times faster.
+// same result, several times faster. With Options.Workers, a big input
+// that can be read at any offset is parsed in parts at once (see
+// Options.Workers); it is then read to its end.
 func ParseRules(r io.Reader, opts Options) (*Rules, error) {
-	rs := &Rules{}
-	var start int64
+	ra, start := rereadable(r)
+	var input io.ReaderAt
 	if opts.Reread {
-		rs.input, start = rereadable(r)
+		input = ra
 	}
-	rs.last = -1
-	take := func(raw []byte, num int, at int64) bool { return rs.addSaved(raw, num, start+at) }
-	err := parseEach(r, opts, take, func(r *Rule, at int64) { rs.add(r, start+at) })
+	if bounds := splitInput(r, ra, start, opts.Workers); len(bounds) > 2 {
+		return parseParts(ra, bounds, input, opts)
+	}
+	rs, _, err := parsePart(newLineReader(r), opts, input, start)
+	return rs, err
+}
+
+// parsePart parses what lr reads, which starts at offset start of the
+// input, into Rules that read their texts from input (nil: keep them).
+// stopped is parseEach's.
+func parsePart(lr *lineReader, opts Options, input io.ReaderAt, start int64) (rs *Rules, stopped bool, err error) {
+	rs = &Rules{input: input, last: -1}
+	lr.take = func(raw []byte, num int, at int64) bool { return rs.addSaved(raw, num, start+at) }
+	stopped, err = parseEach(lr, opts, func(r *Rule, at int64) { rs.add(r, start+at) })
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(rs.chunk) > 0 {
 		rs.texts = append(rs.texts, string(rs.chunk))
 	}
 	rs.chunk, rs.keys = nil, nil
-	return rs, nil
+	return rs, stopped, nil
 }
 
 // rereadable returns r as an io.ReaderAt, and where reading it starts,
@@ -270,6 +283,15 @@ func (rs *Rules) serviceOf(k ipvs.ServiceKey) int32 {
 
 // addService appends s, whose key is k, to the services.
 func (rs *Rules) addService(s compact.Service, k ipvs.ServiceKey) int32 {
+	at := rs.appendService(s)
+	if rs.keys != nil {
+		rs.keys[k] = at
+	}
+	return at
+}
+
+// appendService appends s to the services and returns its index.
+func (rs *Rules) appendService(s compact.Service) int32 {
 	at := rs.nServices
 	if at%recChunk == 0 {
 		rs.services = append(rs.services, make([]compact.Service, 0, recChunk))
@@ -277,9 +299,6 @@ func (rs *Rules) addService(s compact.Service, k ipvs.ServiceKey) int32 {
 	last := &rs.services[len(rs.services)-1]
 	*last = append(*last, s)
 	rs.nServices++
-	if rs.keys != nil {
-		rs.keys[k] = at
-	}
 	return at
 }
 

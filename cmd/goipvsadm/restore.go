@@ -34,7 +34,14 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 	if tuneGC {
 		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
 	}
-	rules, err := restore.ParseRules(a.stdin, restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}, Reread: true})
+	opts := restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}, Reread: true, Workers: runtime.GOMAXPROCS(0)}
+	if tuneGC && opts.Workers > 1 {
+		debug.SetGCPercent(partsGCPercent)
+	}
+	rules, err := restore.ParseRules(a.stdin, opts)
+	if tuneGC {
+		debug.SetGCPercent(restoreGCPercent)
+	}
 	if err != nil {
 		var se *restore.SyntaxError
 		if !errors.As(err, &se) {
@@ -100,6 +107,12 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 // of parsing and sending grow as big as the rules before collecting it:
 // peak memory would be twice what the rules need.
 const restoreGCPercent = 20
+
+// partsGCPercent is GOGC while a restore parses on more than one CPU. The
+// heap grows by the rules (which no collection frees) much more than by
+// garbage, and each collection stops all parsing goroutines a moment, so
+// GOGC=20 would stop them about five times as often as this.
+const partsGCPercent = 100
 
 // gcHeadroom is how much garbage a plain -R lets grow between
 // collections once the rules are parsed: from then on its live heap
