@@ -46,6 +46,8 @@ while [ "$i" -lt "$N" ]; do
 	if [ -x /usr/local/sbin/goipvsadm-baseline ]; then
 		run base-rules sh -c '/usr/local/sbin/goipvsadm-baseline -R </tmp/rules'
 		run base-saved sh -c '/usr/local/sbin/goipvsadm-baseline -R </tmp/saved'
+		run base-parse-only sh -c '/usr/local/sbin/goipvsadm-baseline -R </tmp/rules-parse-only'
+		run base-saved-parse-only sh -c '/usr/local/sbin/goipvsadm-baseline -R </tmp/saved-parse-only'
 	fi
 	run rules sh -c '/usr/local/sbin/goipvsadm -R </tmp/rules'
 	run saved sh -c '/usr/local/sbin/goipvsadm -R </tmp/saved'

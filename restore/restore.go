@@ -265,13 +265,13 @@ type Options struct {
 	// must stay open and unchanged while they are used. It saves about
 	// the size of the input.
 	Reread bool
-	// Workers is how many goroutines ParseRules may parse an input of
-	// more than 256 KiB with, when it can read the input at any offset
-	// (as for Reread): each parses a part that starts after a newline,
-	// and the parts are joined into the Rules one part alone gives. 0 or
-	// 1: one, the caller's. Resolver, if set, must then be safe for
-	// concurrent use. A syntax error stops the restore all the same; the
-	// lines after it may have been parsed, and their names resolved.
+	// Workers is how many goroutines ParseRules may parse the input with
+	// when it can read it at any offset (as for Reread): each parses a
+	// part of at least 256 KiB that starts after a newline, and the
+	// parts are joined into the Rules one part alone gives. 0 or 1: one,
+	// the caller's. Resolver, if set, must then be safe for concurrent
+	// use. A syntax error stops the restore all the same; the lines after
+	// it may have been parsed, and their names resolved.
 	Workers int
 }
 
