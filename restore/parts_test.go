@@ -5,7 +5,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,21 +94,13 @@ func TestParseRulesWorkers(t *testing.T) {
 func TestParseRulesWorkersFile(t *testing.T) {
 	defer restore.SetMinPartSize(4096)()
 	text := string(benchrules.Rules(2000, 2)) + "-A -t 10.9.9.9:80 -b\n-L -n\n"
-	path := filepath.Join(t.TempDir(), "rules")
-	if err := os.WriteFile(path, []byte("prefix\n"+text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _ := rulesFile(t, text)
 	defer f.Close()
 	seek := func() {
 		if _, err := f.Seek(int64(len("prefix\n")), io.SeekStart); err != nil {
 			t.Fatal(err)
 		}
 	}
-	seek()
 	bounds := restore.SplitInput(f, 4)
 	if len(bounds) != 5 || bounds[0] != int64(len("prefix\n")) || bounds[4] != int64(len("prefix\n")+len(text)) {
 		t.Fatalf("a file of %d bytes after 7 in parts %v, want 4", len(text), bounds)

@@ -141,13 +141,10 @@ func TestParseRulesSyntaxError(t *testing.T) {
 	}
 }
 
-// TestParseRulesReread reads the texts again from where the rules started
-// in a file, keeps them from a pipe, and gives no text, rather than a
-// wrong one, from a file closed too early.
-func TestParseRulesReread(t *testing.T) {
-	text := string(benchrules.Rules(3000, 3)) + "-A -t 10.9.9.9:80 -b\n-L -n\n"
-	reread := restore.Options{Reread: true}
-
+// rulesFile writes a line "prefix" and text to a file and opens it, read
+// up to text.
+func rulesFile(t *testing.T, text string) (*os.File, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "rules")
 	if err := os.WriteFile(path, []byte("prefix\n"+text), 0o600); err != nil {
 		t.Fatal(err)
@@ -159,6 +156,17 @@ func TestParseRulesReread(t *testing.T) {
 	if _, err := f.Seek(int64(len("prefix\n")), io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
+	return f, path
+}
+
+// TestParseRulesReread reads the texts again from where the rules started
+// in a file, keeps them from a pipe, and gives no text, rather than a
+// wrong one, from a file closed too early.
+func TestParseRulesReread(t *testing.T) {
+	text := string(benchrules.Rules(3000, 3)) + "-A -t 10.9.9.9:80 -b\n-L -n\n"
+	reread := restore.Options{Reread: true}
+
+	f, path := rulesFile(t, text)
 	rs := compactRulesFrom(t, f, text, reconcile.State{}, reread)
 	f.Close()
 	if l, _ := rs.Line(1); l.Text != "" {
