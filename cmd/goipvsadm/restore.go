@@ -35,7 +35,7 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
 	}
 	opts := restore.Options{Argv0: a.argv0, Resolver: cmdline.NamesResolver{Resolver: a.names}, Reread: true, Workers: runtime.GOMAXPROCS(0)}
-	if tuneGC && opts.Workers > 1 {
+	if tuneGC && opts.Workers > 1 && regularFile(a.stdin) {
 		debug.SetGCPercent(partsGCPercent)
 	}
 	rules, err := restore.ParseRules(a.stdin, opts)
@@ -108,11 +108,23 @@ func (a *app) restore(ctx context.Context, mode cmdline.RestoreOptions) int {
 // peak memory would be twice what the rules need.
 const restoreGCPercent = 20
 
-// partsGCPercent is GOGC while a restore parses on more than one CPU. The
-// heap grows by the rules (which no collection frees) much more than by
-// garbage, and each collection stops all parsing goroutines a moment, so
-// GOGC=20 would stop them about five times as often as this.
+// partsGCPercent is GOGC while a restore parses a file in parts, on more
+// than one CPU. The heap grows by the rules (which no collection frees)
+// much more than by garbage, and each collection stops all parsing
+// goroutines a moment, so GOGC=20 would stop them about four times as
+// often as this. (From a pipe, which is parsed in one part and whose
+// lines' texts are kept, the heap stays at GOGC=20.)
 const partsGCPercent = 100
+
+// regularFile reports whether r is a regular file.
+func regularFile(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
+}
 
 // gcHeadroom is how much garbage a plain -R lets grow between
 // collections once the rules are parsed: from then on its live heap
