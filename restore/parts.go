@@ -24,8 +24,11 @@ var minPartSize int64 = 256 << 10
 // it returns more than one part, it has moved r to its end, as reading it
 // would.
 func splitInput(r io.Reader, ra io.ReaderAt, start int64, workers int) []int64 {
+	if workers < 2 || ra == nil {
+		return nil
+	}
 	end, ok := inputEnd(r)
-	if workers < 2 || ra == nil || !ok {
+	if !ok {
 		return nil
 	}
 	n := min(int64(workers), (end-start)/minPartSize)
