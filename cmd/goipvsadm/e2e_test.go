@@ -37,10 +37,17 @@ func e2eBinaries(t *testing.T) (ref, ours string) {
 // runTool runs one command line and records what it did.
 func runTool(t *testing.T, bin string, args []string, stdin string) result {
 	t.Helper()
-	cmd := &exec.Cmd{Path: bin, Args: append([]string{"ipvsadm"}, args...)}
+	cmd := &exec.Cmd{Path: bin, Args: append([]string{"ipvsadm"}, args...), Stdin: strings.NewReader(stdin)}
+	return runCmd(t, cmd)
+}
+
+// runCmd runs cmd, a run of a tool without its outputs set, and returns
+// what it printed and its exit status.
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	bin, args := cmd.Path, cmd.Args[1:]
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Stdin = strings.NewReader(stdin)
 	err := cmd.Run()
 	code := 0
 	var ee *exec.ExitError

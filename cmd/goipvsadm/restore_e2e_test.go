@@ -5,7 +5,9 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,6 +74,52 @@ func TestAtomicRestoreOnKernel(t *testing.T) {
 	}
 	if s := tableState(t, ref); !strings.Contains(s, "-A -t 10.9.9.10:80 -s rr") || strings.Contains(s, "10.20.") {
 		t.Errorf("after the good atomic restore:\n%s", s)
+	}
+}
+
+// TestRestoreInPartsOnKernel: -R of a file that it parses in parts
+// (GOMAXPROCS=4, more than 512 KiB) prints what, exits as, and leaves the
+// table that it does parsing in one part: with lines the kernel refuses
+// (a second copy of the services) and a skipped line in between; and
+// with a syntax error on the last line, it applies nothing.
+func TestRestoreInPartsOnKernel(t *testing.T) {
+	ref, ours := e2eBinaries(t)
+	resetKernel(t, ref)
+	defer resetKernel(t, ref)
+	empty := tableState(t, ref)
+	rules := "--set 900 90 300\n" + bigRules(1500) + "-A -t 10.9.9.9:80 --foo\n" + bigRules(1500)
+	if len(rules) < 2*256<<10 {
+		t.Fatalf("%d bytes of rules: one part", len(rules))
+	}
+	path := filepath.Join(t.TempDir(), "rules")
+	restoreWith := func(procs, text string) (result, string) {
+		t.Helper()
+		resetKernel(t, ref)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd := &exec.Cmd{Path: ours, Args: []string{"ipvsadm", "-R"}, Stdin: f, Env: append(os.Environ(), "GOMAXPROCS="+procs)}
+		return runCmd(t, cmd), tableState(t, ref)
+	}
+	bad := rules + "-A -t 10.9.9.10:80 -p 0\n"
+	for _, text := range []string{rules, bad} {
+		one, oneTable := restoreWith("1", text)
+		parts, partsTable := restoreWith("4", text)
+		if parts != one || partsTable != oneTable {
+			t.Fatalf("in parts: exit %d, stdout %d bytes, stderr %.300q, table %d bytes; in one part: exit %d, stdout %d bytes, stderr %.300q, table %d bytes",
+				parts.exit, len(parts.stdout), parts.stderr, len(partsTable), one.exit, len(one.stdout), one.stderr, len(oneTable))
+		}
+		if text == rules && (one.exit != 255 || len(oneTable) < len(rules)/4) {
+			t.Fatalf("restore: exit %d, %d bytes of table", one.exit, len(oneTable))
+		}
+		if text == bad && (one.exit != 2 || oneTable != empty) {
+			t.Fatalf("a syntax error on the last line: exit %d, table changed: %v", one.exit, oneTable != empty)
+		}
 	}
 }
 
