@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"sync"
 	"sync/atomic"
 )
 
@@ -106,17 +105,20 @@ func (p *part) parse(ra io.ReaderAt, from, to int64, input io.ReaderAt, opts Opt
 
 // parseParts parses the parts of ra that bounds gives (see splitInput),
 // the first on the calling goroutine, the others each on its own, and
-// joins them. It returns when every goroutine has ended.
+// joins them. It returns when every part's parsing has ended.
 func parseParts(ra io.ReaderAt, bounds []int64, input io.ReaderAt, opts Options) (*Rules, error) {
 	parts := make([]part, len(bounds)-1)
 	abort := new(atomic.Bool)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer abort.Store(true) // the parts after one that stopped the input
+	defer func() {
+		abort.Store(true) // the parts after one that stopped the input
+		for q := range parts {
+			<-parts[q].done
+		}
+	}()
 	for q := range parts {
 		parts[q].done = make(chan struct{})
 		if q > 0 {
-			wg.Go(func() { parts[q].parse(ra, bounds[q], bounds[q+1], input, opts, abort) })
+			go parts[q].parse(ra, bounds[q], bounds[q+1], input, opts, abort)
 		}
 	}
 	parts[0].parse(ra, bounds[0], bounds[1], input, opts, abort)
@@ -172,7 +174,7 @@ func (rs *Rules) join(o *Rules, lines int) {
 			if rs.input == nil {
 				rec.text += texts
 			}
-			*rs.next() = rec
+			rs.append(rec)
 		}
 		o.recs[i] = nil
 	}
